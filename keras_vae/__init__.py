@@ -1,0 +1,31 @@
+"""keras_vae: variational autoencoders for Keras 3.
+
+Importing the package registers every serializable class with Keras, so that
+`keras.models.load_model` reads `.keras` files of keras_vae models with no
+`custom_objects`.
+"""
+
+import sys
+
+__version__ = "0.1.0"
+
+
+def _started_as_command():
+    """Whether Python is loading this package to run the `keras-vae` command.
+
+    `python -m keras_vae` imports the package while `sys.argv[0]` is still
+    "-m"; the console script runs as `keras-vae`. The command imports what it
+    needs after parsing its arguments, so `--help` answers without TensorFlow.
+    """
+    program = sys.argv[0] if sys.argv else ""
+    return program == "-m" or program.replace("\\", "/").rsplit("/", 1)[-1] in (
+        "keras-vae",
+        "keras-vae.exe",
+    )
+
+
+if not _started_as_command():
+    from keras_vae import architectures as architectures
+    from keras_vae import layers as layers
+    from keras_vae import likelihoods as likelihoods
+    from keras_vae import models as models

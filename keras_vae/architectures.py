@@ -1,0 +1,181 @@
+"""The original study's networks, with every shape derived from the input.
+
+- `mlp`: the MLP VAE, 784-500-120-z and back for 28x28 images, any input shape.
+- `conv_conditional`: the conv conditional VAE: two 3x3 stride-2 convolutions
+  (32, 64), flatten, join the class, Dense heads for the mean and the raw
+  scale; the decoder joins z and the class, then Dense, reshape and three
+  transposed convolutions (64, 32 with stride 2, then the image's channels).
+
+Each function returns `(encoder, decoder)`, two functional Keras models ready
+for `keras_vae.models.VAE` or `ConditionalVAE`.
+"""
+
+import math
+
+import keras
+
+from keras_vae.layers.conditional_concat import ConditionalConcat
+
+
+def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
+    """The original study's MLP encoder and decoder.
+
+    The encoder flattens the input and applies Dense layers of `hidden_units`,
+    then two Dense heads for the mean and the raw scale. The decoder mirrors it
+    and reshapes to `input_shape`. The decoder's last layer is linear: it
+    outputs Gaussian means or Bernoulli logits.
+
+    Args:
+        input_shape: Tuple of integers, one example's shape, e.g. `(28, 28)` or
+            `(28, 28, 1)`.
+        latent_dim: Integer, size of the latent code, `>= 1`.
+        hidden_units: Tuple of integers, encoder widths from the input side;
+            the decoder uses them in reverse. Defaults to `(500, 120)`.
+        activation: String, activation of the hidden layers. Defaults to
+            `"relu"`.
+
+    Returns:
+        Tuple `(encoder, decoder)` of functional models.
+
+    Raises:
+        ValueError: if an argument is out of range.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    encoder, decoder = keras_vae.architectures.mlp((28, 28, 1), latent_dim=2)
+    print(encoder.output_shape)  # [(None, 2), (None, 2)]
+    print(decoder.output_shape)  # (None, 28, 28, 1)
+    ```
+    """
+    input_shape = _check_shape(input_shape, ranks=(1, 2, 3))
+    _check_latent_dim(latent_dim)
+    hidden_units = tuple(hidden_units)
+    if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in hidden_units):
+        raise ValueError(
+            "Invalid value received for argument `hidden_units`. Expected positive "
+            f"integers. Received: hidden_units={hidden_units}"
+        )
+
+    inputs = keras.Input(input_shape, name="x")
+    h = keras.layers.Flatten()(inputs)
+    for units in hidden_units:
+        h = keras.layers.Dense(units, activation=activation)(h)
+    mean = keras.layers.Dense(latent_dim, name="mean")(h)
+    raw_scale = keras.layers.Dense(latent_dim, name="raw_scale")(h)
+    encoder = keras.Model(inputs, [mean, raw_scale], name="mlp_encoder")
+
+    z = keras.Input((latent_dim,), name="z")
+    h = z
+    for units in reversed(hidden_units):
+        h = keras.layers.Dense(units, activation=activation)(h)
+    h = keras.layers.Dense(math.prod(input_shape))(h)
+    outputs = keras.layers.Reshape(input_shape)(h)
+    decoder = keras.Model(z, outputs, name="mlp_decoder")
+    return encoder, decoder
+
+
+def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
+    """The original study's convolutional conditional encoder and decoder.
+
+    Encoder: 3x3 stride-2 `Conv2D` layers with `filters` ("valid" padding, as
+    in the original), flatten, concatenate the one-hot class, then Dense heads
+    for the mean and the raw scale. Decoder: concatenate z and the class,
+    Dense to a `(ceil(H/4), ceil(W/4), filters[0])` map, two stride-2
+    `Conv2DTranspose` layers (`filters` reversed), one stride-1
+    `Conv2DTranspose` to the image's channels, cropped to `(H, W)`.
+
+    The original hard-coded the flattened size (2304 for 28x28); here every
+    size follows from `input_shape`, so 28x28 and 8x8 images both work.
+
+    Args:
+        input_shape: Tuple `(height, width, channels)`, each at least 7.
+        latent_dim: Integer, size of the latent code, `>= 1`.
+        num_classes: Integer, number of classes, `>= 1`.
+        filters: Tuple of two integers, the encoder's convolution widths.
+            Defaults to `(32, 64)`.
+
+    Returns:
+        Tuple `(encoder, decoder)`: the encoder maps `[x, labels]` to
+        `[mean, raw_scale]`, the decoder `[z, labels]` to an image.
+
+    Raises:
+        ValueError: if an argument is out of range.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    encoder, decoder = keras_vae.architectures.conv_conditional(
+        (28, 28, 1), latent_dim=2, num_classes=10
+    )
+    print(decoder.output_shape)  # (None, 28, 28, 1)
+    ```
+    """
+    input_shape = _check_shape(input_shape, ranks=(3,))
+    height, width, channels = input_shape
+    if height < 7 or width < 7:
+        raise ValueError(
+            "conv_conditional needs images of at least 7x7 for its two stride-2 "
+            f"convolutions. Received: input_shape={input_shape}"
+        )
+    _check_latent_dim(latent_dim)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            "Invalid value received for argument `num_classes`. Expected a positive "
+            f"integer. Received: num_classes={num_classes!r}"
+        )
+    first, second = filters
+
+    x = keras.Input(input_shape, name="x")
+    labels = keras.Input((), dtype="int32", name="labels")
+    h = keras.layers.Conv2D(first, 3, strides=2, activation="relu")(x)
+    h = keras.layers.Conv2D(second, 3, strides=2, activation="relu")(h)
+    h = keras.layers.Flatten()(h)
+    h = ConditionalConcat(num_classes)([h, labels])
+    mean = keras.layers.Dense(latent_dim, name="mean")(h)
+    raw_scale = keras.layers.Dense(latent_dim, name="raw_scale")(h)
+    encoder = keras.Model([x, labels], [mean, raw_scale], name="conv_encoder")
+
+    z = keras.Input((latent_dim,), name="z")
+    decoder_labels = keras.Input((), dtype="int32", name="labels")
+    base_height, base_width = -(-height // 4), -(-width // 4)
+    h = ConditionalConcat(num_classes)([z, decoder_labels])
+    h = keras.layers.Dense(base_height * base_width * first, activation="relu")(h)
+    h = keras.layers.Reshape((base_height, base_width, first))(h)
+    h = keras.layers.Conv2DTranspose(
+        second, 3, strides=2, padding="same", activation="relu"
+    )(h)
+    h = keras.layers.Conv2DTranspose(
+        first, 3, strides=2, padding="same", activation="relu"
+    )(h)
+    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(h)
+    extra_height, extra_width = 4 * base_height - height, 4 * base_width - width
+    if extra_height or extra_width:
+        h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)
+    decoder = keras.Model([z, decoder_labels], h, name="conv_decoder")
+    return encoder, decoder
+
+
+def _check_shape(input_shape, ranks):
+    shape = tuple(input_shape)
+    if len(shape) not in ranks or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape
+    ):
+        raise ValueError(
+            "Invalid value received for argument `input_shape`. Expected a tuple of "
+            f"{' or '.join(map(str, ranks))} positive integers (one example, no "
+            f"batch axis). Received: input_shape={input_shape}"
+        )
+    return shape
+
+
+def _check_latent_dim(latent_dim):
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(
+            "Invalid value received for argument `latent_dim`. Expected an integer "
+            f">= 1. Received: latent_dim={latent_dim!r}"
+        )

@@ -1,0 +1,7 @@
+"""Layers to build variational autoencoders into any Keras model."""
+
+from keras_vae.layers.conditional_concat import ConditionalConcat as ConditionalConcat
+from keras_vae.layers.kl_regularizer import KLRegularizer as KLRegularizer
+from keras_vae.layers.sampling import Sampling as Sampling
+
+__all__ = ["ConditionalConcat", "KLRegularizer", "Sampling"]

@@ -1,0 +1,80 @@
+import keras
+from keras import ops
+
+
+class Likelihood:
+    """Base class of the decoder's output distribution p(x|z).
+
+    A likelihood turns the decoder's raw output into a negative log-likelihood
+    per example and into the distribution's mean in data space (what figures
+    show). Subclasses implement `negative_log_likelihood` and `mean`, and
+    `validate_targets` when only some target values are valid.
+    """
+
+    name = None
+
+    def negative_log_likelihood(self, targets, outputs):
+        """-log p(targets | outputs) per example, in nats.
+
+        Args:
+            targets: Tensor `(batch, ...)`, the data.
+            outputs: Tensor of the same shape, the decoder's raw output.
+
+        Returns:
+            Float32 tensor of shape `(batch,)`, summed over all non-batch axes.
+        """
+        raise NotImplementedError
+
+    def mean(self, outputs):
+        """The distribution's mean in data space, from the decoder's raw output."""
+        raise NotImplementedError
+
+    def validate_targets(self, targets):
+        """Raises `ValueError` if a NumPy array holds values outside the support."""
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def sum_per_example(values):
+    """Sums a `(batch, ...)` tensor over all but the batch axis, in float32."""
+    values = ops.cast(values, "float32")
+    return ops.sum(ops.reshape(values, (ops.shape(values)[0], -1)), axis=-1)
+
+
+def get(identifier):
+    """Returns a likelihood from a name, a config dict or an instance.
+
+    Args:
+        identifier: String (`"bernoulli"` or `"gaussian"`), a dict from
+            `keras.saving.serialize_keras_object`, or a `Likelihood` instance.
+
+    Returns:
+        A `Likelihood` instance.
+
+    Raises:
+        ValueError: if the identifier is not recognized.
+    """
+    from keras_vae.likelihoods.bernoulli import Bernoulli
+    from keras_vae.likelihoods.gaussian import Gaussian
+
+    if isinstance(identifier, Likelihood):
+        return identifier
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    by_name = {"bernoulli": Bernoulli, "gaussian": Gaussian}
+    if isinstance(identifier, str) and identifier.lower() in by_name:
+        return by_name[identifier.lower()]()
+    raise ValueError(
+        "Invalid value received for argument `likelihood`. Expected one of "
+        f"{sorted(by_name)} or a `keras_vae.likelihoods.Likelihood` instance. "
+        f"Received: likelihood={identifier!r}"
+    )

@@ -1,0 +1,486 @@
+import keras
+import numpy as np
+from keras import ops
+
+from keras_vae import likelihoods
+from keras_vae import parameterization as param_lib
+from keras_vae.layers.kl_regularizer import KLRegularizer
+from keras_vae.layers.sampling import Sampling
+
+METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(keras.Model):
+    """Variational autoencoder trained with `fit` on the evidence lower bound.
+
+    Wires a user-supplied encoder and decoder through `KLRegularizer` and
+    `Sampling`: `x -> encoder -> (mean, raw_scale) -> z -> decoder`. Training
+    minimizes
+
+        loss = reconstruction + beta * KL(q(z|x) || N(0, I)) (+ any other
+        losses the networks add, such as weight regularizers),
+
+    where the reconstruction term is the negative log-likelihood of the data
+    under the chosen likelihood. Every term is in nats per example: summed
+    over pixels and latent dimensions, averaged over the batch.
+
+    `fit` and `evaluate` report:
+
+    - `loss`: the objective above;
+    - `reconstruction_loss`: -log p(x|z), one posterior sample;
+    - `kl_loss`: the KL divergence, not weighted by beta;
+    - `elbo`: the negative ELBO at beta = 1, `reconstruction_loss + kl_loss`.
+      An upper bound on -log p(x) that does not depend on beta: the number to
+      compare models trained with different beta.
+
+    beta lives in a non-trainable variable (`model.beta`), so callbacks can
+    anneal it while `fit` runs: `model.beta = 0.5` takes effect at the next
+    step.
+
+    The model trains with the TensorFlow backend. It takes no `loss` or
+    `metrics` in `compile`: pass only the optimizer.
+
+    Reference:
+        Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+
+    Args:
+        encoder: Keras layer or model mapping `x` to two tensors
+            `(mean, raw_scale)` of equal shape `(batch, latent_dim)`.
+        decoder: Keras layer or model mapping `z` of shape `(batch, latent_dim)`
+            to a tensor of the input's shape: the likelihood's raw output
+            (logits for `"bernoulli"`, means for `"gaussian"`).
+        beta: Float, weight of the KL term, `>= 0`. Defaults to `1.0`.
+        parameterization: String, how the encoder's raw scale maps to sigma:
+            `"softplus"` or `"log_var"`. Defaults to `"softplus"`.
+        likelihood: String (`"gaussian"` or `"bernoulli"`) or a
+            `keras_vae.likelihoods.Likelihood`. Defaults to `"gaussian"` (fixed
+            variance 0.5, i.e. sum of squared errors plus a constant).
+        seed: Integer or `None`, seed of the latent sampling. Defaults to `None`.
+        **kwargs: Base model keyword arguments, such as `name`.
+
+    Call arguments:
+        inputs: Tensor `x`.
+        training: Python boolean, whether the model runs in training mode.
+
+    Returns:
+        The decoder's raw output for a posterior sample of `x`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import keras_vae
+
+    encoder, decoder = keras_vae.architectures.mlp(input_shape=(8, 8), latent_dim=2)
+    vae = keras_vae.models.VAE(encoder, decoder, beta=1.0)
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).normal(size=(64, 8, 8)).astype("float32")
+    history = vae.fit(x, epochs=2, batch_size=16, verbose=0)
+    print(sorted(history.history))  # ['elbo', 'kl_loss', 'loss', ...]
+    mean, sigma = vae.encode(x[:4])
+    samples = vae.sample(4, seed=0)
+    ```
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        beta=1.0,
+        parameterization="softplus",
+        likelihood="gaussian",
+        seed=None,
+        **kwargs,
+    ):
+        _require_tensorflow_backend(type(self).__name__)
+        for argument, network in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(network, keras.layers.Layer):
+                raise TypeError(
+                    f"Invalid value received for argument `{argument}`. Expected a "
+                    f"Keras layer or model. Received: {argument}={network!r}"
+                )
+        likelihood = likelihoods.get(likelihood)
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.kl_regularizer = KLRegularizer(
+            beta, parameterization, name="kl_regularizer"
+        )
+        self.sampling = Sampling(parameterization, seed=seed, name="sampling")
+        self.parameterization = parameterization
+        self.likelihood = likelihood
+        self.seed = seed
+        self.trackers = [keras.metrics.Mean(name=name) for name in METRIC_NAMES]
+
+    @property
+    def beta(self):
+        """The non-trainable variable holding the KL weight; assign to change it."""
+        return self.kl_regularizer.beta
+
+    @beta.setter
+    def beta(self, value):
+        self.kl_regularizer.beta = value
+
+    @property
+    def metrics(self):
+        return list(self.trackers)
+
+    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+        if loss is not None or metrics:
+            raise ValueError(
+                f"{type(self).__name__} computes its own loss and metrics (loss, "
+                "reconstruction_loss, kl_loss, elbo): pass only the optimizer to "
+                f"`compile`. Received: loss={loss!r}, metrics={metrics!r}"
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips compiling on load when `compile` is overridden; this one
+        # only adds checks, so restore the optimizer (and its state) as usual.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    # Structure of the data; ConditionalVAE overrides these four methods.
+
+    def _split_inputs(self, inputs):
+        """Returns `(x, labels)` from the model's call inputs."""
+        return inputs, None
+
+    def _encoder_inputs(self, x, labels):
+        return x
+
+    def _decoder_inputs(self, z, labels):
+        return z
+
+    def _unpack_batch(self, data):
+        """Returns `(x, labels, target)` from a batch given to fit or evaluate."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        _reject_sample_weight(sample_weight)
+        if y is None:
+            return x, None, x
+        if tuple(y.shape[1:]) != tuple(x.shape[1:]):
+            raise ValueError(
+                "VAE reconstructs its input; targets `y`, if given, must have the "
+                f"input's shape {tuple(x.shape)}. Received: y.shape={tuple(y.shape)}. "
+                "If `y` holds class labels, drop it or use ConditionalVAE."
+            )
+        return x, None, y
+
+    # Forward pass and the ELBO.
+
+    def build(self, input_shape):
+        x_shape, labels_shape = self._split_inputs(input_shape)
+        x = keras.KerasTensor(tuple(x_shape))
+        labels = None if labels_shape is None else keras.KerasTensor(
+            tuple(labels_shape), dtype="int32"
+        )
+        encoded = self.encoder(self._encoder_inputs(x, labels))
+        if not isinstance(encoded, (list, tuple)) or len(encoded) != 2:
+            raise ValueError(
+                "The encoder must return two tensors (mean, raw_scale). Received: "
+                f"{_describe(encoded)}"
+            )
+        mean, raw_scale = encoded
+        if tuple(mean.shape) != tuple(raw_scale.shape):
+            raise ValueError(
+                "The encoder must return mean and raw_scale of equal shape. "
+                f"Received: mean.shape={mean.shape}, raw_scale.shape={raw_scale.shape}"
+            )
+        self.kl_regularizer.build([mean.shape, raw_scale.shape])
+        self.sampling.build([mean.shape, raw_scale.shape])
+        decoded = self.decoder(self._decoder_inputs(mean, labels))
+        if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != tuple(
+            x_shape[1:]
+        ):
+            raise ValueError(
+                "The decoder's output must have the input's shape. Received: "
+                f"input shape {tuple(x_shape)}, decoder output {_describe(decoded)}"
+            )
+        self.latent_shape = tuple(mean.shape[1:])
+
+    def call(self, inputs, training=None):
+        x, labels = self._split_inputs(inputs)
+        mean, raw_scale = self._posterior(x, labels, training)
+        z = self.sampling([mean, raw_scale], training=training)
+        return self.decoder(self._decoder_inputs(z, labels), training=training)
+
+    def _posterior(self, x, labels, training):
+        mean, raw_scale = self.encoder(self._encoder_inputs(x, labels), training=training)
+        return self.kl_regularizer([mean, raw_scale])
+
+    def compute_elbo_terms(self, x, labels=None, target=None, training=False):
+        """Runs the model once and returns its loss terms, in nats per example.
+
+        Uses `keras.ops` only; both `train_step` and `test_step` call it.
+
+        Args:
+            x: Tensor, a batch of inputs.
+            labels: Tensor or `None`, the batch's labels (ConditionalVAE only).
+            target: Tensor or `None`, what to reconstruct. Defaults to `x`.
+            training: Python boolean, whether the model runs in training mode.
+
+        Returns:
+            Dict of scalar float32 tensors with keys `loss`,
+            `reconstruction_loss`, `kl_loss` and `elbo`.
+        """
+        target = x if target is None else target
+        if not self.built:
+            # Keras' TensorFlow trainer builds models by calling them while it
+            # traces the step; the steps here call the parts, so build first.
+            self.build(x.shape if labels is None else [x.shape, labels.shape])
+        mean, raw_scale = self._posterior(x, labels, training)
+        z = self.sampling([mean, raw_scale], training=training)
+        outputs = self.decoder(self._decoder_inputs(z, labels), training=training)
+        reconstruction = ops.mean(
+            self.likelihood.negative_log_likelihood(target, outputs)
+        )
+        kl = ops.mean(param_lib.kl_divergence(mean, raw_scale, self.parameterization))
+        loss = reconstruction
+        for extra in self.losses:
+            loss = loss + ops.cast(extra, "float32")
+        return {
+            "loss": loss,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+            "elbo": reconstruction + kl,
+        }
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x, labels, target = self._unpack_batch(data)
+        with tf.GradientTape() as tape:
+            terms = self.compute_elbo_terms(x, labels, target, training=True)
+            loss = terms["loss"]
+            replicas = self.distribute_strategy.num_replicas_in_sync
+            if replicas > 1:
+                # Each replica averages its own batch; gradients are summed.
+                loss = loss / replicas
+            loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(loss, self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        return self._update_trackers(terms, x)
+
+    def test_step(self, data):
+        x, labels, target = self._unpack_batch(data)
+        terms = self.compute_elbo_terms(x, labels, target, training=False)
+        return self._update_trackers(terms, x)
+
+    def _update_trackers(self, terms, x):
+        # Weight each batch by its size so a short last batch does not skew means.
+        batch_size = ops.cast(ops.shape(x)[0], "float32")
+        for tracker in self.trackers:
+            tracker.update_state(terms[tracker.name], sample_weight=batch_size)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    # Input checks before any step runs.
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._check_arrays(x, y)
+        self._check_validation_data(kwargs.get("validation_data"))
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_arrays(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_validation_data(self, validation_data):
+        if isinstance(validation_data, (tuple, list)):
+            self._check_arrays(*validation_data[:2])
+        else:
+            self._check_arrays(validation_data, None)
+
+    def _check_arrays(self, x, y):
+        """Checks in-memory data; datasets and generators are passed through."""
+        if _is_array(x):
+            _check_finite("x", x)
+            self.likelihood.validate_targets(x)
+        if _is_array(y):
+            _check_finite("y", y)
+            self.likelihood.validate_targets(y)
+
+    # Inference helpers; inputs and outputs are NumPy arrays.
+
+    def encode(self, x, batch_size=256):
+        """Posterior parameters of `x`.
+
+        Args:
+            x: Array of inputs.
+            batch_size: Integer, how many inputs to encode at once.
+
+        Returns:
+            Tuple `(mean, sigma)` of NumPy arrays `(n, latent_dim)`.
+        """
+        return self._encode_arrays(x, None, batch_size)
+
+    def decode(self, z, batch_size=256):
+        """The likelihood's mean of `z`, in data space.
+
+        Args:
+            z: Array of latent codes `(n, latent_dim)`.
+            batch_size: Integer, how many codes to decode at once.
+
+        Returns:
+            NumPy array of shape `(n,) + input_shape` (probabilities for the
+            Bernoulli likelihood).
+        """
+        return self._decode_arrays(z, None, batch_size)
+
+    def reconstruct(self, x, sample=False, seed=None, batch_size=256):
+        """Reconstructions of `x` in data space.
+
+        Args:
+            x: Array of inputs.
+            sample: Boolean, whether to decode a posterior sample z ~ q(z|x)
+                instead of the posterior mean. Defaults to `False`.
+            seed: Integer or `None`, seed of the posterior sample.
+            batch_size: Integer, how many inputs to process at once.
+
+        Returns:
+            NumPy array of the input's shape.
+        """
+        return self._reconstruct_arrays(x, None, sample, seed, batch_size)
+
+    def sample(self, n, seed=None, batch_size=256):
+        """Decodes `n` draws from the prior N(0, I).
+
+        Args:
+            n: Integer, how many samples.
+            seed: Integer or `None`, seed of the draws; the same seed gives the
+                same samples.
+            batch_size: Integer, how many codes to decode at once.
+
+        Returns:
+            NumPy array of shape `(n,) + input_shape`, in data space.
+        """
+        return self.decode(self._prior_draws(n, seed), batch_size)
+
+    def _prior_draws(self, n, seed):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"Expected a positive number of samples. Received: n={n!r}")
+        self._require_built()
+        return ops.convert_to_numpy(
+            keras.random.normal(
+                (int(n),) + self.latent_shape,
+                seed=self.sampling.seed_generator if seed is None else seed,
+            )
+        )
+
+    def _encode_arrays(self, x, labels, batch_size):
+        self._require_built()
+
+        def encode_batch(x_batch, labels_batch):
+            mean, raw_scale = self.encoder(
+                self._encoder_inputs(x_batch, labels_batch), training=False
+            )
+            return mean, param_lib.scale(raw_scale, self.parameterization)
+
+        return _batched(encode_batch, x, labels, batch_size)
+
+    def _decode_arrays(self, z, labels, batch_size):
+        self._require_built()
+
+        def decode_batch(z_batch, labels_batch):
+            outputs = self.decoder(
+                self._decoder_inputs(z_batch, labels_batch), training=False
+            )
+            return self.likelihood.mean(outputs)
+
+        return _batched(decode_batch, z, labels, batch_size)
+
+    def _reconstruct_arrays(self, x, labels, sample, seed, batch_size):
+        mean, sigma = self._encode_arrays(x, labels, batch_size)
+        z = mean
+        if sample:
+            noise = keras.random.normal(
+                mean.shape, seed=self.sampling.seed_generator if seed is None else seed
+            )
+            z = mean + sigma * ops.convert_to_numpy(noise)
+        return self._decode_arrays(z, labels, batch_size)
+
+    def _require_built(self):
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__} is not built yet: call it on data, `fit` "
+                "it, or call `model.build(input_shape)` first."
+            )
+
+    # Serialization.
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "beta": float(ops.convert_to_numpy(self.beta)),
+            "parameterization": self.parameterization,
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["likelihood"] = likelihoods.get(config["likelihood"])
+        return cls(**config)
+
+
+def _require_tensorflow_backend(class_name):
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise RuntimeError(
+            f"keras_vae.models.{class_name} trains with the TensorFlow backend, but "
+            f"Keras is running on '{backend}'. Set the environment variable "
+            "KERAS_BACKEND=tensorflow before Python imports Keras. (The layers in "
+            "keras_vae.layers work on every backend.)"
+        )
+
+
+def _reject_sample_weight(sample_weight):
+    if sample_weight is not None:
+        raise ValueError(
+            "keras_vae models do not support `sample_weight` or `class_weight`: "
+            "the KL term is a batch average. Resample the data instead."
+        )
+
+
+def _is_array(value):
+    return isinstance(value, np.ndarray) or (
+        keras.ops.is_tensor(value) and not keras.backend.is_keras_tensor(value)
+    )
+
+
+def _check_finite(name, array):
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(
+            f"`{name}` holds {np.count_nonzero(~np.isfinite(array))} NaN or infinite "
+            "values. Clean or impute the data before training."
+        )
+
+
+def _describe(value):
+    if isinstance(value, (list, tuple)):
+        return f"{len(value)} tensors of shapes {[getattr(v, 'shape', v) for v in value]}"
+    return f"one tensor of shape {getattr(value, 'shape', value)}"
+
+
+def _batched(function, x, labels, batch_size):
+    """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            f"Expected a positive integer batch_size. Received: batch_size={batch_size!r}"
+        )
+    x = np.asarray(x, dtype="float32")
+    results = []
+    for start in range(0, len(x), batch_size):
+        labels_batch = None if labels is None else labels[start : start + batch_size]
+        outputs = function(x[start : start + batch_size], labels_batch)
+        results.append(keras.tree.map_structure(ops.convert_to_numpy, outputs))
+    if not results:
+        raise ValueError("Expected at least one input. Received an empty array.")
+    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *results)

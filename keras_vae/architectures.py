@@ -53,7 +53,9 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     input_shape = _check_shape(input_shape, ranks=(1, 2, 3))
     _check_latent_dim(latent_dim)
     hidden_units = tuple(hidden_units)
-    if any(isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in hidden_units):
+    if any(
+        isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in hidden_units
+    ):
         raise ValueError(
             "Invalid value received for argument `hidden_units`. Expected positive "
             f"integers. Received: hidden_units={hidden_units}"
@@ -123,7 +125,11 @@ def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
             f"convolutions. Received: input_shape={input_shape}"
         )
     _check_latent_dim(latent_dim)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or num_classes < 1
+    ):
         raise ValueError(
             "Invalid value received for argument `num_classes`. Expected a positive "
             f"integer. Received: num_classes={num_classes!r}"
@@ -174,7 +180,11 @@ def _check_shape(input_shape, ranks):
 
 
 def _check_latent_dim(latent_dim):
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+    if (
+        isinstance(latent_dim, bool)
+        or not isinstance(latent_dim, int)
+        or latent_dim < 1
+    ):
         raise ValueError(
             "Invalid value received for argument `latent_dim`. Expected an integer "
             f">= 1. Received: latent_dim={latent_dim!r}"

@@ -78,14 +78,19 @@ def kl_divergence(mean, raw_scale, parameterization):
 
 def check_mean_and_scale_shapes(layer_name, input_shape):
     """Raises unless `input_shape` holds two equal shapes (None matches any)."""
-    if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+    if (
+        not isinstance(input_shape, (list, tuple))
+        or len(input_shape) != 2
+        or not all(isinstance(shape, (list, tuple)) for shape in input_shape)
+    ):
         raise ValueError(
             f"Layer '{layer_name}' expects a list of two tensors [mean, raw_scale]. "
             f"Received input_shape={input_shape}"
         )
     mean_shape, scale_shape = (tuple(shape) for shape in input_shape)
     compatible = len(mean_shape) == len(scale_shape) and all(
-        a is None or b is None or a == b for a, b in zip(mean_shape, scale_shape)
+        a is None or b is None or a == b
+        for a, b in zip(mean_shape, scale_shape, strict=True)
     )
     if not compatible:
         raise ValueError(

@@ -99,4 +99,3 @@ class Sampling(keras.layers.Layer):
             "sample_at_inference": self.sample_at_inference,
             "seed": self.seed,
         }
-

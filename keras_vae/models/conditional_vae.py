@@ -123,7 +123,9 @@ class ConditionalVAE(VAE):
             or labels.min() < 0
             or labels.max() >= self.num_classes
         ):
-            bad = labels[(labels < 0) | (labels >= self.num_classes) | (labels % 1 != 0)]
+            bad = labels[
+                (labels < 0) | (labels >= self.num_classes) | (labels % 1 != 0)
+            ]
             raise ValueError(
                 f"Labels must be integers in [0, {self.num_classes}) for "
                 f"num_classes={self.num_classes}. Received values such as "

@@ -173,8 +173,10 @@ class VAE(keras.Model):
     def build(self, input_shape):
         x_shape, labels_shape = self._split_inputs(input_shape)
         x = keras.KerasTensor(tuple(x_shape))
-        labels = None if labels_shape is None else keras.KerasTensor(
-            tuple(labels_shape), dtype="int32"
+        labels = (
+            None
+            if labels_shape is None
+            else keras.KerasTensor(tuple(labels_shape), dtype="int32")
         )
         encoded = self.encoder(self._encoder_inputs(x, labels))
         if not isinstance(encoded, (list, tuple)) or len(encoded) != 2:
@@ -207,7 +209,9 @@ class VAE(keras.Model):
         return self.decoder(self._decoder_inputs(z, labels), training=training)
 
     def _posterior(self, x, labels, training):
-        mean, raw_scale = self.encoder(self._encoder_inputs(x, labels), training=training)
+        mean, raw_scale = self.encoder(
+            self._encoder_inputs(x, labels), training=training
+        )
         return self.kl_regularizer([mean, raw_scale])
 
     def compute_elbo_terms(self, x, labels=None, target=None, training=False):
@@ -226,10 +230,7 @@ class VAE(keras.Model):
             `reconstruction_loss`, `kl_loss` and `elbo`.
         """
         target = x if target is None else target
-        if not self.built:
-            # Keras' TensorFlow trainer builds models by calling them while it
-            # traces the step; the steps here call the parts, so build first.
-            self.build(x.shape if labels is None else [x.shape, labels.shape])
+        self._build_for(x, labels)
         mean, raw_scale = self._posterior(x, labels, training)
         z = self.sampling([mean, raw_scale], training=training)
         outputs = self.decoder(self._decoder_inputs(z, labels), training=training)
@@ -260,7 +261,9 @@ class VAE(keras.Model):
                 loss = loss / replicas
             loss = self.optimizer.scale_loss(loss)
         gradients = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        self.optimizer.apply_gradients(
+            zip(gradients, self.trainable_weights, strict=True)
+        )
         return self._update_trackers(terms, x)
 
     def test_step(self, data):
@@ -278,13 +281,48 @@ class VAE(keras.Model):
     # Input checks before any step runs.
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        _reject_sample_weight(kwargs.get("sample_weight"), kwargs.get("class_weight"))
         self._check_arrays(x, y)
         self._check_validation_data(kwargs.get("validation_data"))
+        self._build_from_data(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        _reject_sample_weight(kwargs.get("sample_weight"))
         self._check_arrays(x, y)
+        self._build_from_data(x, y)
         return super().evaluate(x, y, *args, **kwargs)
+
+    def _build_for(self, x, labels):
+        # Keras' TensorFlow trainer builds a model by calling it while tracing
+        # the step; these steps call its parts, so they build it themselves.
+        if not self.built:
+            self.build(x.shape if labels is None else [x.shape, labels.shape])
+
+    def _build_from_data(self, x, y):
+        """Builds from arrays or a `tf.data.Dataset` before `fit` starts, so that
+        callbacks such as BackupAndRestore see a built model and shape errors
+        surface before any step runs. Other data sources build on the first step.
+        """
+        import tensorflow as tf
+
+        if self.built:
+            return
+        if isinstance(x, tf.data.Dataset):
+            batch = x.element_spec
+        elif all(_is_array(a) for a in keras.tree.flatten((x, y)) if a is not None):
+            batch = (x, y)
+        else:
+            return
+
+        def symbolic(value):
+            if value is None:
+                return None
+            dtype = keras.backend.standardize_dtype(value.dtype)
+            return keras.KerasTensor((None,) + tuple(value.shape[1:]), dtype=dtype)
+
+        x, labels, _ = self._unpack_batch(keras.tree.map_structure(symbolic, batch))
+        self._build_for(x, labels)
 
     def _check_validation_data(self, validation_data):
         if isinstance(validation_data, (tuple, list)):
@@ -359,7 +397,9 @@ class VAE(keras.Model):
 
     def _prior_draws(self, n, seed):
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"Expected a positive number of samples. Received: n={n!r}")
+            raise ValueError(
+                f"Expected a positive number of samples. Received: n={n!r}"
+            )
         self._require_built()
         return ops.convert_to_numpy(
             keras.random.normal(
@@ -440,8 +480,8 @@ def _require_tensorflow_backend(class_name):
         )
 
 
-def _reject_sample_weight(sample_weight):
-    if sample_weight is not None:
+def _reject_sample_weight(sample_weight, class_weight=None):
+    if sample_weight is not None or class_weight is not None:
         raise ValueError(
             "keras_vae models do not support `sample_weight` or `class_weight`: "
             "the KL term is a batch average. Resample the data instead."
@@ -465,15 +505,22 @@ def _check_finite(name, array):
 
 def _describe(value):
     if isinstance(value, (list, tuple)):
-        return f"{len(value)} tensors of shapes {[getattr(v, 'shape', v) for v in value]}"
+        return (
+            f"{len(value)} tensors of shapes {[getattr(v, 'shape', v) for v in value]}"
+        )
     return f"one tensor of shape {getattr(value, 'shape', value)}"
 
 
 def _batched(function, x, labels, batch_size):
     """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
         raise ValueError(
-            f"Expected a positive integer batch_size. Received: batch_size={batch_size!r}"
+            "Expected a positive integer batch_size. "
+            f"Received: batch_size={batch_size!r}"
         )
     x = np.asarray(x, dtype="float32")
     results = []

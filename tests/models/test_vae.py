@@ -1,0 +1,425 @@
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vae
+from keras_vae.architectures import mlp
+from keras_vae.models import VAE
+
+METRICS = {"loss", "reconstruction_loss", "kl_loss", "elbo"}
+
+
+def _data(n=96, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 8, 8)).astype("float32")
+
+
+def _vae(latent_dim=2, **kwargs):
+    encoder, decoder = mlp((8, 8), latent_dim, hidden_units=(16,))
+    model = VAE(encoder, decoder, seed=0, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def test_fit_and_evaluate_log_every_term_with_validation():
+    model = _vae()
+    x = _data()
+    history = model.fit(x, validation_data=x[:32], epochs=2, batch_size=32, verbose=0)
+    assert set(history.history) == METRICS | {f"val_{m}" for m in METRICS}
+    results = model.evaluate(x, batch_size=32, verbose=0, return_dict=True)
+    assert set(results) == METRICS
+    assert all(np.isfinite(v) for v in results.values())
+
+
+def test_terms_add_up():
+    model = _vae(beta=3.0)
+    results = model.evaluate(_data(), batch_size=32, verbose=0, return_dict=True)
+    reconstruction, kl = results["reconstruction_loss"], results["kl_loss"]
+    assert kl > 0
+    assert results["loss"] == pytest.approx(reconstruction + 3.0 * kl, rel=1e-5)
+    assert results["elbo"] == pytest.approx(reconstruction + kl, rel=1e-5)
+
+
+def test_other_losses_of_the_networks_join_the_objective():
+    encoder, decoder = mlp((8, 8), 2, hidden_units=(16,))
+    regularized = keras.layers.Dense(
+        64, kernel_regularizer=keras.regularizers.L2(10.0), name="regularized"
+    )
+    z = keras.Input((2,))
+    decoder = keras.Model(z, keras.layers.Reshape((8, 8))(regularized(z)))
+    model = VAE(encoder, decoder, beta=1.0, seed=0)
+    model.compile()
+    results = model.evaluate(_data(), verbose=0, return_dict=True)
+    penalty = 10.0 * float(np.sum(np.square(regularized.kernel.numpy())))
+    expected = results["reconstruction_loss"] + results["kl_loss"] + penalty
+    assert results["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+class _SetBetaAfter(keras.callbacks.Callback):
+    def __init__(self, batch, beta):
+        super().__init__()
+        self.switch_batch, self.new_beta, self.logs = batch, beta, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append(dict(logs))
+        if batch == self.switch_batch:
+            self.model.beta = self.new_beta
+
+
+def _per_batch(running_means, key):
+    """Per-batch values from Keras' running means over equal-sized batches."""
+    means = np.array([logs[key] for logs in running_means], "float64")
+    counts = np.arange(1, len(means) + 1)
+    return means * counts - np.concatenate([[0.0], means[:-1] * counts[:-1]])
+
+
+def test_beta_assigned_mid_fit_changes_the_next_step():
+    model = _vae(beta=0.0)
+    callback = _SetBetaAfter(batch=2, beta=5.0)
+    model.fit(_data(n=192), epochs=1, batch_size=32, verbose=0, callbacks=[callback])
+    loss = _per_batch(callback.logs, "loss")
+    reconstruction = _per_batch(callback.logs, "reconstruction_loss")
+    kl = _per_batch(callback.logs, "kl_loss")
+    np.testing.assert_allclose(loss[:3], reconstruction[:3], atol=0.02)
+    np.testing.assert_allclose(loss[3:], reconstruction[3:] + 5.0 * kl[3:], atol=0.02)
+    assert np.all(5.0 * kl[3:] > 0.1)  # the change is visible above the tolerance
+    assert float(model.beta) == 5.0
+
+
+def test_every_standard_callback_in_one_fit(tmp_path):
+    model = _vae()
+    x = _data()
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_elbo", mode="min", patience=1, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(tmp_path / "best.keras", monitor="val_loss"),
+        keras.callbacks.ModelCheckpoint(
+            tmp_path / "last.weights.h5", save_weights_only=True
+        ),
+        keras.callbacks.BackupAndRestore(tmp_path / "backup"),
+        keras.callbacks.TensorBoard(tmp_path / "tensorboard"),
+        keras.callbacks.CSVLogger(tmp_path / "history.csv"),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_elbo", mode="min", patience=1),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    history = model.fit(
+        x,
+        validation_data=x[:32],
+        epochs=4,
+        batch_size=32,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    assert len(history.history["loss"]) >= 2
+    restored = keras.models.load_model(tmp_path / "best.keras")
+    assert isinstance(restored, VAE)
+    model.load_weights(tmp_path / "last.weights.h5")
+    with open(tmp_path / "history.csv") as file:
+        header = next(csv.reader(file))
+    assert {"elbo", "kl_loss", "val_elbo", "val_reconstruction_loss"} <= set(header)
+    assert any((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_early_stopping_on_val_elbo_restores_best_weights():
+    model = _vae()
+    x = _data()
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_elbo", mode="min", patience=2, restore_best_weights=True
+    )
+    model.fit(
+        x, validation_data=x, epochs=30, batch_size=32, verbose=0, callbacks=[stopper]
+    )
+    # Weights are those of the best epoch: deterministic encoder means match.
+    assert stopper.best_weights is not None
+    current = [w.numpy() for w in model.weights]
+    for now, best in zip(current, stopper.best_weights, strict=True):
+        np.testing.assert_array_equal(now, best)
+
+
+def test_keras_file_round_trip_and_training_resumes(tmp_path):
+    model = _vae(beta=2.0, parameterization="log_var", likelihood="gaussian")
+    x = _data()
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    path = tmp_path / "vae.keras"
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert float(restored.beta) == 2.0 and restored.parameterization == "log_var"
+    np.testing.assert_allclose(restored.encode(x)[0], model.encode(x)[0], rtol=1e-6)
+    z = np.random.default_rng(1).normal(size=(5, 2)).astype("float32")
+    np.testing.assert_allclose(restored.decode(z), model.decode(z), rtol=1e-6)
+    # The optimizer state travels with the file: training continues from it.
+    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 3
+    for a, b in zip(
+        restored.optimizer.variables, model.optimizer.variables, strict=True
+    ):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    restored.fit(x, epochs=1, batch_size=32, verbose=0)
+    assert int(restored.optimizer.iterations) == 6
+
+
+def test_loads_in_a_fresh_process_with_safe_mode_and_no_custom_objects(tmp_path):
+    model = _vae(likelihood="bernoulli")
+    x = np.random.default_rng(0).uniform(size=(32, 8, 8)).astype("float32")
+    model.fit(x, epochs=1, verbose=0)
+    model.save(tmp_path / "vae.keras")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "mean.npy", model.encode(x)[0])
+    script = textwrap.dedent(
+        """
+        import sys, keras, numpy as np
+        import keras_vae
+        model = keras.models.load_model(sys.argv[1] + "/vae.keras")
+        mean = model.encode(np.load(sys.argv[1] + "/x.npy"))[0]
+        np.testing.assert_allclose(mean, np.load(sys.argv[1] + "/mean.npy"), rtol=1e-6)
+        print(type(model).__name__, type(model.likelihood).__name__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["VAE", "Bernoulli"]
+
+
+def test_weights_file_round_trip(tmp_path):
+    model = _vae()
+    x = _data()
+    model.fit(x, epochs=1, verbose=0)
+    model.save_weights(tmp_path / "vae.weights.h5")
+    other = _vae()
+    other.build(x.shape)
+    other.optimizer.build(other.trainable_variables)  # to restore its state too
+    other.load_weights(tmp_path / "vae.weights.h5")
+    np.testing.assert_allclose(other.encode(x)[0], model.encode(x)[0], rtol=1e-6)
+    assert int(other.optimizer.iterations) == int(model.optimizer.iterations) == 3
+
+
+def test_inference_helpers():
+    model = _vae(latent_dim=3, likelihood="bernoulli")
+    x = np.random.default_rng(0).uniform(size=(10, 8, 8)).astype("float32")
+    model.fit(x, epochs=1, verbose=0)
+    mean, sigma = model.encode(x, batch_size=4)
+    assert mean.shape == sigma.shape == (10, 3) and np.all(sigma > 0)
+    reconstructions = model.reconstruct(x, batch_size=3)
+    assert reconstructions.shape == x.shape
+    np.testing.assert_allclose(reconstructions, model.reconstruct(x), rtol=1e-5)
+    assert not np.allclose(model.reconstruct(x, sample=True, seed=1), reconstructions)
+    np.testing.assert_array_equal(
+        model.reconstruct(x, sample=True, seed=1),
+        model.reconstruct(x, sample=True, seed=1),
+    )
+    samples = model.sample(6, seed=3)
+    assert samples.shape == (6, 8, 8) and samples.min() >= 0 and samples.max() <= 1
+    np.testing.assert_array_equal(samples, model.sample(6, seed=3))
+    assert not np.allclose(model.sample(6, seed=4), samples)
+    assert not np.allclose(model.sample(6), model.sample(6))
+
+
+def test_works_with_subclassed_networks():
+    class Encoder(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.hidden = keras.layers.Dense(8, activation="relu")
+            self.heads = keras.layers.Dense(4)
+
+        def call(self, x):
+            mean, raw_scale = keras.ops.split(
+                self.heads(self.hidden(self.flatten(x))), 2, -1
+            )
+            return mean, raw_scale
+
+    class Decoder(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = keras.layers.Dense(64)
+
+        def call(self, z):
+            return keras.ops.reshape(self.out(z), (-1, 8, 8))
+
+    model = VAE(Encoder(), Decoder(), seed=0)
+    model.compile()
+    x = _data()
+    history = model.fit(x, epochs=3, verbose=0)
+    assert history.history["elbo"][-1] < history.history["elbo"][0]
+    assert model.encode(x)[0].shape == (96, 2)
+
+
+def test_learns_real_digits():
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images.astype("float32") / 16.0
+    x_train, x_test = images[:1500], images[1500:]
+    model = _vae(latent_dim=4, likelihood="bernoulli")
+    before = model.evaluate(x_test, verbose=0, return_dict=True)["elbo"]
+    model.fit(x_train, epochs=15, batch_size=32, verbose=0)
+    after = model.evaluate(x_test, verbose=0, return_dict=True)
+    # An untrained model is near 64 log 2 = 44 nats; a trained one far below.
+    assert before > 40
+    assert after["elbo"] < 0.8 * before
+    assert after["kl_loss"] > 1.0  # the latent code is in use
+
+
+def test_mixed_precision_training():
+    keras.config.set_dtype_policy("mixed_float16")
+    model = _vae()
+    history = model.fit(_data(), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.encoder.layers[-1].compute_dtype == "float16"
+
+
+def test_beta_property_validates():
+    model = _vae()
+    model.beta = 12
+    assert float(model.kl_regularizer.beta) == 12.0
+    with pytest.raises(ValueError, match="beta"):
+        model.beta = float("nan")
+
+
+# Bad input: clear errors before any training step.
+
+
+def test_encoder_must_return_two_tensors():
+    inputs = keras.Input((8, 8))
+    encoder = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    _, decoder = mlp((8, 8), 2)
+    model = VAE(encoder, decoder)
+    model.compile()
+    with pytest.raises(
+        ValueError, match=r"two tensors \(mean, raw_scale\).*one tensor"
+    ):
+        model.fit(_data(), epochs=1, verbose=0)
+
+
+def test_encoder_outputs_must_have_equal_shapes():
+    inputs = keras.Input((8, 8))
+    flat = keras.layers.Flatten()(inputs)
+    encoder = keras.Model(
+        inputs, [keras.layers.Dense(2)(flat), keras.layers.Dense(3)(flat)]
+    )
+    _, decoder = mlp((8, 8), 2)
+    with pytest.raises(ValueError, match=r"equal shape.*\(2, 2\).*\(2, 3\)"):
+        VAE(encoder, decoder)(_data()[:2])
+
+
+def test_decoder_must_reproduce_input_shape():
+    encoder, _ = mlp((8, 8), 2)
+    _, decoder = mlp((7, 7), 2)
+    model = VAE(encoder, decoder)
+    model.compile()
+    with pytest.raises(
+        ValueError, match=r"decoder's output.*\(None, 8, 8\).*\(None, 7, 7\)"
+    ):
+        model.fit(_data(), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"beta": -1.0}, ValueError, "beta=-1.0"),
+        ({"beta": float("nan")}, ValueError, "beta=nan"),
+        ({"parameterization": "exp"}, ValueError, "parameterization='exp'"),
+        ({"likelihood": "poisson"}, ValueError, "likelihood='poisson'"),
+    ],
+)
+def test_rejects_bad_arguments(kwargs, error, match):
+    encoder, decoder = mlp((8, 8), 2)
+    with pytest.raises(error, match=match):
+        VAE(encoder, decoder, **kwargs)
+
+
+def test_rejects_non_layer_networks():
+    with pytest.raises(TypeError, match="encoder"):
+        VAE(lambda x: x, mlp((8, 8), 2)[1])
+
+
+def test_rejects_nan_data_before_training():
+    model = _vae()
+    x = _data()
+    x[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        model.fit(x, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(_data(), validation_data=x, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 0
+
+
+def test_bernoulli_rejects_targets_outside_unit_interval():
+    model = _vae(likelihood="bernoulli")
+    with pytest.raises(ValueError, match=r"Bernoulli.*\[0, 1\]"):
+        model.fit(_data(), epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 0
+
+
+def test_rejects_loss_and_metrics_in_compile():
+    model = _vae()
+    with pytest.raises(ValueError, match="pass only the optimizer"):
+        model.compile(optimizer="adam", loss="mse")
+
+
+def test_rejects_class_labels_as_targets():
+    model = _vae()
+    with pytest.raises(ValueError, match="class labels.*ConditionalVAE"):
+        model.fit(_data(), np.zeros(96), epochs=1, verbose=0)
+
+
+def test_accepts_explicit_reconstruction_targets():
+    model = _vae()
+    x = _data()
+    history = model.fit(x + 0.1 * _data(seed=1), x, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_rejects_sample_and_class_weights():
+    model = _vae()
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(_data(), sample_weight=np.ones(96), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="class_weight"):
+        model.fit(_data(), class_weight={0: 1.0}, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.evaluate(_data(), sample_weight=np.ones(96), verbose=0)
+
+
+def test_helpers_need_a_built_model_and_sane_arguments():
+    encoder, decoder = mlp((8, 8), 2)
+    model = VAE(encoder, decoder)
+    with pytest.raises(ValueError, match="not built"):
+        model.sample(3)
+    model.build((None, 8, 8))
+    with pytest.raises(ValueError, match="positive number of samples"):
+        model.sample(0)
+    with pytest.raises(ValueError, match="batch_size"):
+        model.encode(_data(), batch_size=0)
+
+
+def test_other_backends_fail_with_the_fix(monkeypatch):
+    encoder, decoder = mlp((8, 8), 2)
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(
+        RuntimeError, match="running on 'jax'.*KERAS_BACKEND=tensorflow"
+    ):
+        VAE(encoder, decoder)
+
+
+def test_package_registers_serializable_classes():
+    for name in [
+        "VAE",
+        "ConditionalVAE",
+        "Sampling",
+        "KLRegularizer",
+        "ConditionalConcat",
+        "Gaussian",
+        "Bernoulli",
+    ]:
+        assert keras.saving.get_registered_object(f"keras_vae>{name}") is not None
+    assert keras_vae.__version__

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from keras_vae import architectures
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28), (28, 28, 1), (8, 8), (8, 8, 1)])
+@pytest.mark.parametrize("latent_dim", [1, 2, 20])
+def test_mlp_shapes(input_shape, latent_dim):
+    encoder, decoder = architectures.mlp(input_shape, latent_dim)
+    mean, raw = encoder(np.zeros((2,) + input_shape, "float32"))
+    assert mean.shape == raw.shape == (2, latent_dim)
+    assert decoder(np.zeros((2, latent_dim), "float32")).shape == (2,) + input_shape
+
+
+def test_mlp_is_the_original_784_500_120():
+    encoder, decoder = architectures.mlp((28, 28), latent_dim=2)
+    widths = [layer.units for layer in encoder.layers if hasattr(layer, "units")]
+    assert widths == [500, 120, 2, 2]
+    widths = [layer.units for layer in decoder.layers if hasattr(layer, "units")]
+    assert widths == [120, 500, 784]
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28, 1), (8, 8, 1), (10, 9, 3)])
+@pytest.mark.parametrize("latent_dim", [1, 3])
+def test_conv_conditional_shapes(input_shape, latent_dim):
+    encoder, decoder = architectures.conv_conditional(input_shape, latent_dim, 10)
+    x = np.zeros((2,) + input_shape, "float32")
+    labels = np.array([0, 9])
+    mean, raw = encoder([x, labels])
+    assert mean.shape == raw.shape == (2, latent_dim)
+    assert decoder([np.zeros((2, latent_dim), "float32"), labels]).shape == x.shape
+
+
+def test_conv_flatten_size_is_derived_not_hard_coded():
+    encoder, _ = architectures.conv_conditional((28, 28, 1), 2, 10)
+    flat = [layer for layer in encoder.layers if layer.name.startswith("flatten")][0]
+    assert flat.output.shape[-1] == 2304  # the original's hard-coded number
+    encoder, _ = architectures.conv_conditional((8, 8, 1), 2, 10)
+    flat = [layer for layer in encoder.layers if layer.name.startswith("flatten")][0]
+    assert flat.output.shape[-1] == 64
+
+
+@pytest.mark.parametrize("latent_dim", [0, -1, 2.0, True])
+def test_rejects_bad_latent_dim(latent_dim):
+    with pytest.raises(ValueError, match="latent_dim"):
+        architectures.mlp((8, 8), latent_dim)
+    with pytest.raises(ValueError, match="latent_dim"):
+        architectures.conv_conditional((8, 8, 1), latent_dim, 10)
+
+
+def test_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="input_shape"):
+        architectures.conv_conditional((8, 8), 2, 10)
+    with pytest.raises(ValueError, match="at least 7x7"):
+        architectures.conv_conditional((6, 6, 1), 2, 10)
+    with pytest.raises(ValueError, match="hidden_units"):
+        architectures.mlp((8, 8), 2, hidden_units=(0,))
+    with pytest.raises(ValueError, match="num_classes"):
+        architectures.conv_conditional((8, 8, 1), 2, 0)

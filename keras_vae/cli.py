@@ -1,0 +1,298 @@
+"""The `keras-vae` command line: train, evaluate, sweep.
+
+Parsing imports neither TensorFlow nor Keras, so `--help` and argument errors
+answer at once; each command imports what it needs after parsing.
+"""
+
+import argparse
+import os
+import sys
+
+from keras_vae import settings
+
+EXAMPLES = """examples:
+  keras-vae train                      the original MLP VAE, the study's defaults
+  keras-vae train --model cvae --latent-dim 2 --dataset fashion_mnist
+  keras-vae evaluate runs/20261124-101500-vae --split train
+  keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line naming the command, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _add_run_arguments(parser, with_beta=True):
+    defaults = settings.DEFAULTS
+    group = parser.add_argument_group("model")
+    group.add_argument(
+        "--model",
+        choices=settings.MODELS,
+        default=defaults["model"],
+        help="vae: the original MLP VAE; cvae: the conv conditional VAE "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--latent-dim",
+        type=_positive_int,
+        default=defaults["latent_dim"],
+        help="size of z; 2 also draws the manifold (default: %(default)s)",
+    )
+    if with_beta:
+        group.add_argument(
+            "--beta",
+            type=_non_negative_float,
+            default=defaults["beta"],
+            help="weight of the KL term (default: %(default)s)",
+        )
+    group.add_argument(
+        "--parameterization",
+        choices=settings.PARAMETERIZATIONS,
+        default=defaults["parameterization"],
+        help="sigma = softplus(rho) or exp(log_var / 2) (default: %(default)s)",
+    )
+    group.add_argument(
+        "--likelihood",
+        choices=settings.LIKELIHOODS,
+        default=defaults["likelihood"],
+        help="gaussian (variance 1/2: squared error) or bernoulli "
+        "(default: %(default)s)",
+    )
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=defaults["epochs"],
+        help="(default: %(default)s)",
+    )
+    group.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=defaults["batch_size"],
+        help="(default: %(default)s)",
+    )
+    group.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=defaults["learning_rate"],
+        help="Adam's (default: %(default)s)",
+    )
+    group.add_argument(
+        "--early-stopping",
+        type=_positive_int,
+        metavar="PATIENCE",
+        help="stop when val_elbo has not improved for PATIENCE epochs "
+        "and keep the best weights",
+    )
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=defaults["seed"],
+        help="seeds data order, initialization and sampling (default: %(default)s)",
+    )
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--dataset",
+        choices=settings.DATASETS,
+        help="default: mnist, or the bundled digits when mnist is "
+        "neither cached nor downloadable (said on the first line)",
+    )
+    group.add_argument(
+        "--data-path",
+        metavar="PATH",
+        help="a folder of IDX files or an .npz with x_train, y_train, x_test, y_test",
+    )
+    group.add_argument(
+        "--preprocessing",
+        choices=settings.PREPROCESSINGS,
+        help="default: standardize for gaussian, binarize (dynamic) for bernoulli",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="output folder (default: runs/<timestamp>-<model>)"
+    )
+
+
+def build_parser():
+    parser = _Parser(
+        prog="keras-vae",
+        description="Variational autoencoders with Keras: the original study's "
+        "experiments as one command each.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from keras_vae import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_Parser
+    )
+    commands.required = True
+
+    train = commands.add_parser(
+        "train",
+        help="train one model and write its run folder with figures",
+        description="Train one model; writes model.keras, config.json, history.csv, "
+        "metrics.json and PNG figures into the run folder.",
+    )
+    _add_run_arguments(train)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="metrics of a saved run",
+        description="Evaluate a run folder's model on its dataset's test (or "
+        "train) split.",
+    )
+    evaluate.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a folder written by train"
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="(default: %(default)s)",
+    )
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="the beta study: one run per beta, side by side",
+        description="Train one run per beta; writes sweep.png, rate_distortion.png and "
+        "sweep.csv beside the runs.",
+    )
+    sweep.add_argument(
+        "--beta",
+        type=_non_negative_float,
+        nargs="+",
+        required=True,
+        metavar="BETA",
+        help="e.g. --beta 0 12 200",
+    )
+    _add_run_arguments(sweep, with_beta=False)
+    return parser
+
+
+def _run_settings(arguments):
+    names = set(settings.DEFAULTS) - {"validation_fraction"}
+    return {
+        name: getattr(arguments, name) for name in names if hasattr(arguments, name)
+    }
+
+
+def _print_metrics_table(rows):
+    header = ("", "loss", "-log p(x|z)", "KL", "ELBO")
+    lines = [header] + [
+        (
+            name,
+            *(
+                f"{m[key]:.2f}"
+                for key in ("loss", "reconstruction_loss", "kl_loss", "elbo")
+            ),
+        )
+        for name, m in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    print(
+        "(nats per example; ELBO is the negative ELBO at beta = 1, "
+        "comparable across beta)"
+    )
+
+
+def _train(arguments):
+    from keras_vae.experiments import training
+
+    run = training.train(out=arguments.out, **_run_settings(arguments))
+    print(f"\nRun folder: {run.directory}")
+    print(
+        f"Dataset: {run.config['dataset_used']} ({run.config['data_source']}), "
+        f"epochs trained: {run.metrics['epochs_trained']}"
+    )
+    _print_metrics_table(
+        [(split, run.metrics[split]) for split in ("train", "validation", "test")]
+    )
+    figures = sorted(
+        name for name in os.listdir(run.directory) if name.endswith(".png")
+    )
+    print("Figures: " + ", ".join(figures))
+
+
+def _evaluate(arguments):
+    from keras_vae.experiments import evaluation
+
+    metrics, config = evaluation.evaluate_run(arguments.run_dir, arguments.split)
+    print(
+        f"{arguments.run_dir}: {config['model']} on {config['dataset_used']}, "
+        f"{arguments.split} split"
+    )
+    _print_metrics_table([(arguments.split, metrics)])
+
+
+def _sweep(arguments):
+    from keras_vae.experiments import sweep
+
+    out = arguments.out
+    rows = sweep.sweep(arguments.beta, out=out, **_run_settings(arguments))
+    print()
+    print(sweep.format_table(rows))
+    print("(test set, nats per example)")
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    arguments = build_parser().parse_args(argv)
+    command = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}[
+        arguments.command
+    ]
+    from keras_vae.datasets import DataUnavailableError
+
+    try:
+        command(arguments)
+    except (ValueError, DataUnavailableError, FileNotFoundError) as error:
+        print(f"keras-vae {arguments.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"keras-vae {arguments.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run():
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Datasets for the experiments: MNIST, Fashion-MNIST, scikit-learn's digits,
+or any folder of IDX files or `.npz` file; preprocessing and tf.data pipelines."""
+
+from keras_vae.datasets.idx import read_idx as read_idx
+from keras_vae.datasets.loading import DATASETS as DATASETS
+from keras_vae.datasets.loading import DataUnavailableError as DataUnavailableError
+from keras_vae.datasets.loading import ImageData as ImageData
+from keras_vae.datasets.loading import load as load
+from keras_vae.datasets.preprocessing import PREPROCESSINGS as PREPROCESSINGS
+from keras_vae.datasets.preprocessing import Preprocessing as Preprocessing
+
+__all__ = [
+    "DATASETS",
+    "PREPROCESSINGS",
+    "DataUnavailableError",
+    "ImageData",
+    "Preprocessing",
+    "load",
+    "read_idx",
+]

@@ -1,0 +1,211 @@
+"""Image datasets as float32 arrays `(n, height, width, channels)` in [0, 1]."""
+
+import contextlib
+import dataclasses
+import io
+import os
+
+import numpy as np
+
+from keras_vae.datasets.idx import read_idx
+
+DATASETS = ("mnist", "fashion_mnist", "digits")
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+_IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+
+
+class DataUnavailableError(RuntimeError):
+    """The requested dataset is neither on this machine nor downloadable."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageData:
+    """A labelled image dataset split into training and test sets.
+
+    Images are float32 arrays `(n, height, width, channels)` in [0, 1]; labels
+    int32 arrays `(n,)`.
+    """
+
+    name: str
+    source: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def image_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def num_classes(self):
+        return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+
+def load(name="mnist", path=None):
+    """Loads a dataset by name, or from files given by path.
+
+    Args:
+        name: String, `"mnist"`, `"fashion_mnist"` or `"digits"`. With `path`,
+            only a label for the files.
+        path: String or `None`. A folder holding the four IDX files
+            (`train-images-idx3-ubyte[.gz]`, ...) or an `.npz` file with
+            `x_train, y_train, x_test, y_test`.
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        ValueError: if the name is unknown or the files are malformed (the
+            message names the file).
+        DataUnavailableError: if MNIST or Fashion-MNIST is neither cached nor
+            downloadable and no path was given.
+    """
+    if path is not None:
+        return _load_path(name, os.fspath(path))
+    if name == "digits":
+        return _load_digits()
+    if name == "fashion_mnist" and os.path.isdir(DEBIAN_FASHION_MNIST):
+        return dataclasses.replace(
+            _load_path(name, DEBIAN_FASHION_MNIST),
+            source=f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})",
+        )
+    if name in ("mnist", "fashion_mnist"):
+        return _load_keras(name)
+    raise ValueError(f"Unknown dataset {name!r}. Expected one of {DATASETS}.")
+
+
+def _load_path(name, path):
+    if os.path.isdir(path):
+        arrays = {
+            key: read_idx(_find_idx(path, stem)) for key, stem in _IDX_FILES.items()
+        }
+    elif path.endswith(".npz") and os.path.isfile(path):
+        try:
+            with np.load(path, allow_pickle=False) as file:
+                missing = [key for key in _IDX_FILES if key not in file.files]
+                if missing:
+                    raise ValueError(
+                        f"{path} lacks the arrays {missing}; expected x_train, "
+                        "y_train, x_test and y_test."
+                    )
+                arrays = {key: file[key] for key in _IDX_FILES}
+        except (OSError, EOFError) as error:
+            raise ValueError(f"Cannot read {path}: {error}") from None
+    else:
+        raise ValueError(
+            f"Data path {path} is neither a folder of IDX files nor an existing "
+            ".npz file."
+        )
+    return _validated(name, path, **arrays)
+
+
+def _find_idx(folder, stem):
+    for candidate in (stem + ".gz", stem, stem.replace("-idx", ".idx")):
+        if os.path.isfile(os.path.join(folder, candidate)):
+            return os.path.join(folder, candidate)
+    raise ValueError(f"{folder} holds no {stem}[.gz]: expected the four IDX files.")
+
+
+def _load_digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x_train, x_test, y_train, y_test = train_test_split(
+        digits.images / 16.0,
+        digits.target,
+        test_size=0.2,
+        random_state=0,
+        stratify=digits.target,
+    )
+    return _validated(
+        "digits",
+        "scikit-learn's bundled 8x8 digits (1,797 images)",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+    )
+
+
+def _load_keras(name):
+    import keras
+
+    module = getattr(keras.datasets, name)
+    # Keras prints its download progress; keep it off the user's first line.
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            (x_train, y_train), (x_test, y_test) = module.load_data()
+        except Exception as error:
+            file = "mnist.npz" if name == "mnist" else "the four IDX .gz files"
+            raise DataUnavailableError(
+                f"{name} is neither in the Keras cache (~/.keras/datasets) nor "
+                f"downloadable here ({type(error).__name__}). Download {file} "
+                "elsewhere and pass it with --data-path, or use --dataset digits."
+            ) from None
+    return _validated(name, f"keras.datasets.{name}", x_train, y_train, x_test, y_test)
+
+
+def _validated(name, source, x_train, y_train, x_test, y_test):
+    """Checks shapes, counts and values; returns images in [0, 1], NHWC."""
+    images = {"x_train": x_train, "x_test": x_test}
+    labels = {"y_train": y_train, "y_test": y_test}
+    for key, x in images.items():
+        x = np.asarray(x)
+        if x.ndim not in (3, 4) or x.shape[0] == 0:
+            raise ValueError(
+                f"{source}: {key} must hold images (n, height, width[, channels]). "
+                f"Received shape {x.shape}."
+            )
+        if not (
+            np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+        ):
+            raise ValueError(f"{source}: {key} has dtype {x.dtype}; expected numbers.")
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise ValueError(f"{source}: {key} holds NaN or infinite values.")
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 255:
+            raise ValueError(
+                f"{source}: {key} values lie in [{low}, {high}]; expected pixels in "
+                "[0, 1] or [0, 255]."
+            )
+        scale = 255.0 if (np.issubdtype(x.dtype, np.integer) or high > 1) else 1.0
+        x = x.astype("float32") / scale
+        images[key] = x[..., None] if x.ndim == 3 else x
+    for key, y in labels.items():
+        y = np.asarray(y)
+        if (
+            y.ndim != 1
+            or not np.issubdtype(y.dtype, np.integer)
+            or (y.size and y.min() < 0)
+        ):
+            raise ValueError(
+                f"{source}: {key} must be non-negative integer labels of shape (n,). "
+                f"Received dtype {y.dtype}, shape {y.shape}."
+            )
+        labels[key] = y.astype("int32")
+    for split in ("train", "test"):
+        n_images, n_labels = len(images[f"x_{split}"]), len(labels[f"y_{split}"])
+        if n_images != n_labels:
+            raise ValueError(
+                f"{source}: {n_images} {split} images but {n_labels} {split} labels."
+            )
+    if images["x_train"].shape[1:] != images["x_test"].shape[1:]:
+        raise ValueError(
+            f"{source}: training images {images['x_train'].shape[1:]} and test images "
+            f"{images['x_test'].shape[1:]} differ in shape."
+        )
+    return ImageData(
+        name,
+        source,
+        images["x_train"],
+        labels["y_train"],
+        images["x_test"],
+        labels["y_test"],
+    )

@@ -1,0 +1,117 @@
+"""Pixel preprocessing and tf.data input pipelines."""
+
+import numpy as np
+
+PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
+
+
+class Preprocessing:
+    """Maps pixels in [0, 1] to model inputs and back.
+
+    - `"standardize"`: (x - mean) / std with the training set's scalar mean and
+      standard deviation, as in the original study (Gaussian likelihood).
+    - `"scale"`: pixels as they are, in [0, 1].
+    - `"binarize"`: each pixel is 1 with probability equal to its grey level,
+      drawn anew every epoch (dynamic binarization; Bernoulli likelihood).
+      Evaluation data is binarized once, with a fixed seed.
+    - `"binarize_static"`: binarized once, with a fixed seed, for training too.
+
+    Args:
+        mode: String, one of the modes above. Defaults to `"standardize"`.
+        mean: Float, the training mean (`"standardize"` only).
+        std: Float, the training standard deviation (`"standardize"` only).
+
+    Example:
+
+    ```python
+    import numpy as np
+    from keras_vae.datasets import Preprocessing
+
+    x = np.random.default_rng(0).uniform(size=(100, 8, 8, 1)).astype("float32")
+    preprocessing = Preprocessing.fit("standardize", x)
+    inputs = preprocessing.transform(x)
+    np.testing.assert_allclose(preprocessing.to_pixels(inputs), x, atol=1e-5)
+    ```
+    """
+
+    def __init__(self, mode="standardize", mean=None, std=None):
+        if mode not in PREPROCESSINGS:
+            raise ValueError(
+                f"Unknown preprocessing {mode!r}. Expected one of {PREPROCESSINGS}."
+            )
+        if mode == "standardize" and (mean is None or not std or std <= 0):
+            raise ValueError(
+                "Standardization needs the training mean and a positive std. "
+                f"Received: mean={mean}, std={std}. Use Preprocessing.fit."
+            )
+        self.mode, self.mean, self.std = mode, mean, std
+
+    @classmethod
+    def fit(cls, mode, x_train):
+        """Returns a `Preprocessing` with statistics taken from `x_train`."""
+        if mode == "standardize":
+            return cls(mode, float(np.mean(x_train)), float(np.std(x_train)))
+        return cls(mode)
+
+    @property
+    def binary(self):
+        """Whether the model inputs are binary (Bernoulli likelihood)."""
+        return self.mode.startswith("binarize")
+
+    def transform(self, x, seed=0):
+        """Model inputs from pixels in [0, 1]; binarization uses `seed`."""
+        x = np.asarray(x, dtype="float32")
+        if self.mode == "standardize":
+            return (x - self.mean) / self.std
+        if self.binary:
+            return (np.random.default_rng(seed).uniform(size=x.shape) < x).astype(
+                "float32"
+            )
+        return x
+
+    def to_pixels(self, x):
+        """Pixels in [0, 1] from model inputs or decoder means, for figures."""
+        x = np.asarray(x, dtype="float32")
+        if self.mode == "standardize":
+            x = x * self.std + self.mean
+        return np.clip(x, 0.0, 1.0)
+
+    def training_dataset(self, x, y=None, batch_size=64, seed=0):
+        """A shuffled, batched, prefetched `tf.data.Dataset` for `fit`.
+
+        Args:
+            x: Array of pixels in [0, 1].
+            y: Array of labels or `None`; if given, elements are `(x, y)`.
+            batch_size: Integer.
+            seed: Integer, seed of the shuffling and of the binarization.
+        """
+        import tensorflow as tf
+
+        dynamic = self.mode == "binarize"
+        inputs = np.asarray(x, "float32") if dynamic else self.transform(x, seed)
+        elements = inputs if y is None else (inputs, np.asarray(y, "int32"))
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(elements)
+            .shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size)
+        )
+        if dynamic:
+            # One fresh random seed per batch and per epoch, so every epoch
+            # sees new binary images, reproducibly for a given seed.
+            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            dataset = tf.data.Dataset.zip((dataset, seeds.batch(2))).map(
+                _binarize_batch, num_parallel_calls=tf.data.AUTOTUNE
+            )
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def get_config(self):
+        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+
+
+def _binarize_batch(batch, seed):
+    import tensorflow as tf
+
+    x = batch[0] if isinstance(batch, tuple) else batch
+    noise = tf.random.stateless_uniform(tf.shape(x), seed=seed)
+    binary = tf.cast(noise < x, x.dtype)
+    return (binary, batch[1]) if isinstance(batch, tuple) else binary

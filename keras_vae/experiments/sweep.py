@@ -1,0 +1,142 @@
+"""The beta study: one run per beta, side by side, with a rate-distortion plot."""
+
+import csv
+import os
+
+from keras_vae import plots
+from keras_vae import settings as config_lib
+from keras_vae.experiments import training
+from keras_vae.files import atomic_path
+
+COLUMNS = (
+    "beta",
+    "test_loss",
+    "test_reconstruction_loss",
+    "test_kl_loss",
+    "test_elbo",
+    "epochs_trained",
+    "run",
+)
+
+
+def sweep(betas, out=None, say=print, verbose=None, **settings):
+    """Trains one run per beta into `out/beta-<beta>` and compares them.
+
+    Writes `sweep.png` (latent map, reconstructions and samples per beta),
+    `rate_distortion.png` and `sweep.csv` into `out`.
+
+    Args:
+        betas: Sequence of non-negative floats, at least one.
+        out: String or `None`, the sweep folder. Defaults to
+            `runs/<timestamp>-sweep`.
+        say: Callable for progress lines.
+        verbose: Keras `fit` verbosity.
+        **settings: Run settings shared by every run (not `beta`).
+
+    Returns:
+        List of rows, one dict per beta with the keys of `COLUMNS`.
+    """
+    if not betas:
+        raise ValueError("Give at least one beta, e.g. --beta 0 12 200.")
+    if "beta" in settings:
+        raise ValueError("Pass the betas as `betas`, not as a `beta` setting.")
+    for beta in betas:
+        config_lib.resolve(**settings, beta=beta)  # every error before any run
+    if len(set(betas)) != len(betas):
+        raise ValueError(f"Each beta once, please. Received: {list(betas)}")
+    out = out or training.default_run_directory("sweep")
+    if os.path.exists(os.path.join(out, "sweep.csv")):
+        raise ValueError(f"{out} already holds a sweep; choose another --out.")
+
+    runs, rows = [], []
+    for index, beta in enumerate(betas):
+        say(f"[{index + 1}/{len(betas)}] beta = {beta:g}")
+        run = training.train(
+            out=os.path.join(out, f"beta-{beta:g}"),
+            say=say,
+            verbose=verbose,
+            **settings,
+            beta=beta,
+        )
+        runs.append(run)
+        test = run.metrics["test"]
+        rows.append(
+            {
+                "beta": beta,
+                **{f"test_{k}": v for k, v in test.items()},
+                "epochs_trained": run.metrics["epochs_trained"],
+                "run": os.path.basename(run.directory),
+            }
+        )
+
+    with atomic_path(os.path.join(out, "sweep.csv")) as temporary:
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    plots.save(_panel(runs), os.path.join(out, "sweep.png"))
+    plots.save(
+        plots.rate_distortion_figure(
+            betas,
+            [r["test_kl_loss"] for r in rows],
+            [r["test_reconstruction_loss"] for r in rows],
+            f"rate-distortion on the test set ({runs[0].config['dataset_used']})",
+        ),
+        os.path.join(out, "rate_distortion.png"),
+    )
+    return rows
+
+
+def _panel(runs):
+    plt = plots._pyplot()
+    figure, axes = plt.subplots(
+        3,
+        len(runs),
+        figsize=(4 * len(runs), 9.5),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1, 1]},
+    )
+    for column, run in enumerate(runs):
+        test = run.metrics["test"]
+        points, labels, method = run.latent
+        axis = axes[0, column]
+        plots.show_latent_map(axis, points, labels, method, legend=column == 0)
+        axis.set_title(
+            f"β = {run.config['beta']:g}\nELBO {test['elbo']:.1f}, "
+            f"KL {test['kl_loss']:.1f}, "
+            f"−log p(x|z) {test['reconstruction_loss']:.1f} nats",
+            fontsize=9,
+        )
+        originals, reconstructions = run.reconstructions
+        plots.show_images(
+            axes[1, column],
+            list(originals) + list(reconstructions),
+            len(originals),
+            "test images / reconstructions",
+        )
+        plots.show_images(
+            axes[2, column], run.samples, len(run.samples), "prior samples"
+        )
+    figure.tight_layout()
+    return figure
+
+
+def format_table(rows):
+    """The sweep's rows as an aligned text table."""
+    header = ("beta", "loss", "-log p(x|z)", "KL", "ELBO", "epochs")
+    lines = [header] + [
+        (
+            f"{r['beta']:g}",
+            f"{r['test_loss']:.2f}",
+            f"{r['test_reconstruction_loss']:.2f}",
+            f"{r['test_kl_loss']:.2f}",
+            f"{r['test_elbo']:.2f}",
+            str(r["epochs_trained"]),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
+        for line in lines
+    )

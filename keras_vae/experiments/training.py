@@ -1,0 +1,310 @@
+"""One training run: data, model, fit, metrics, figures, all in a run folder."""
+
+import dataclasses
+import datetime
+import os
+import sys
+
+import keras
+import numpy as np
+
+from keras_vae import architectures, datasets, plots
+from keras_vae import settings as config_lib
+from keras_vae.files import atomic_path, write_json
+from keras_vae.models import VAE, ConditionalVAE
+
+METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+TSNE_POINTS = 2000
+
+
+@dataclasses.dataclass
+class Run:
+    """What a finished run leaves behind, for the sweep's side-by-side panel."""
+
+    directory: str
+    config: dict
+    metrics: dict
+    model: keras.Model
+    data: datasets.ImageData
+    preprocessing: datasets.Preprocessing
+    latent: tuple  # (points, labels, method)
+    reconstructions: tuple  # (originals, reconstructions), pixels
+    samples: np.ndarray  # pixels
+
+
+def load_data(config, say=print):
+    """Loads the run's dataset; with no dataset named, MNIST or else digits.
+
+    Returns:
+        Tuple `(data, dataset_used)`.
+    """
+    name = config["dataset"]
+    if name is None and config["data_path"] is None:
+        try:
+            return datasets.load("mnist"), "mnist"
+        except datasets.DataUnavailableError:
+            say(
+                "MNIST is neither cached nor downloadable here: training on "
+                "scikit-learn's bundled 8x8 digits instead (pass --dataset to choose)."
+            )
+            return datasets.load("digits"), "digits"
+    name = name or "custom"
+    return datasets.load(name, config["data_path"]), name
+
+
+def default_run_directory(model, root="runs"):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(root, f"{stamp}-{model}")
+    suffix = 1
+    while os.path.exists(path):
+        suffix += 1
+        path = os.path.join(root, f"{stamp}-{model}-{suffix}")
+    return path
+
+
+def build_model(config, image_shape, num_classes):
+    """The original study's model for `config`, compiled with Adam."""
+    if config["model"] == "vae":
+        encoder, decoder = architectures.mlp(image_shape, config["latent_dim"])
+        model = VAE(encoder, decoder, **_model_arguments(config))
+    else:
+        encoder, decoder = architectures.conv_conditional(
+            image_shape, config["latent_dim"], num_classes
+        )
+        model = ConditionalVAE(
+            encoder, decoder, num_classes=num_classes, **_model_arguments(config)
+        )
+    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
+    return model
+
+
+def _model_arguments(config):
+    return {
+        "beta": config["beta"],
+        "parameterization": config["parameterization"],
+        "likelihood": config["likelihood"],
+        "seed": config["seed"],
+    }
+
+
+def train(out=None, say=print, verbose=None, **settings):
+    """Trains one model and writes its run folder.
+
+    Args:
+        out: String or `None`, the run folder; must not hold a run yet.
+            Defaults to `runs/<timestamp>-<model>`.
+        say: Callable for progress lines.
+        verbose: Keras `fit` verbosity; defaults to a progress bar on a
+            terminal and one line per epoch otherwise.
+        **settings: Run settings, see `keras_vae.experiments.config.DEFAULTS`.
+
+    Returns:
+        A `Run`.
+
+    Raises:
+        ValueError: on invalid settings, bad data, or an occupied run folder,
+            before anything is written.
+        keras_vae.datasets.DataUnavailableError: if the named dataset is not
+            available.
+    """
+    config = config_lib.resolve(**settings)
+    out = out or default_run_directory(config["model"])
+    if os.path.exists(os.path.join(out, "model.keras")):
+        raise ValueError(f"{out} already holds a run; choose another --out.")
+    data, dataset_used = load_data(config, say)
+    config = {**config, "dataset_used": dataset_used, "data_source": data.source}
+    keras.utils.set_random_seed(config["seed"])
+
+    preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
+    train_index, validation_index = _split(data.y_train, config)
+    conditional = config["model"] == "cvae"
+    model = build_model(config, data.image_shape, data.num_classes)
+    train_labels = data.y_train[train_index] if conditional else None
+    training = preprocessing.training_dataset(
+        data.x_train[train_index], train_labels, config["batch_size"], config["seed"]
+    )
+    validation = model_inputs(
+        model,
+        preprocessing,
+        data.x_train[validation_index],
+        data.y_train[validation_index],
+        config["seed"],
+    )
+    test = model_inputs(
+        model, preprocessing, data.x_test, data.y_test, config["seed"] + 1
+    )
+
+    os.makedirs(out, exist_ok=True)
+    write_json(
+        os.path.join(out, "config.json"),
+        {**config, "preprocessing_state": preprocessing.get_config()},
+    )
+    say(
+        f"Training {config['model']} on {dataset_used} ({data.source}): "
+        f"{len(train_index)} training, {len(validation_index)} validation, "
+        f"{len(data.x_test)} test images -> {out}"
+    )
+    callbacks = [keras.callbacks.CSVLogger(os.path.join(out, "history.csv"))]
+    if config["early_stopping"]:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_elbo",
+                mode="min",
+                patience=config["early_stopping"],
+                restore_best_weights=True,
+            )
+        )
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    history = model.fit(
+        training,
+        validation_data=validation,
+        epochs=config["epochs"],
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
+
+    last = {key: float(values[-1]) for key, values in history.history.items()}
+    metrics = {
+        "epochs_trained": len(history.history["loss"]),
+        "train": {name: last[name] for name in METRIC_NAMES},
+        "validation": {name: last[f"val_{name}"] for name in METRIC_NAMES},
+        "test": evaluate_split(model, test),
+    }
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    with atomic_path(os.path.join(out, "model.keras")) as temporary:
+        model.save(temporary)
+    run = Run(out, config, metrics, model, data, preprocessing, None, None, None)
+    write_figures(run)
+    return run
+
+
+def _split(labels, config):
+    from sklearn.model_selection import train_test_split
+
+    indices = np.arange(len(labels))
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 else None
+    return train_test_split(
+        indices,
+        test_size=config["validation_fraction"],
+        random_state=config["seed"],
+        stratify=stratify,
+    )
+
+
+def model_inputs(model, preprocessing, x, y, seed):
+    """Evaluation data as the model takes it: `x` or `(x, labels)`."""
+    x = preprocessing.transform(x, seed)
+    return (x, y) if isinstance(model, ConditionalVAE) else x
+
+
+def evaluate_split(model, inputs, batch_size=256):
+    """Metrics of `model` on `inputs` (`x` or `(x, labels)`), as floats."""
+    x, y = inputs if isinstance(inputs, tuple) else (inputs, None)
+    results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
+    return {name: float(results[name]) for name in METRIC_NAMES}
+
+
+def write_figures(run, num_examples=10):
+    """Writes the run's PNG figures and fills `run.latent`, `run.reconstructions`
+    and `run.samples`."""
+    model, data, preprocessing = run.model, run.data, run.preprocessing
+    seed, out = run.config["seed"], run.directory
+    conditional = isinstance(model, ConditionalVAE)
+    test_elbo = run.metrics["test"]["elbo"]
+
+    subset = _stratified_subset(data.y_train, TSNE_POINTS, seed)
+    x_subset = preprocessing.transform(data.x_train[subset], seed)
+    labels = data.y_train[subset]
+    means = (model.encode(x_subset, labels) if conditional else model.encode(x_subset))[
+        0
+    ]
+    points, method = plots.embed_latents(means, seed)
+    run.latent = (points, labels, method)
+    title = (
+        f"{method} of encoder means, {len(subset)} training images "
+        f"(latent_dim={means.shape[1]}, test ELBO {test_elbo:.1f} nats)"
+    )
+    plots.save(
+        plots.latent_figure(points, labels, method, title),
+        os.path.join(out, "latent_tsne.png"),
+    )
+
+    chosen = _stratified_subset(data.y_test, num_examples, seed)
+    originals = data.x_test[chosen]
+    inputs = preprocessing.transform(originals, seed)
+    reconstructed = (
+        model.reconstruct(inputs, data.y_test[chosen])
+        if conditional
+        else model.reconstruct(inputs)
+    )
+    run.reconstructions = (originals, preprocessing.to_pixels(reconstructed))
+    reconstruction = run.metrics["test"]["reconstruction_loss"]
+    plots.save(
+        plots.reconstructions_figure(
+            *run.reconstructions,
+            "test images (top) and reconstructions; "
+            f"test -log p(x|z) {reconstruction:.1f} nats",
+        ),
+        os.path.join(out, "reconstructions.png"),
+    )
+
+    if conditional:
+        classes = np.repeat(np.arange(model.num_classes), num_examples)
+        samples = preprocessing.to_pixels(model.sample(classes, seed=seed))
+        run.samples = samples[::num_examples][:num_examples]
+        plots.save(
+            plots.images_figure(
+                samples, num_examples, "prior samples, one row per class"
+            ),
+            os.path.join(out, "conditioned.png"),
+        )
+        prior = preprocessing.to_pixels(
+            model.sample(
+                np.random.default_rng(seed).integers(0, model.num_classes, 64),
+                seed=seed,
+            )
+        )
+    else:
+        prior = preprocessing.to_pixels(model.sample(64, seed=seed))
+        run.samples = prior[:num_examples]
+    plots.save(
+        plots.images_figure(
+            prior, 8, f"samples from the prior N(0, I), beta={run.config['beta']:g}"
+        ),
+        os.path.join(out, "samples.png"),
+    )
+
+    if means.shape[1] == 2:
+        codes = plots.manifold_codes()
+        steps = int(np.sqrt(len(codes)))
+        decoded = (
+            model.decode(codes, np.zeros(len(codes), "int32"))
+            if conditional
+            else model.decode(codes)
+        )
+        plots.save(
+            plots.images_figure(
+                preprocessing.to_pixels(decoded),
+                steps,
+                "decoded latent grid at normal quantiles 5%-95%"
+                + (" (class 0)" if conditional else ""),
+            ),
+            os.path.join(out, "manifold.png"),
+        )
+
+
+def _stratified_subset(labels, size, seed):
+    """Up to `size` indices with every class in proportion, in a fixed order."""
+    if len(labels) <= size:
+        return np.arange(len(labels))
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(labels)
+    stratify = labels if counts[counts > 0].min() >= 2 else None
+    chosen, _ = train_test_split(
+        np.arange(len(labels)), train_size=size, random_state=seed, stratify=stratify
+    )
+    return np.sort(chosen)

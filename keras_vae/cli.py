@@ -202,8 +202,8 @@ def build_parser():
     return parser
 
 
-def _run_settings(arguments):
-    names = set(settings.DEFAULTS) - {"validation_fraction"}
+def _run_settings(arguments, exclude=()):
+    names = set(settings.DEFAULTS) - {"validation_fraction", *exclude}
     return {
         name: getattr(arguments, name) for name in names if hasattr(arguments, name)
     }
@@ -265,12 +265,13 @@ def _evaluate(arguments):
 
 
 def _sweep(arguments):
-    from keras_vae.experiments import sweep
+    from keras_vae.experiments.sweep import format_table, sweep
 
-    out = arguments.out
-    rows = sweep.sweep(arguments.beta, out=out, **_run_settings(arguments))
+    rows = sweep(
+        arguments.beta, out=arguments.out, **_run_settings(arguments, exclude=("beta",))
+    )
     print()
-    print(sweep.format_table(rows))
+    print(format_table(rows))
     print("(test set, nats per example)")
 
 

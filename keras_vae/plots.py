@@ -9,7 +9,8 @@ import numpy as np
 from keras_vae.files import atomic_path
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,9 +21,9 @@ def _pyplot():
 
 def save(figure, path, dpi=100):
     """Saves `figure` to `path` as PNG, atomically, and closes it."""
-    plt = _pyplot()
+    plt = pyplot()
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
+        figure.savefig(temporary, format="png", dpi=dpi)
     plt.close(figure)
 
 
@@ -81,7 +82,7 @@ def embed_latents(means, seed=0):
 
 def show_latent_map(axis, points, labels, method, class_names=None, legend=True):
     """Scatter of 2-D points coloured by label, with a legend."""
-    plt = _pyplot()
+    plt = pyplot()
     colours = plt.get_cmap("tab10")
     for index, label in enumerate(np.unique(labels)):
         chosen = labels == label
@@ -101,8 +102,8 @@ def show_latent_map(axis, points, labels, method, class_names=None, legend=True)
 
 
 def latent_figure(points, labels, method, title, class_names=None):
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(6, 5.5))
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6, 5.5), layout="constrained")
     show_latent_map(axis, points, labels, method, class_names)
     axis.set_title(title, fontsize=10)
     return figure
@@ -122,10 +123,12 @@ def images_figure(images, columns, title):
 
 def images_figure_from_grid(grid, title):
     """A figure of an already tiled grid: 0.6 inch per 28 pixels, 6 inches at least."""
-    plt = _pyplot()
+    plt = pyplot()
     height, width = grid.shape[:2]
     scale = max(0.6 / 28, 6.0 / max(height, width))
-    figure, axis = plt.subplots(figsize=(width * scale + 0.5, height * scale + 0.6))
+    figure, axis = plt.subplots(
+        figsize=(width * scale + 0.5, height * scale + 0.6), layout="constrained"
+    )
     axis.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_xticks([])
     axis.set_yticks([])
@@ -146,8 +149,8 @@ def manifold_codes(steps=15, low=0.05, high=0.95):
 
 def rate_distortion_figure(betas, rates, distortions, title):
     """KL (rate) against reconstruction (distortion), one point per beta."""
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(5, 4))
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(5, 4), layout="constrained")
     axis.plot(rates, distortions, "o-")
     for beta, rate, distortion in zip(betas, rates, distortions, strict=True):
         axis.annotate(

@@ -88,13 +88,14 @@ def sweep(betas, out=None, say=print, verbose=None, **settings):
 
 
 def _panel(runs):
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     figure, axes = plt.subplots(
         3,
         len(runs),
-        figsize=(4 * len(runs), 9.5),
+        figsize=(4 * len(runs), 7.5),
+        layout="constrained",
         squeeze=False,
-        gridspec_kw={"height_ratios": [3, 1, 1]},
+        gridspec_kw={"height_ratios": [5, 1, 1]},
     )
     for column, run in enumerate(runs):
         test = run.metrics["test"]
@@ -117,7 +118,6 @@ def _panel(runs):
         plots.show_images(
             axes[2, column], run.samples, len(run.samples), "prior samples"
         )
-    figure.tight_layout()
     return figure
 
 

@@ -1,0 +1,304 @@
+"""End-to-end runs of the `keras-vae` command on scikit-learn's digits."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import matplotlib.image
+import numpy as np
+import pytest
+
+from keras_vae import cli
+from tests.datasets.idx_files import write_idx_folder
+
+RUN_FILES = {
+    "model.keras",
+    "config.json",
+    "history.csv",
+    "metrics.json",
+    "latent_tsne.png",
+    "reconstructions.png",
+    "samples.png",
+}
+
+
+def _png_size(path):
+    image = matplotlib.image.imread(path)
+    return image.shape[1], image.shape[0]
+
+
+def _history(run):
+    with open(run / "history.csv") as file:
+        return list(csv.DictReader(file))
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    """One default-architecture run on digits, shared by the checks below."""
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    keras.utils.set_random_seed(0)
+    assert (
+        cli.main(["train", "--dataset", "digits", "--epochs", "3", "--out", str(out)])
+        == 0
+    )
+    return out
+
+
+def test_train_writes_the_run_folder(vae_run):
+    assert RUN_FILES <= set(os.listdir(vae_run))
+    assert not any(
+        name.startswith(".") for name in os.listdir(vae_run)
+    )  # no temporaries
+    assert _png_size(vae_run / "latent_tsne.png") == (600, 550)
+    width, height = _png_size(vae_run / "reconstructions.png")
+    assert width > 3 * height  # two rows of ten images
+    width, height = _png_size(vae_run / "samples.png")
+    assert 0.8 < width / height < 1.3  # eight by eight samples
+    assert not (vae_run / "manifold.png").exists()  # latent_dim 20
+
+
+def test_config_records_every_setting(vae_run):
+    config = json.loads((vae_run / "config.json").read_text())
+    assert config["dataset_used"] == "digits" and config["seed"] == 0
+    assert config["latent_dim"] == 20 and config["batch_size"] == 64
+    assert config["learning_rate"] == 1e-3 and config["likelihood"] == "gaussian"
+    assert config["preprocessing_state"]["mode"] == "standardize"
+
+
+def test_metrics_agree_with_the_last_history_row(vae_run):
+    metrics = json.loads((vae_run / "metrics.json").read_text())
+    last = _history(vae_run)[-1]
+    assert metrics["epochs_trained"] == len(_history(vae_run)) == 3
+    for name, value in metrics["train"].items():
+        assert value == pytest.approx(float(last[name]), rel=1e-6)
+    for name, value in metrics["validation"].items():
+        assert value == pytest.approx(float(last[f"val_{name}"]), rel=1e-6)
+    test = metrics["test"]
+    assert test["elbo"] == pytest.approx(test["reconstruction_loss"] + test["kl_loss"])
+
+
+def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
+    assert cli.main(["evaluate", str(vae_run)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("test"))
+    elbo = float(row.split()[-1])
+    expected = json.loads((vae_run / "metrics.json").read_text())["test"]["elbo"]
+    assert elbo == pytest.approx(expected, rel=0.02)  # one-sample ELBO estimate
+    assert cli.main(["evaluate", str(vae_run), "--split", "train"]) == 0
+
+
+def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
+    out = tmp_path / "cvae"
+    code = cli.main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--model",
+            "cvae",
+            "--latent-dim",
+            "2",
+            "--epochs",
+            "1",
+            "--likelihood",
+            "bernoulli",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
+    width, height = _png_size(out / "conditioned.png")
+    assert height > width * 0.8  # ten rows, one per class
+    assert "conditioned.png" in capsys.readouterr().out
+
+
+def test_early_stopping_keeps_best_weights(tmp_path):
+    out = tmp_path / "run"
+    assert (
+        cli.main(
+            [
+                "train",
+                "--dataset",
+                "digits",
+                "--latent-dim",
+                "2",
+                "--epochs",
+                "40",
+                "--learning-rate",
+                "0.05",
+                "--early-stopping",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert len(_history(out)) < 40
+
+
+def test_default_dataset_falls_back_to_digits_on_the_first_line(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", _offline)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["train", "--epochs", "1", "--latent-dim", "2"]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert "MNIST" in first_line and "digits" in first_line
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "config.json").read_text())["dataset_used"] == "digits"
+
+
+def test_explicit_mnist_never_substitutes(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", _offline)
+    out = tmp_path / "run"
+    assert cli.main(["train", "--dataset", "mnist", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "--data-path" in error
+    assert not out.exists()
+
+
+def test_data_path_with_malformed_file_leaves_nothing(tmp_path, capsys):
+    write_idx_folder(tmp_path / "data")
+    (tmp_path / "data" / "train-images-idx3-ubyte.gz").write_bytes(b"garbage")
+    out = tmp_path / "run"
+    assert (
+        cli.main(["train", "--data-path", str(tmp_path / "data"), "--out", str(out)])
+        == 1
+    )
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "train-images-idx3-ubyte.gz" in error
+    assert not out.exists()
+
+
+def test_data_path_trains_on_idx_files(tmp_path):
+    write_idx_folder(tmp_path / "data", n_train=40, n_test=10)
+    out = tmp_path / "run"
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data-path",
+                str(tmp_path / "data"),
+                "--epochs",
+                "1",
+                "--latent-dim",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["data_source"] == str(tmp_path / "data")
+
+
+def test_refuses_to_overwrite_a_run(vae_run, capsys):
+    assert cli.main(["train", "--dataset", "digits", "--out", str(vae_run)]) == 1
+    assert "already holds a run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["train", "--model", "gan"],
+            "invalid choice: 'gan' (choose from 'vae', 'cvae')",
+        ),
+        (["train", "--beta", "-1"], "expected a finite number >= 0"),
+        (["train", "--latent-dim", "0"], "expected an integer >= 1"),
+        (["train", "--learning-rate", "0"], "expected a number > 0"),
+        (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["sweep"], "the following arguments are required: --beta"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(arguments)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error
+
+
+def test_semantic_errors_are_one_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli.main(
+        [
+            "train",
+            "--likelihood",
+            "bernoulli",
+            "--preprocessing",
+            "standardize",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 1 and not out.exists()
+    assert "Bernoulli likelihood needs inputs in [0, 1]" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(tmp_path / "missing")]) == 1
+    assert "not a finished run folder" in capsys.readouterr().err
+
+
+def test_sweep_compares_betas(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert (
+        cli.main(
+            [
+                "sweep",
+                "--beta",
+                "0",
+                "4",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "2",
+                "--latent-dim",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    with open(out / "sweep.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [float(r["beta"]) for r in rows] == [0.0, 4.0]
+    # More weight on the KL term buys a lower rate.
+    assert float(rows[1]["test_kl_loss"]) < float(rows[0]["test_kl_loss"])
+    for name in ("sweep.png", "rate_distortion.png"):
+        assert _png_size(out / name)[0] > 300
+    assert {"beta-0", "beta-4"} <= set(os.listdir(out))
+    table = capsys.readouterr().out
+    assert "ELBO" in table and "-log p(x|z)" in table
+
+
+def test_sweep_rejects_duplicate_betas(tmp_path, capsys):
+    assert cli.main(["sweep", "--beta", "1", "1", "--out", str(tmp_path / "s")]) == 1
+    assert "Each beta once" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("command", [["-m", "keras_vae"], ["-m", "keras_vae", "train"]])
+def test_help_does_not_import_tensorflow(command):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "usage: keras-vae" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert not {"tensorflow", "keras"} & imported
+
+
+def _offline():
+    raise Exception("URL fetch failure: no network")

@@ -8,7 +8,6 @@ import sys
 
 import keras
 import matplotlib.image
-import numpy as np
 import pytest
 
 from keras_vae import cli

@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   keras-vae train --model cvae --latent-dim 2 --dataset fashion_mnist
   keras-vae evaluate runs/20261124-101500-vae --split train
   keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10
+  keras-vae tune --dataset digits --max-trials 10 --latent-dim 2 32 --beta 0 200
 """
 
 
@@ -199,6 +200,17 @@ def build_parser():
         help="e.g. --beta 0 12 200",
     )
     _add_run_arguments(sweep, with_beta=False)
+
+    from tuning import cli as tuning_cli
+
+    tune = commands.add_parser(
+        "tune",
+        help="KerasTuner search over latent size and beta",
+        description="KerasTuner search over latent size and beta (and more), ranked "
+        "by val_elbo; resumable, and distributable with --workers. Also: "
+        "python -m tuning.",
+    )
+    tuning_cli.add_arguments(tune)
     return parser
 
 
@@ -277,7 +289,13 @@ def _sweep(arguments):
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    argv = sys.argv[1:] if argv is None else list(argv)
     arguments = build_parser().parse_args(argv)
+    if arguments.command == "tune":
+        from tuning import cli as tuning_cli
+
+        tune_argv = argv[argv.index("tune") + 1 :]
+        return tuning_cli.run_command(arguments, tune_argv, prog="keras-vae tune")
     command = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}[
         arguments.command
     ]

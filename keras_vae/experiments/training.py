@@ -116,7 +116,7 @@ def train(out=None, say=print, verbose=None, **settings):
     keras.utils.set_random_seed(config["seed"])
 
     preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
-    train_index, validation_index = _split(data.y_train, config)
+    train_index, validation_index = split(data.y_train, config)
     conditional = config["model"] == "cvae"
     model = build_model(config, data.image_shape, data.num_classes)
     train_labels = data.y_train[train_index] if conditional else None
@@ -180,7 +180,8 @@ def train(out=None, say=print, verbose=None, **settings):
     return run
 
 
-def _split(labels, config):
+def split(labels, config):
+    """Training and validation indices, stratified by label when possible."""
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(labels))

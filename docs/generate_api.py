@@ -1,0 +1,107 @@
+"""Writes docs/api/*.md from the public docstrings: `python docs/generate_api.py`.
+
+tests/test_docs.py fails when the committed pages differ from what this writes.
+"""
+
+import inspect
+import os
+import re
+import sys
+
+SECTIONS = (
+    "Args",
+    "Call arguments",
+    "Input shape",
+    "Output shape",
+    "Returns",
+    "Raises",
+    "Reference",
+    "Example",
+)
+
+
+def public_objects():
+    """(page name, public path, object) of every documented public object."""
+    from keras_vae import (
+        architectures,
+        callbacks,
+        datasets,
+        layers,
+        likelihoods,
+        models,
+    )
+
+    return [
+        ("sampling", "keras_vae.layers.Sampling", layers.Sampling),
+        ("kl_regularizer", "keras_vae.layers.KLRegularizer", layers.KLRegularizer),
+        (
+            "conditional_concat",
+            "keras_vae.layers.ConditionalConcat",
+            layers.ConditionalConcat,
+        ),
+        ("vae", "keras_vae.models.VAE", models.VAE),
+        ("conditional_vae", "keras_vae.models.ConditionalVAE", models.ConditionalVAE),
+        ("gaussian", "keras_vae.likelihoods.Gaussian", likelihoods.Gaussian),
+        ("bernoulli", "keras_vae.likelihoods.Bernoulli", likelihoods.Bernoulli),
+        ("mlp", "keras_vae.architectures.mlp", architectures.mlp),
+        (
+            "conv_conditional",
+            "keras_vae.architectures.conv_conditional",
+            architectures.conv_conditional,
+        ),
+        ("image_logger", "keras_vae.callbacks.ImageLogger", callbacks.ImageLogger),
+        ("preprocessing", "keras_vae.datasets.Preprocessing", datasets.Preprocessing),
+        ("load", "keras_vae.datasets.load", datasets.load),
+    ]
+
+
+def page(path, obj):
+    """One Markdown page from an object's signature and docstring."""
+    kind = "class" if inspect.isclass(obj) else "function"
+    signature = str(inspect.signature(obj))
+    lines = [f"# `{path}`", "", "```python", f"{path}{signature}", "```", ""]
+    section = None
+    for line in inspect.getdoc(obj).splitlines():
+        heading = re.fullmatch(r"(\w[\w ]*):", line)
+        if heading and heading.group(1) in SECTIONS:
+            section = heading.group(1)
+            lines += [f"## {section}", ""]
+            continue
+        if section:
+            line = line.removeprefix("    ")
+            entry = re.fullmatch(r"(\*{0,2}\w+): (.*)", line)
+            if section in ("Args", "Call arguments", "Raises") and entry:
+                line = f"- `{entry.group(1)}`: {entry.group(2)}"
+            elif section in ("Args", "Call arguments", "Raises") and line.startswith(
+                "    "
+            ):
+                line = "  " + line.strip()
+        lines.append(line)
+    lines += ["", f"*Generated from the {kind}'s docstring by `docs/generate_api.py`.*"]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def pages():
+    return {f"{name}.md": page(path, obj) for name, path, obj in public_objects()}
+
+
+def index(pages_by_name):
+    lines = ["# API reference", ""]
+    for name, path, _ in public_objects():
+        lines.append(f"- [`{path}`]({name}.md)")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api")
+    os.makedirs(folder, exist_ok=True)
+    generated = pages()
+    generated["index.md"] = index(generated)
+    for name, text in generated.items():
+        with open(os.path.join(folder, name), "w") as file:
+            file.write(text)
+    print(f"wrote {len(generated)} pages to {folder}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""Tuners over keras_vae hypermodels, their results table, plot and best model."""
+
+import csv
+import json
+import math
+import os
+import warnings
+
+import keras_tuner
+
+from keras_vae.files import atomic_path, write_json
+from tuning.objectives import make_objective
+
+TUNERS = {
+    "random": keras_tuner.RandomSearch,
+    "bayesian": keras_tuner.BayesianOptimization,
+    "hyperband": keras_tuner.Hyperband,
+}
+FINGERPRINT = "keras_vae_search.json"
+TABLE_METRICS = (
+    "val_reconstruction_loss",
+    "val_kl_loss",
+    "val_elbo",
+    "val_active_units",
+)
+
+
+def make_tuner(
+    hypermodel,
+    tuner="bayesian",
+    objective="val_elbo",
+    max_trials=10,
+    max_epochs=None,
+    directory="tuning_runs",
+    project_name="vae",
+    seed=0,
+    overwrite=False,
+    **kwargs,
+):
+    """A KerasTuner tuner over a keras_vae hypermodel; resumes an existing search.
+
+    A search in `directory/project_name` is resumed when its hypermodel, tuner
+    and objective match (KerasTuner keeps completed trials and retries the one
+    that was running); a different search there is refused. `max_trials` may
+    grow between runs.
+
+    Args:
+        hypermodel: A `VAEHyperModel` or `ConditionalVAEHyperModel`.
+        tuner: String, `"random"`, `"bayesian"` or `"hyperband"`.
+        objective: String or `keras_tuner.Objective`, see `make_objective`.
+            Defaults to `"val_elbo"`.
+        max_trials: Integer, trials to run (random and bayesian).
+        max_epochs: Integer, epochs of the longest Hyperband bracket
+            (hyperband only; required there).
+        directory: String, where the search lives.
+        project_name: String, subfolder of `directory`.
+        seed: Integer, seed of the tuner's sampling.
+        overwrite: Boolean, start afresh, deleting an earlier search.
+        **kwargs: Other arguments of the KerasTuner tuner, e.g. the distribution
+            strategy.
+
+    Returns:
+        A `keras_tuner.Tuner`.
+
+    Raises:
+        ValueError: on an unknown tuner or objective, bad counts, an objective
+            that needs a setting the hypermodel lacks, or a directory holding
+            a different search. Raised before any trial runs.
+    """
+    if tuner not in TUNERS:
+        raise ValueError(f"Unknown tuner {tuner!r}. Expected one of {sorted(TUNERS)}.")
+    objective = make_objective(objective)
+    if (
+        objective.name == "val_reconstruction_at_rate"
+        and hypermodel.rate_budget is None
+    ):
+        raise ValueError(
+            "The 'rate' objective needs a KL budget: give the hypermodel "
+            "rate_budget=NATS (--rate-budget on the command line)."
+        )
+    if objective.name in ("val_loss", "loss") and hypermodel.searches_beta:
+        warnings.warn(
+            f"Objective {objective.name!r} with beta searched: the loss is "
+            "reconstruction + beta * KL, so it favours the smallest beta whatever "
+            "the model's quality. Use 'val_elbo' (the negative ELBO at beta = 1) to "
+            "compare models trained with different beta.",
+            UserWarning,
+            stacklevel=2,
+        )
+    arguments = {
+        "objective": objective,
+        "seed": seed,
+        "directory": directory,
+        "project_name": project_name,
+        "overwrite": overwrite,
+        **kwargs,
+    }
+    if tuner == "hyperband":
+        _positive("max_epochs", max_epochs)
+        arguments["max_epochs"] = max_epochs
+    else:
+        _positive("max_trials", max_trials)
+        arguments["max_trials"] = max_trials
+
+    fingerprint = {
+        "hypermodel": hypermodel.get_config(),
+        "tuner": tuner,
+        "objective": [objective.name, objective.direction],
+    }
+    project = os.path.join(directory, project_name)
+    path = os.path.join(project, FINGERPRINT)
+    if not overwrite and os.path.exists(path):
+        with open(path) as file:
+            earlier = json.load(file)
+        if earlier != fingerprint:
+            changed = sorted(k for k in fingerprint if earlier.get(k) != fingerprint[k])
+            raise ValueError(
+                f"{project} holds a different search (its {', '.join(changed)} "
+                "differ). Choose another directory or project name, or overwrite it."
+            )
+    elif not overwrite and os.path.isdir(project) and os.listdir(project):
+        raise ValueError(
+            f"{project} holds files that are not a keras_vae search. Choose another "
+            "directory or project name, or overwrite it."
+        )
+    instance = TUNERS[tuner](hypermodel, **arguments)
+    os.makedirs(project, exist_ok=True)
+    write_json(path, fingerprint)
+    return instance
+
+
+def _positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"Expected a positive integer `{name}`. Received: {name}={value!r}"
+        )
+
+
+def results(tuner):
+    """One row per trial: id, status, searched values, objective and metrics.
+
+    Metrics are those of the trial's best epoch (the one whose weights
+    KerasTuner keeps). Rows are sorted best first; unfinished trials last.
+    """
+    objective = tuner.oracle.objective
+    hypermodel = tuner.hypermodel
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        values = hypermodel.draw(trial.hyperparameters.copy())
+        row = {
+            "trial": trial.trial_id,
+            "status": trial.status,
+            "latent_dim": values["latent_dim"],
+            "beta": values["beta"],
+            **{k: v for k, v in values.items() if k not in ("latent_dim", "beta")},
+            "objective": objective.name,
+            "score": trial.score if trial.score is not None else math.nan,
+        }
+        for name in TABLE_METRICS:
+            row[name] = _value_at_step(trial, name, trial.best_step)
+        rows.append(row)
+    sign = -1 if objective.direction == "max" else 1
+    rows.sort(
+        key=lambda r: (
+            math.isnan(r["score"]),
+            sign * r["score"] if not math.isnan(r["score"]) else 0,
+            r["trial"],
+        )
+    )
+    return rows
+
+
+def _value_at_step(trial, name, step):
+    if not trial.metrics.exists(name):
+        return math.nan
+    history = trial.metrics.get_history(name)
+    for observation in history:
+        if observation.step == step:
+            return float(
+                observation.value[0]
+                if isinstance(observation.value, list)
+                else observation.value
+            )
+    return float(trial.metrics.get_last_value(name))
+
+
+def write_results(tuner, rows, folder):
+    """Writes `results.csv`, `results.png` and `best.keras` into `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    with atomic_path(os.path.join(folder, "results.csv")) as temporary:
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    from keras_vae import plots
+
+    plots.save(_plot(rows, tuner.oracle.objective), os.path.join(folder, "results.png"))
+    completed = [r for r in rows if not math.isnan(r["score"])]
+    if completed:
+        with warnings.catch_warnings():
+            # KerasTuner restores the best epoch's weights into a fresh model
+            # whose optimizer has no state yet; the weights are what matters.
+            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+            (best,) = tuner.get_best_models(1)
+        with atomic_path(os.path.join(folder, "best.keras")) as temporary:
+            best.save(temporary)
+
+
+def _plot(rows, objective):
+    from keras_vae import plots
+
+    plt = plots.pyplot()
+    figure, axis = plt.subplots(figsize=(6.5, 5), layout="constrained")
+    done = [r for r in rows if not math.isnan(r["score"])]
+    points = axis.scatter(
+        [r["latent_dim"] for r in done],
+        [r["beta"] for r in done],
+        c=[r["score"] for r in done],
+        cmap="viridis_r" if objective.direction == "min" else "viridis",
+        s=60,
+    )
+    figure.colorbar(points, label=f"{objective.name} ({objective.direction})")
+    if done:
+        axis.scatter(
+            [done[0]["latent_dim"]],
+            [done[0]["beta"]],
+            marker="*",
+            s=300,
+            facecolors="none",
+            edgecolors="red",
+            label="best",
+        )
+        axis.legend(loc="best")
+    axis.set_xscale("log", base=2)
+    axis.set_yscale("symlog", linthresh=0.01)
+    axis.set_xlabel("latent_dim")
+    axis.set_ylabel("β")
+    axis.set_title(
+        f"{len(done)} trials: {objective.name} over (latent_dim, β)", fontsize=10
+    )
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def format_results(rows):
+    """The results as an aligned text table."""
+    columns = [
+        "trial",
+        "latent_dim",
+        "beta",
+        "score",
+        "val_reconstruction_loss",
+        "val_kl_loss",
+        "val_elbo",
+        "val_active_units",
+        "status",
+    ]
+    header = [
+        "trial",
+        "latent",
+        "beta",
+        rows[0]["objective"],
+        "-log p(x|z)",
+        "KL",
+        "ELBO",
+        "active",
+        "status",
+    ]
+
+    def cell(value):
+        if isinstance(value, float):
+            return "-" if math.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    lines = [header] + [[cell(r[c]) for c in columns] for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True))
+        for line in lines
+    )

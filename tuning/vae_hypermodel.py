@@ -1,0 +1,236 @@
+import math
+import numbers
+
+import keras
+import keras_tuner
+
+from keras_vae import architectures, likelihoods
+from keras_vae import parameterization as param_lib
+from keras_vae.models import VAE
+from tuning.objectives import ObjectiveMetrics
+
+# With a beta range starting at 0, the decade below this value stands for 0.
+BETA_FLOOR = 0.01
+
+
+class VAEHyperModel(keras_tuner.HyperModel):
+    """KerasTuner search space over the original study's MLP VAE.
+
+    Fixed settings (input shape, likelihood, parameterization) are validated
+    here; searched ones are drawn from `hp` in `build`. Each searched setting
+    takes a number (fixed), a `(min, max)` tuple (a range) or a list (the
+    candidates), so ranges change without subclassing:
+
+    - `latent_dim`: Int, log-sampled over a range.
+    - `beta`: Float on a log scale. A range starting at 0 keeps 0 reachable:
+      it is searched as `beta_log10` over `[log10(0.01) - 1, log10(max)]`, and
+      the lowest decade, below 0.01, stands for beta = 0.
+    - `hidden_units`: width of the first hidden layer (the second is a quarter
+      of it, as 500 and 120 in the original).
+    - `learning_rate`: Adam's, log-sampled over a range.
+
+    `fit` adds `val_active_units` (latent dimensions whose encoder mean varies
+    across validation examples by more than 0.01, Burda et al. 2016) and, with
+    `rate_budget`, `val_reconstruction_at_rate` to the logs, so that they can
+    be tuning objectives.
+
+    Args:
+        input_shape: Tuple of integers, one example's shape.
+        likelihood: String, `"gaussian"` or `"bernoulli"`. Defaults to
+            `"gaussian"`.
+        parameterization: String, `"softplus"` or `"log_var"`. Defaults to
+            `"softplus"`.
+        latent_dim: Integer, `(min, max)` or list. Defaults to `(2, 64)`.
+        beta: Float, `(min, max)` or list. Defaults to `(0.0, 200.0)`.
+        hidden_units: Integer, `(min, max)` or list. Defaults to `500`.
+        learning_rate: Float, `(min, max)` or list. Defaults to `1e-3`.
+        rate_budget: Float or `None`, the KL budget in nats of the
+            `val_reconstruction_at_rate` objective. Defaults to `None`.
+        seed: Integer or `None`, seed of the models' latent sampling.
+
+    Example:
+
+    ```python
+    import keras_tuner
+    import tuning
+
+    hypermodel = tuning.VAEHyperModel(input_shape=(8, 8, 1), beta=[0.0, 1.0, 200.0])
+    model = hypermodel.build(keras_tuner.HyperParameters())  # the defaults
+    print(model.encoder.output_shape, float(model.beta))  # [(None, 20), (None, 20)] 1.0
+    ```
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        likelihood="gaussian",
+        parameterization="softplus",
+        latent_dim=(2, 64),
+        beta=(0.0, 200.0),
+        hidden_units=500,
+        learning_rate=1e-3,
+        rate_budget=None,
+        seed=None,
+        name=None,
+        tunable=True,
+    ):
+        self.input_shape = _shape(input_shape)
+        likelihoods.get(likelihood)
+        param_lib.validate_parameterization(parameterization)
+        self.likelihood = likelihood
+        self.parameterization = parameterization
+        self.latent_dim = _space("latent_dim", latent_dim, integer=True, minimum=1)
+        self.beta = _space("beta", beta, integer=False, minimum=0.0)
+        self.hidden_units = _space(
+            "hidden_units", hidden_units, integer=True, minimum=4
+        )
+        self.learning_rate = _space(
+            "learning_rate", learning_rate, integer=False, minimum=0.0, inclusive=False
+        )
+        if rate_budget is not None:
+            _space("rate_budget", float(rate_budget), integer=False, minimum=0.0)
+        self.rate_budget = rate_budget
+        self.seed = seed
+        super().__init__(name=name, tunable=tunable)
+
+    @property
+    def searches_beta(self):
+        return not isinstance(self.beta, (int, float))
+
+    def draw(self, hp):
+        """The searched values for `hp`: a dict with `latent_dim`, `beta`,
+        `learning_rate` and the architecture's width."""
+        return {
+            "latent_dim": _draw(hp, "latent_dim", self.latent_dim, default=20),
+            "beta": self._draw_beta(hp),
+            "learning_rate": _draw(
+                hp, "learning_rate", self.learning_rate, default=1e-3
+            ),
+            **self._draw_architecture(hp),
+        }
+
+    def _draw_beta(self, hp):
+        if isinstance(self.beta, tuple) and self.beta[0] == 0:
+            low = math.log10(BETA_FLOOR) - 1
+            high = math.log10(self.beta[1])
+            exponent = hp.Float(
+                "beta_log10", low, high, default=min(max(0.0, low), high)
+            )
+            return 0.0 if exponent < math.log10(BETA_FLOOR) else 10.0**exponent
+        return _draw(hp, "beta", self.beta, default=1.0)
+
+    def _draw_architecture(self, hp):
+        return {
+            "hidden_units": _draw(hp, "hidden_units", self.hidden_units, default=500)
+        }
+
+    def build(self, hp):
+        values = self.draw(hp)
+        model = self._model(values)
+        model.compile(optimizer=keras.optimizers.Adam(values["learning_rate"]))
+        return model
+
+    def _model(self, values):
+        units = values["hidden_units"]
+        encoder, decoder = architectures.mlp(
+            self.input_shape,
+            values["latent_dim"],
+            hidden_units=(units, max(1, units // 4)),
+        )
+        return VAE(encoder, decoder, **self._model_arguments(values))
+
+    def _model_arguments(self, values):
+        return {
+            "beta": values["beta"],
+            "parameterization": self.parameterization,
+            "likelihood": self.likelihood,
+            "seed": self.seed,
+        }
+
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        metrics = ObjectiveMetrics(kwargs.get("validation_data"), self.rate_budget)
+        return model.fit(*args, callbacks=[metrics, *(callbacks or [])], **kwargs)
+
+    def get_config(self):
+        """The fixed settings and the search space, JSON-friendly."""
+        return {
+            "class": type(self).__name__,
+            "input_shape": list(self.input_shape),
+            "likelihood": self.likelihood,
+            "parameterization": self.parameterization,
+            "latent_dim": _json(self.latent_dim),
+            "beta": _json(self.beta),
+            "hidden_units": _json(self.hidden_units),
+            "learning_rate": _json(self.learning_rate),
+            "rate_budget": self.rate_budget,
+        }
+
+
+def _shape(input_shape):
+    shape = tuple(input_shape)
+    if not shape or any(
+        isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+        for d in shape
+    ):
+        raise ValueError(
+            "Invalid value received for argument `input_shape`. Expected positive "
+            f"integers. Received: input_shape={input_shape}"
+        )
+    return tuple(int(d) for d in shape)
+
+
+def _space(name, value, integer, minimum, inclusive=True):
+    """Validates a fixed value, a `(min, max)` range or a list of candidates."""
+
+    def check(number):
+        kind = numbers.Integral if integer else numbers.Real
+        valid = (
+            not isinstance(number, bool)
+            and isinstance(number, kind)
+            and math.isfinite(number)
+            and (number >= minimum if inclusive else number > minimum)
+        )
+        if not valid:
+            bound = ">=" if inclusive else ">"
+            raise ValueError(
+                f"Invalid value in `{name}`: expected "
+                f"{'integers' if integer else 'finite numbers'} {bound} {minimum}. "
+                f"Received: {name}={value!r}"
+            )
+        return int(number) if integer else float(number)
+
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ValueError(f"`{name}` range must be (min, max). Received: {value!r}")
+        low, high = check(value[0]), check(value[1])
+        if low >= high:
+            raise ValueError(
+                f"`{name}` range ({low}, {high}) is empty or inverted: min must be "
+                f"below max. For a fixed value pass a number: {name}={low}."
+            )
+        return (low, high)
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"`{name}` candidates list is empty.")
+        candidates = [check(v) for v in value]
+        if len(set(candidates)) != len(candidates):
+            raise ValueError(f"`{name}` candidates repeat a value: {value!r}")
+        return candidates
+    return check(value)
+
+
+def _draw(hp, name, space, default):
+    if isinstance(space, tuple):
+        low, high = space
+        default = min(max(default, low), high)
+        sampling = "log" if low > 0 and high / low >= 4 else "linear"
+        if isinstance(low, int):
+            return hp.Int(name, low, high, sampling=sampling, default=int(default))
+        return hp.Float(name, low, high, sampling=sampling, default=float(default))
+    if isinstance(space, list):
+        return hp.Choice(name, space, default=default if default in space else space[0])
+    return hp.Fixed(name, space)
+
+
+def _json(space):
+    return list(space) if isinstance(space, tuple) else space

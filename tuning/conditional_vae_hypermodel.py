@@ -72,6 +72,9 @@ class ConditionalVAEHyperModel(VAEHyperModel):
             **self._model_arguments(values),
         )
 
+    def _build_shape(self):
+        return [(None, *self.input_shape), (None,)]
+
     def get_config(self):
         config = super().get_config()
         config.pop("hidden_units")

@@ -7,9 +7,29 @@ import os
 import warnings
 
 import keras_tuner
+from keras_tuner.src import utils as keras_tuner_utils
 
 from keras_vae.files import atomic_path, write_json
 from tuning.objectives import make_objective
+
+
+def _atomic_save_json(path, obj):
+    """KerasTuner's `utils.save_json`, but atomic for local paths: a search
+    killed while it saves leaves the previous state file, never a truncated one,
+    so it can resume."""
+    text = json.dumps(obj)
+    if "://" in os.fspath(path):
+        return _save_json(path, obj)
+    with atomic_path(path) as temporary, open(temporary, "w") as file:
+        file.write(text)
+    return text
+
+
+# Every KerasTuner state file (oracle, trials, tuners) is written by this one
+# function; replace it once, keeping the original for remote paths.
+_save_json = keras_tuner_utils.save_json
+if keras_tuner_utils.save_json.__name__ == "save_json":
+    keras_tuner_utils.save_json = _atomic_save_json
 
 TUNERS = {
     "random": keras_tuner.RandomSearch,
@@ -197,11 +217,7 @@ def write_results(tuner, rows, folder):
     plots.save(_plot(rows, tuner.oracle.objective), os.path.join(folder, "results.png"))
     completed = [r for r in rows if not math.isnan(r["score"])]
     if completed:
-        with warnings.catch_warnings():
-            # KerasTuner restores the best epoch's weights into a fresh model
-            # whose optimizer has no state yet; the weights are what matters.
-            warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
-            (best,) = tuner.get_best_models(1)
+        (best,) = tuner.get_best_models(1)
         with atomic_path(os.path.join(folder, "best.keras")) as temporary:
             best.save(temporary)
 

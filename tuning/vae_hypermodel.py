@@ -128,7 +128,14 @@ class VAEHyperModel(keras_tuner.HyperModel):
         values = self.draw(hp)
         model = self._model(values)
         model.compile(optimizer=keras.optimizers.Adam(values["learning_rate"]))
+        # Built with its optimizer, so that KerasTuner's checkpoints restore the
+        # optimizer state too and the best model saves completely.
+        model.build(self._build_shape())
+        model.optimizer.build(model.trainable_variables)
         return model
+
+    def _build_shape(self):
+        return (None, *self.input_shape)
 
     def _model(self, values):
         units = values["hidden_units"]

@@ -11,16 +11,18 @@ __version__ = "0.1.0"
 
 
 def _started_as_command():
-    """Whether Python is loading this package to run the `keras-vae` command.
+    """Whether Python is loading this package to run a command line.
 
-    `python -m keras_vae` imports the package while `sys.argv[0]` is still
-    "-m"; the console script runs as `keras-vae`. The command imports what it
-    needs after parsing its arguments, so `--help` answers without TensorFlow.
+    `python -m keras_vae` imports the package while `sys.argv[0]` is still "-m";
+    the console script runs as `keras-vae`; `python -m tuning` runs
+    `tuning/__main__.py`. Those commands import what they need after parsing
+    their arguments, so `--help` answers without TensorFlow.
     """
-    program = sys.argv[0] if sys.argv else ""
-    return program == "-m" or program.replace("\\", "/").rsplit("/", 1)[-1] in (
-        "keras-vae",
-        "keras-vae.exe",
+    program = (sys.argv[0] if sys.argv else "").replace("\\", "/")
+    return (
+        program == "-m"
+        or program.rsplit("/", 1)[-1] in ("keras-vae", "keras-vae.exe")
+        or program.endswith(("keras_vae/__main__.py", "tuning/__main__.py"))
     )
 
 

@@ -116,12 +116,12 @@ def reconstructions_figure(originals, reconstructions, title):
     )
 
 
-def images_figure(images, columns, title):
-    """Images in a grid of `columns` columns."""
-    return images_figure_from_grid(tile(images, columns), title)
+def images_figure(images, columns, title, row_labels=None):
+    """Images in a grid of `columns` columns, rows optionally labelled."""
+    return images_figure_from_grid(tile(images, columns), title, row_labels)
 
 
-def images_figure_from_grid(grid, title):
+def images_figure_from_grid(grid, title, row_labels=None):
     """A figure of an already tiled grid: 0.6 inch per 28 pixels, 6 inches at least."""
     plt = pyplot()
     height, width = grid.shape[:2]
@@ -132,6 +132,11 @@ def images_figure_from_grid(grid, title):
     axis.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_xticks([])
     axis.set_yticks([])
+    if row_labels:
+        step = (height + 1) / len(row_labels)
+        axis.set_yticks(
+            [step * (i + 0.5) for i in range(len(row_labels))], row_labels, fontsize=8
+        )
     axis.set_title(title, fontsize=9)
     return figure
 

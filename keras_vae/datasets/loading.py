@@ -19,6 +19,22 @@ _IDX_FILES = {
 }
 
 
+CLASS_NAMES = {
+    "fashion_mnist": (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+}
+
+
 class DataUnavailableError(RuntimeError):
     """The requested dataset is neither on this machine nor downloadable."""
 
@@ -45,6 +61,14 @@ class ImageData:
     @property
     def num_classes(self):
         return int(max(self.y_train.max(), self.y_test.max())) + 1
+
+    @property
+    def class_names(self):
+        """Names of the classes, or their numbers as strings."""
+        names = CLASS_NAMES.get(self.name)
+        if names and len(names) == self.num_classes:
+            return list(names)
+        return [str(label) for label in range(self.num_classes)]
 
 
 def load(name="mnist", path=None):

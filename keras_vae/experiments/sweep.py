@@ -101,7 +101,9 @@ def _panel(runs):
         test = run.metrics["test"]
         points, labels, method = run.latent
         axis = axes[0, column]
-        plots.show_latent_map(axis, points, labels, method, legend=column == 0)
+        plots.show_latent_map(
+            axis, points, labels, method, run.data.class_names, legend=column == 0
+        )
         axis.set_title(
             f"β = {run.config['beta']:g}\nELBO {test['elbo']:.1f}, "
             f"KL {test['kl_loss']:.1f}, "

@@ -229,7 +229,7 @@ def write_figures(run, num_examples=10):
         f"(latent_dim={means.shape[1]}, test ELBO {test_elbo:.1f} nats)"
     )
     plots.save(
-        plots.latent_figure(points, labels, method, title),
+        plots.latent_figure(points, labels, method, title, data.class_names),
         os.path.join(out, "latent_tsne.png"),
     )
 
@@ -258,7 +258,10 @@ def write_figures(run, num_examples=10):
         run.samples = samples[::num_examples][:num_examples]
         plots.save(
             plots.images_figure(
-                samples, num_examples, "prior samples, one row per class"
+                samples,
+                num_examples,
+                "prior samples, one row per class",
+                row_labels=data.class_names,
             ),
             os.path.join(out, "conditioned.png"),
         )

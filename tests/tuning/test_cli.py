@@ -1,0 +1,70 @@
+import subprocess
+import sys
+
+import pytest
+
+from keras_vae import cli
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--latent-dim", "8", "4"], "empty or inverted"),
+        (["--beta", "-1", "10"], "beta"),
+        (["--beta", "0", "1", "2"], "one value (fixed) or two (a range)"),
+        (["--objective", "accuracy"], "Unknown objective"),
+        (["--objective", "rate"], "--rate-budget"),
+    ],
+)
+def test_bad_search_settings_are_one_line_errors(arguments, message, tmp_path, capsys):
+    directory = tmp_path / "runs"
+    code = cli.main(
+        ["tune", "--dataset", "digits", "--directory", str(directory), *arguments]
+    )
+    assert code == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error
+    assert not (directory / "vae" / "oracle.json").exists()
+
+
+def test_unknown_tuner_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["tune", "--tuner", "grid"])
+    assert "invalid choice: 'grid'" in capsys.readouterr().err
+
+
+def test_a_different_search_in_the_same_directory_is_refused(tmp_path, capsys):
+    common = [
+        "tune",
+        "--dataset",
+        "digits",
+        "--directory",
+        str(tmp_path),
+        "--tuner",
+        "random",
+        "--max-trials",
+        "1",
+        "--epochs",
+        "1",
+        "--latent-dim",
+        "2",
+        "--hidden-units",
+        "16",
+    ]
+    assert cli.main([*common, "--beta", "1"]) == 0
+    capsys.readouterr()
+    assert cli.main([*common, "--beta", "2"]) == 1
+    assert "holds a different search" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["-m", "tuning"], ["-m", "keras_vae", "tune"]])
+def test_help_does_not_import_tensorflow(command):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "--max-trials" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert not {"tensorflow", "keras", "keras_tuner"} & imported

@@ -22,6 +22,7 @@ SECTIONS = (
 
 def public_objects():
     """(page name, public path, object) of every documented public object."""
+    import tuning
     from keras_vae import (
         architectures,
         callbacks,
@@ -52,6 +53,14 @@ def public_objects():
         ("image_logger", "keras_vae.callbacks.ImageLogger", callbacks.ImageLogger),
         ("preprocessing", "keras_vae.datasets.Preprocessing", datasets.Preprocessing),
         ("load", "keras_vae.datasets.load", datasets.load),
+        ("vae_hypermodel", "tuning.VAEHyperModel", tuning.VAEHyperModel),
+        (
+            "conditional_vae_hypermodel",
+            "tuning.ConditionalVAEHyperModel",
+            tuning.ConditionalVAEHyperModel,
+        ),
+        ("make_tuner", "tuning.make_tuner", tuning.make_tuner),
+        ("make_objective", "tuning.make_objective", tuning.make_objective),
     ]
 
 

@@ -1,7 +1,8 @@
 import keras
 import numpy as np
 
-from keras_vae.models.vae import VAE, _is_array, _reject_sample_weight
+from keras_vae.models import utils
+from keras_vae.models.vae import VAE
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -88,7 +89,7 @@ class ConditionalVAE(VAE):
 
     def _unpack_batch(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        _reject_sample_weight(sample_weight)
+        utils.reject_sample_weight(sample_weight)
         if y is None:
             x, y = self._split_inputs(x)
         return x, y, x
@@ -97,7 +98,7 @@ class ConditionalVAE(VAE):
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
         super()._check_arrays(x, None)
-        if _is_array(y) or isinstance(y, list):
+        if utils.is_array(y) or isinstance(y, list):
             self.check_labels(y)
 
     def check_labels(self, labels):

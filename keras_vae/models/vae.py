@@ -6,6 +6,7 @@ from keras_vae import likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
+from keras_vae.models import utils
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
@@ -93,7 +94,7 @@ class VAE(keras.Model):
         seed=None,
         **kwargs,
     ):
-        _require_tensorflow_backend(type(self).__name__)
+        utils.require_tensorflow_backend(type(self).__name__)
         for argument, network in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(network, keras.layers.Layer):
                 raise TypeError(
@@ -157,7 +158,7 @@ class VAE(keras.Model):
     def _unpack_batch(self, data):
         """Returns `(x, labels, target)` from a batch given to fit or evaluate."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        _reject_sample_weight(sample_weight)
+        utils.reject_sample_weight(sample_weight)
         if y is None:
             return x, None, x
         if tuple(y.shape[1:]) != tuple(x.shape[1:]):
@@ -182,7 +183,7 @@ class VAE(keras.Model):
         if not isinstance(encoded, (list, tuple)) or len(encoded) != 2:
             raise ValueError(
                 "The encoder must return two tensors (mean, raw_scale). Received: "
-                f"{_describe(encoded)}"
+                f"{utils.describe(encoded)}"
             )
         mean, raw_scale = encoded
         if tuple(mean.shape) != tuple(raw_scale.shape):
@@ -198,7 +199,8 @@ class VAE(keras.Model):
         ):
             raise ValueError(
                 "The decoder's output must have the input's shape. Received: "
-                f"input shape {tuple(x_shape)}, decoder output {_describe(decoded)}"
+                f"input shape {tuple(x_shape)}, "
+                f"decoder output {utils.describe(decoded)}"
             )
         self.latent_shape = tuple(mean.shape[1:])
 
@@ -281,14 +283,16 @@ class VAE(keras.Model):
     # Input checks before any step runs.
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        _reject_sample_weight(kwargs.get("sample_weight"), kwargs.get("class_weight"))
+        utils.reject_sample_weight(
+            kwargs.get("sample_weight"), kwargs.get("class_weight")
+        )
         self._check_arrays(x, y)
         self._check_validation_data(kwargs.get("validation_data"))
         self._build_from_data(x, y)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        _reject_sample_weight(kwargs.get("sample_weight"))
+        utils.reject_sample_weight(kwargs.get("sample_weight"))
         self._check_arrays(x, y)
         self._build_from_data(x, y)
         return super().evaluate(x, y, *args, **kwargs)
@@ -310,7 +314,9 @@ class VAE(keras.Model):
             return
         if isinstance(x, tf.data.Dataset):
             batch = x.element_spec
-        elif all(_is_array(a) for a in keras.tree.flatten((x, y)) if a is not None):
+        elif all(
+            utils.is_array(a) for a in keras.tree.flatten((x, y)) if a is not None
+        ):
             batch = (x, y)
         else:
             return
@@ -332,11 +338,11 @@ class VAE(keras.Model):
 
     def _check_arrays(self, x, y):
         """Checks in-memory data; datasets and generators are passed through."""
-        if _is_array(x):
-            _check_finite("x", x)
+        if utils.is_array(x):
+            utils.check_finite("x", x)
             self.likelihood.validate_targets(x)
-        if _is_array(y):
-            _check_finite("y", y)
+        if utils.is_array(y):
+            utils.check_finite("y", y)
             self.likelihood.validate_targets(y)
 
     # Inference helpers; inputs and outputs are NumPy arrays.
@@ -417,7 +423,7 @@ class VAE(keras.Model):
             )
             return mean, param_lib.scale(raw_scale, self.parameterization)
 
-        return _batched(encode_batch, x, labels, batch_size)
+        return utils.batched(encode_batch, x, labels, batch_size)
 
     def _decode_arrays(self, z, labels, batch_size):
         self._require_built()
@@ -428,7 +434,7 @@ class VAE(keras.Model):
             )
             return self.likelihood.mean(outputs)
 
-        return _batched(decode_batch, z, labels, batch_size)
+        return utils.batched(decode_batch, z, labels, batch_size)
 
     def _reconstruct_arrays(self, x, labels, sample, seed, batch_size):
         mean, sigma = self._encode_arrays(x, labels, batch_size)
@@ -467,67 +473,3 @@ class VAE(keras.Model):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         config["likelihood"] = likelihoods.get(config["likelihood"])
         return cls(**config)
-
-
-def _require_tensorflow_backend(class_name):
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise RuntimeError(
-            f"keras_vae.models.{class_name} trains with the TensorFlow backend, but "
-            f"Keras is running on '{backend}'. Set the environment variable "
-            "KERAS_BACKEND=tensorflow before Python imports Keras. (The layers in "
-            "keras_vae.layers work on every backend.)"
-        )
-
-
-def _reject_sample_weight(sample_weight, class_weight=None):
-    if sample_weight is not None or class_weight is not None:
-        raise ValueError(
-            "keras_vae models do not support `sample_weight` or `class_weight`: "
-            "the KL term is a batch average. Resample the data instead."
-        )
-
-
-def _is_array(value):
-    return isinstance(value, np.ndarray) or (
-        keras.ops.is_tensor(value) and not keras.backend.is_keras_tensor(value)
-    )
-
-
-def _check_finite(name, array):
-    array = np.asarray(array)
-    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
-        raise ValueError(
-            f"`{name}` holds {np.count_nonzero(~np.isfinite(array))} NaN or infinite "
-            "values. Clean or impute the data before training."
-        )
-
-
-def _describe(value):
-    if isinstance(value, (list, tuple)):
-        return (
-            f"{len(value)} tensors of shapes {[getattr(v, 'shape', v) for v in value]}"
-        )
-    return f"one tensor of shape {getattr(value, 'shape', value)}"
-
-
-def _batched(function, x, labels, batch_size):
-    """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays."""
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            "Expected a positive integer batch_size. "
-            f"Received: batch_size={batch_size!r}"
-        )
-    x = np.asarray(x, dtype="float32")
-    results = []
-    for start in range(0, len(x), batch_size):
-        labels_batch = None if labels is None else labels[start : start + batch_size]
-        outputs = function(x[start : start + batch_size], labels_batch)
-        results.append(keras.tree.map_structure(ops.convert_to_numpy, outputs))
-    if not results:
-        raise ValueError("Expected at least one input. Received an empty array.")
-    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *results)

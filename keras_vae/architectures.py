@@ -14,6 +14,7 @@ import math
 
 import keras
 
+from keras_vae import checks
 from keras_vae.layers.conditional_concat import ConditionalConcat
 
 
@@ -51,15 +52,10 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     ```
     """
     input_shape = _check_shape(input_shape, ranks=(1, 2, 3))
-    _check_latent_dim(latent_dim)
+    checks.positive_integer("latent_dim", latent_dim)
     hidden_units = tuple(hidden_units)
-    if any(
-        isinstance(u, bool) or not isinstance(u, int) or u < 1 for u in hidden_units
-    ):
-        raise ValueError(
-            "Invalid value received for argument `hidden_units`. Expected positive "
-            f"integers. Received: hidden_units={hidden_units}"
-        )
+    for units in hidden_units:
+        checks.positive_integer("hidden_units", units)
 
     inputs = keras.Input(input_shape, name="x")
     h = keras.layers.Flatten()(inputs)
@@ -124,16 +120,8 @@ def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
             "conv_conditional needs images of at least 7x7 for its two stride-2 "
             f"convolutions. Received: input_shape={input_shape}"
         )
-    _check_latent_dim(latent_dim)
-    if (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, int)
-        or num_classes < 1
-    ):
-        raise ValueError(
-            "Invalid value received for argument `num_classes`. Expected a positive "
-            f"integer. Received: num_classes={num_classes!r}"
-        )
+    checks.positive_integer("latent_dim", latent_dim)
+    checks.positive_integer("num_classes", num_classes)
     first, second = filters
 
     x = keras.Input(input_shape, name="x")
@@ -177,15 +165,3 @@ def _check_shape(input_shape, ranks):
             f"batch axis). Received: input_shape={input_shape}"
         )
     return shape
-
-
-def _check_latent_dim(latent_dim):
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, int)
-        or latent_dim < 1
-    ):
-        raise ValueError(
-            "Invalid value received for argument `latent_dim`. Expected an integer "
-            f">= 1. Received: latent_dim={latent_dim!r}"
-        )

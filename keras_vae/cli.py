@@ -299,15 +299,29 @@ def main(argv=None):
     command = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}[
         arguments.command
     ]
+    return report_errors(f"keras-vae {arguments.command}", command, arguments)
+
+
+def report_errors(prog, function, *arguments):
+    """Runs `function(*arguments)`; a user error becomes one line on stderr.
+
+    Returns:
+        The exit code: 0, 1 after a user error, 130 after Ctrl-C.
+    """
     from keras_vae.datasets import DataUnavailableError
 
     try:
-        command(arguments)
-    except (ValueError, DataUnavailableError, FileNotFoundError) as error:
-        print(f"keras-vae {arguments.command}: error: {error}", file=sys.stderr)
+        function(*arguments)
+    except (
+        ValueError,
+        FileNotFoundError,
+        ChildProcessError,
+        DataUnavailableError,
+    ) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"keras-vae {arguments.command}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     return 0
 

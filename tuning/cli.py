@@ -289,14 +289,6 @@ def main(argv=None):
 
 def run_command(arguments, argv, prog):
     """Runs the search; user errors become one line on stderr and exit code 1."""
-    from keras_vae.datasets import DataUnavailableError
+    from keras_vae.cli import report_errors
 
-    try:
-        run(arguments, argv)
-    except (ValueError, DataUnavailableError, RuntimeError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return report_errors(prog, run, arguments, argv)

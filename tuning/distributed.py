@@ -21,7 +21,7 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
     processes' output goes to `folder/logs/<id>.log`.
 
     Raises:
-        RuntimeError: if a process fails, naming its log.
+        ChildProcessError: if a process fails, naming its log.
     """
     arguments = _without_workers(argv)
     port = free_port(host)
@@ -58,7 +58,7 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
                 process.kill()
             log.close()
     if failed:
-        raise RuntimeError(
+        raise ChildProcessError(
             f"{', '.join(failed)} failed: see {os.path.join(logs, failed[0] + '.log')}"
         )
 

@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_vae import checks
+
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class ConditionalConcat(keras.layers.Layer):
@@ -51,15 +53,8 @@ class ConditionalConcat(keras.layers.Layer):
     """
 
     def __init__(self, num_classes=None, **kwargs):
-        if num_classes is not None and (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int)
-            or num_classes < 1
-        ):
-            raise ValueError(
-                "Invalid value received for argument `num_classes`. Expected a "
-                f"positive integer or None. Received: num_classes={num_classes!r}"
-            )
+        if num_classes is not None:
+            checks.positive_integer("num_classes", num_classes)
         super().__init__(**kwargs)
         self.num_classes = num_classes
 

@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 
+from keras_vae import checks
 from keras_vae.models import utils
 from keras_vae.models.vae import VAE
 
@@ -61,15 +62,7 @@ class ConditionalVAE(VAE):
     """
 
     def __init__(self, encoder, decoder, num_classes, **kwargs):
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, (int, np.integer))
-            or num_classes < 1
-        ):
-            raise ValueError(
-                "Invalid value received for argument `num_classes`. Expected a "
-                f"positive integer. Received: num_classes={num_classes!r}"
-            )
+        checks.positive_integer("num_classes", num_classes)
         super().__init__(encoder, decoder, **kwargs)
         self.num_classes = int(num_classes)
 

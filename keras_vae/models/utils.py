@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vae import checks
+
 
 def require_tensorflow_backend(class_name):
     backend = keras.backend.backend()
@@ -49,15 +51,7 @@ def describe(value):
 
 def batched(function, x, labels, batch_size):
     """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays."""
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            "Expected a positive integer batch_size. "
-            f"Received: batch_size={batch_size!r}"
-        )
+    checks.positive_integer("batch_size", batch_size)
     x = np.asarray(x, dtype="float32")
     results = []
     for start in range(0, len(x), batch_size):

@@ -1,8 +1,7 @@
 import keras
-import numpy as np
 from keras import ops
 
-from keras_vae import likelihoods
+from keras_vae import checks, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
@@ -402,14 +401,11 @@ class VAE(keras.Model):
         return self.decode(self._prior_draws(n, seed), batch_size)
 
     def _prior_draws(self, n, seed):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(
-                f"Expected a positive number of samples. Received: n={n!r}"
-            )
+        n = checks.positive_integer("n", n)
         self._require_built()
         return ops.convert_to_numpy(
             keras.random.normal(
-                (int(n),) + self.latent_shape,
+                (n,) + self.latent_shape,
                 seed=self.sampling.seed_generator if seed is None else seed,
             )
         )

@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import pytest
 
 from keras_vae import cli
@@ -55,16 +52,3 @@ def test_a_different_search_in_the_same_directory_is_refused(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main([*common, "--beta", "2"]) == 1
     assert "holds a different search" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("command", [["-m", "tuning"], ["-m", "keras_vae", "tune"]])
-def test_help_does_not_import_tensorflow(command):
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", *command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0 and "--max-trials" in result.stdout
-    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
-    assert not {"tensorflow", "keras", "keras_tuner"} & imported

@@ -23,6 +23,8 @@ def atomic_path(path):
     os.close(handle)
     try:
         yield temporary
+        # mkstemp makes private files; give the result the usual permissions.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -34,3 +36,9 @@ def write_json(path, data):
     with atomic_path(path) as temporary, open(temporary, "w") as file:
         json.dump(data, file, indent=2, sort_keys=True)
         file.write("\n")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -249,6 +249,8 @@ def _plot(rows, objective):
         axis.legend(loc="best")
     axis.set_xscale("log", base=2)
     axis.set_yscale("symlog", linthresh=0.01)
+    # beta >= 0: show 0 but not the negative half of the symlog axis.
+    axis.set_ylim(-0.002, 3 * max([r["beta"] for r in done] + [1.0]))
     axis.set_xlabel("latent_dim")
     axis.set_ylabel("β")
     axis.set_title(

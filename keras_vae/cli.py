@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text):
+def positive_int(text):
     try:
         value = int(text)
     except ValueError:
@@ -36,7 +36,17 @@ def _positive_int(text):
     return value
 
 
-def _non_negative_float(text):
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def non_negative_float(text):
     try:
         value = float(text)
     except ValueError:
@@ -46,8 +56,8 @@ def _non_negative_float(text):
     return value
 
 
-def _positive_float(text):
-    value = _non_negative_float(text)
+def positive_float(text):
+    value = non_negative_float(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
     return value
@@ -65,14 +75,14 @@ def _add_run_arguments(parser, with_beta=True):
     )
     group.add_argument(
         "--latent-dim",
-        type=_positive_int,
+        type=positive_int,
         default=defaults["latent_dim"],
         help="size of z; 2 also draws the manifold (default: %(default)s)",
     )
     if with_beta:
         group.add_argument(
             "--beta",
-            type=_non_negative_float,
+            type=non_negative_float,
             default=defaults["beta"],
             help="weight of the KL term (default: %(default)s)",
         )
@@ -92,32 +102,32 @@ def _add_run_arguments(parser, with_beta=True):
     group = parser.add_argument_group("training")
     group.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=defaults["epochs"],
         help="(default: %(default)s)",
     )
     group.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=defaults["batch_size"],
         help="(default: %(default)s)",
     )
     group.add_argument(
         "--learning-rate",
-        type=_positive_float,
+        type=positive_float,
         default=defaults["learning_rate"],
         help="Adam's (default: %(default)s)",
     )
     group.add_argument(
         "--early-stopping",
-        type=_positive_int,
+        type=positive_int,
         metavar="PATIENCE",
         help="stop when val_elbo has not improved for PATIENCE epochs "
         "and keep the best weights",
     )
     group.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=defaults["seed"],
         help="seeds data order, initialization and sampling (default: %(default)s)",
     )
@@ -193,7 +203,7 @@ def build_parser():
     )
     sweep.add_argument(
         "--beta",
-        type=_non_negative_float,
+        type=non_negative_float,
         nargs="+",
         required=True,
         metavar="BETA",

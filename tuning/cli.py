@@ -8,6 +8,7 @@ import os
 import sys
 
 from keras_vae import settings
+from keras_vae.cli import non_negative_int, positive_int
 
 TUNERS = ("random", "bayesian", "hyperband")
 DISTRIBUTED_VARIABLES = (
@@ -96,11 +97,11 @@ def add_arguments(parser):
         help="KL budget of the 'rate' objective",
     )
     group.add_argument(
-        "--max-trials", type=_range(int), default=10, help="(default: %(default)s)"
+        "--max-trials", type=positive_int, default=10, help="(default: %(default)s)"
     )
     group.add_argument(
         "--epochs",
-        type=_range(int),
+        type=positive_int,
         default=5,
         help="epochs per trial; the longest bracket for hyperband "
         "(default: %(default)s)",
@@ -120,7 +121,7 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--workers",
-        type=_range(int),
+        type=positive_int,
         metavar="N",
         help="run a chief and N workers on this machine",
     )
@@ -135,12 +136,12 @@ def add_arguments(parser):
     group.add_argument("--preprocessing", choices=settings.PREPROCESSINGS)
     group.add_argument(
         "--max-examples",
-        type=_range(int),
+        type=positive_int,
         metavar="N",
         help="train each trial on the first N training images",
     )
-    group.add_argument("--batch-size", type=_range(int), default=64)
-    group.add_argument("--seed", type=_range(int), default=0)
+    group.add_argument("--batch-size", type=positive_int, default=64)
+    group.add_argument("--seed", type=non_negative_int, default=0)
 
 
 def build_parser():
@@ -263,7 +264,7 @@ def run(arguments, argv):
         search_arguments = {
             "validation_data": validation,
             "shuffle": False,
-            "verbose": 2 if distributed_role else 1,
+            "verbose": 1 if sys.stdout.isatty() and not distributed_role else 2,
         }
         if arguments.tuner != "hyperband":
             search_arguments["epochs"] = arguments.epochs

@@ -24,10 +24,20 @@ def test_bad_search_settings_are_one_line_errors(arguments, message, tmp_path, c
     assert not (directory / "vae" / "oracle.json").exists()
 
 
-def test_unknown_tuner_is_rejected_by_the_parser(capsys):
-    with pytest.raises(SystemExit):
-        cli.main(["tune", "--tuner", "grid"])
-    assert "invalid choice: 'grid'" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--tuner", "grid"], "invalid choice: 'grid'"),
+        (["--workers", "0"], "expected an integer >= 1, got 0"),
+        (["--max-trials", "0"], "expected an integer >= 1, got 0"),
+        (["--seed", "-1"], "expected an integer >= 0, got -1"),
+    ],
+)
+def test_bad_flags_are_rejected_by_the_parser(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["tune", *arguments])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_a_different_search_in_the_same_directory_is_refused(tmp_path, capsys):

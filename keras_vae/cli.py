@@ -5,6 +5,7 @@ answer at once; each command imports what it needs after parsing.
 """
 
 import argparse
+import math
 import os
 import sys
 
@@ -26,41 +27,54 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+def integer_argument(minimum=None):
+    """An argparse type: an integer, at least `minimum` if given."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {value}"
+            )
+        return value
+
+    return parse
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+def number_argument(minimum=None, inclusive=True):
+    """An argparse type: a finite number, >= (or >) `minimum` if given."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, got {text!r}"
+            ) from None
+        too_small = minimum is not None and (
+            value < minimum if inclusive else value <= minimum
+        )
+        if not math.isfinite(value) or too_small:
+            bound = (
+                "" if minimum is None else f" {'>=' if inclusive else '>'} {minimum:g}"
+            )
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number{bound}, got {text}"
+            )
+        return value
+
+    return parse
 
 
-def non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
-    return value
-
-
-def positive_float(text):
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
+positive_int = integer_argument(1)
+non_negative_int = integer_argument(0)
+non_negative_float = number_argument(0.0)
+positive_float = number_argument(0.0, inclusive=False)
 
 
 def _add_run_arguments(parser, with_beta=True):

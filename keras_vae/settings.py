@@ -1,7 +1,6 @@
 """Settings of one training run, validated without importing TensorFlow."""
 
-import math
-
+from keras_vae import checks
 from keras_vae.datasets.loading import DATASETS
 from keras_vae.datasets.preprocessing import PREPROCESSINGS
 
@@ -49,12 +48,15 @@ def resolve(**settings):
     if config["dataset"] is not None and config["data_path"] is None:
         _choice(config, "dataset", DATASETS)
     for key in ("latent_dim", "epochs", "batch_size", "seed"):
-        _integer(config, key, minimum=0 if key == "seed" else 1)
+        checks.positive_integer(key, config[key], minimum=0 if key == "seed" else 1)
     if config["early_stopping"] is not None:
-        _integer(config, "early_stopping", minimum=1)
-    _number(config, "beta", minimum=0.0, inclusive=True)
-    _number(config, "learning_rate", minimum=0.0, inclusive=False)
-    _number(config, "validation_fraction", minimum=0.0, inclusive=False)
+        checks.positive_integer("early_stopping", config["early_stopping"])
+    for key, inclusive in (
+        ("beta", True),
+        ("learning_rate", False),
+        ("validation_fraction", False),
+    ):
+        config[key] = checks.finite_number(key, config[key], 0.0, inclusive)
     if config["validation_fraction"] >= 0.5:
         raise ValueError(
             "validation_fraction must be below 0.5. "
@@ -77,25 +79,3 @@ def _choice(config, key, choices):
         raise ValueError(
             f"Invalid {key} {config[key]!r}. Expected one of: {', '.join(choices)}."
         )
-
-
-def _integer(config, key, minimum):
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"Invalid {key} {value!r}. Expected an integer >= {minimum}.")
-
-
-def _number(config, key, minimum, inclusive):
-    value = config[key]
-    valid = (
-        not isinstance(value, bool)
-        and isinstance(value, (int, float))
-        and math.isfinite(value)
-        and (value >= minimum if inclusive else value > minimum)
-    )
-    if not valid:
-        bound = ">=" if inclusive else ">"
-        raise ValueError(
-            f"Invalid {key} {value!r}. Expected a finite number {bound} {minimum:g}."
-        )
-    config[key] = float(value)

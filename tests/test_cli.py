@@ -212,7 +212,7 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
         ),
         (["train", "--beta", "-1"], "expected a finite number >= 0"),
         (["train", "--latent-dim", "0"], "expected an integer >= 1"),
-        (["train", "--learning-rate", "0"], "expected a number > 0"),
+        (["train", "--learning-rate", "0"], "expected a finite number > 0"),
         (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
         (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["sweep"], "the following arguments are required: --beta"),

@@ -20,9 +20,9 @@ def test_defaults_follow_the_original_study():
 @pytest.mark.parametrize(
     "overrides, match",
     [
-        ({"latent_dim": 0}, "latent_dim 0"),
-        ({"beta": -2.0}, "beta -2.0"),
-        ({"beta": float("nan")}, "beta nan"),
+        ({"latent_dim": 0}, "latent_dim=0"),
+        ({"beta": -2.0}, "beta=-2.0"),
+        ({"beta": float("nan")}, "beta=nan"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"model": "gan"}, "Expected one of: vae, cvae"),
         ({"validation_fraction": 0.7}, "below 0.5"),

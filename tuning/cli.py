@@ -3,12 +3,16 @@
 Parsing imports neither TensorFlow nor KerasTuner.
 """
 
-import argparse
 import os
 import sys
 
 from keras_vae import settings
-from keras_vae.cli import non_negative_int, positive_int
+from keras_vae.cli import (
+    integer_argument,
+    non_negative_int,
+    number_argument,
+    positive_int,
+)
 
 TUNERS = ("random", "bayesian", "hyperband")
 DISTRIBUTED_VARIABLES = (
@@ -18,24 +22,12 @@ DISTRIBUTED_VARIABLES = (
 )
 
 
-def _range(kind):
-    def parse(text):
-        try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
-            ) from None
-
-    return parse
-
-
 def add_arguments(parser):
     """Adds the tune command's arguments to an argparse parser."""
     group = parser.add_argument_group("search space (one value: fixed; two: a range)")
     group.add_argument(
         "--latent-dim",
-        type=_range(int),
+        type=integer_argument(),
         nargs="+",
         default=[2, 64],
         metavar="N",
@@ -43,7 +35,7 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--beta",
-        type=_range(float),
+        type=number_argument(),
         nargs="+",
         default=[0.0, 200.0],
         metavar="B",
@@ -51,14 +43,14 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--beta-values",
-        type=_range(float),
+        type=number_argument(),
         nargs="+",
         metavar="B",
         help="candidate betas instead of a range, e.g. 0 1 200",
     )
     group.add_argument(
         "--hidden-units",
-        type=_range(int),
+        type=integer_argument(),
         nargs="+",
         default=[500],
         metavar="N",
@@ -66,7 +58,7 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--filters",
-        type=_range(int),
+        type=integer_argument(),
         nargs="+",
         default=[32],
         metavar="N",
@@ -74,7 +66,7 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--learning-rate",
-        type=_range(float),
+        type=number_argument(),
         nargs="+",
         default=[1e-3],
         metavar="LR",
@@ -92,7 +84,7 @@ def add_arguments(parser):
     )
     group.add_argument(
         "--rate-budget",
-        type=_range(float),
+        type=number_argument(),
         metavar="NATS",
         help="KL budget of the 'rate' objective",
     )

@@ -4,7 +4,7 @@ import numbers
 import keras
 import keras_tuner
 
-from keras_vae import architectures, likelihoods
+from keras_vae import architectures, checks, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.models import VAE
 from tuning.objectives import ObjectiveMetrics
@@ -190,21 +190,9 @@ def _space(name, value, integer, minimum, inclusive=True):
     """Validates a fixed value, a `(min, max)` range or a list of candidates."""
 
     def check(number):
-        kind = numbers.Integral if integer else numbers.Real
-        valid = (
-            not isinstance(number, bool)
-            and isinstance(number, kind)
-            and math.isfinite(number)
-            and (number >= minimum if inclusive else number > minimum)
-        )
-        if not valid:
-            bound = ">=" if inclusive else ">"
-            raise ValueError(
-                f"Invalid value in `{name}`: expected "
-                f"{'integers' if integer else 'finite numbers'} {bound} {minimum}. "
-                f"Received: {name}={value!r}"
-            )
-        return int(number) if integer else float(number)
+        if integer:
+            return checks.positive_integer(name, number, minimum=int(minimum))
+        return checks.finite_number(name, number, minimum, inclusive)
 
     if isinstance(value, tuple):
         if len(value) != 2:

@@ -9,7 +9,7 @@ import math
 import os
 import sys
 
-from keras_vae import settings
+from keras_vae import settings, text
 
 EXAMPLES = """examples:
   keras-vae train                      the original MLP VAE, the study's defaults
@@ -20,7 +20,7 @@ EXAMPLES = """examples:
 """
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Argument errors as one line naming the command, no usage dump."""
 
     def error(self, message):
@@ -168,7 +168,7 @@ def _add_run_arguments(parser, with_beta=True):
 
 
 def build_parser():
-    parser = _Parser(
+    parser = Parser(
         prog="keras-vae",
         description="Variational autoencoders with Keras: the original study's "
         "experiments as one command each.",
@@ -181,7 +181,7 @@ def build_parser():
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     commands = parser.add_subparsers(
-        dest="command", metavar="COMMAND", parser_class=_Parser
+        dest="command", metavar="COMMAND", parser_class=Parser
     )
     commands.required = True
 
@@ -246,25 +246,10 @@ def _run_settings(arguments, exclude=()):
 
 
 def _print_metrics_table(rows):
+    keys = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+    cells = [(name, *(f"{m[key]:.2f}" for key in keys)) for name, m in rows]
     header = ("", "loss", "-log p(x|z)", "KL", "ELBO")
-    lines = [header] + [
-        (
-            name,
-            *(
-                f"{m[key]:.2f}"
-                for key in ("loss", "reconstruction_loss", "kl_loss", "elbo")
-            ),
-        )
-        for name, m in rows
-    ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    for line in lines:
-        print(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w)
-                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
+    print(text.table(header, cells, first_column_left=True))
     print(
         "(nats per example; ELBO is the negative ELBO at beta = 1, "
         "comparable across beta)"
@@ -301,7 +286,7 @@ def _evaluate(arguments):
 
 
 def _sweep(arguments):
-    from keras_vae.experiments.sweep import format_table, sweep
+    from keras_vae.experiments.beta_sweep import format_table, sweep
 
     rows = sweep(
         arguments.beta, out=arguments.out, **_run_settings(arguments, exclude=("beta",))

@@ -50,11 +50,19 @@ def tile(images, columns):
 
 def show_images(axis, images, columns, title=None):
     """Draws tiled images on a matplotlib axis."""
-    axis.imshow(
-        tile(images, columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest"
-    )
+    show_grid(axis, tile(images, columns), title)
+
+
+def show_grid(axis, grid, title=None, row_labels=None):
+    """Draws an already tiled grid of pixels in [0, 1], rows optionally labelled."""
+    axis.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     axis.set_xticks([])
     axis.set_yticks([])
+    if row_labels:
+        step = (grid.shape[0] + 1) / len(row_labels)
+        axis.set_yticks(
+            [step * (i + 0.5) for i in range(len(row_labels))], row_labels, fontsize=8
+        )
     if title:
         axis.set_title(title, fontsize=9)
 
@@ -129,15 +137,7 @@ def images_figure_from_grid(grid, title, row_labels=None):
     figure, axis = plt.subplots(
         figsize=(width * scale + 0.5, height * scale + 0.6), layout="constrained"
     )
-    axis.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    axis.set_xticks([])
-    axis.set_yticks([])
-    if row_labels:
-        step = (height + 1) / len(row_labels)
-        axis.set_yticks(
-            [step * (i + 0.5) for i in range(len(row_labels))], row_labels, fontsize=8
-        )
-    axis.set_title(title, fontsize=9)
+    show_grid(axis, grid, title, row_labels)
     return figure
 
 

@@ -137,9 +137,9 @@ def add_arguments(parser):
 
 
 def build_parser():
-    from keras_vae.cli import _Parser
+    from keras_vae.cli import Parser
 
-    parser = _Parser(
+    parser = Parser(
         prog="python -m tuning",
         description="KerasTuner search over latent size and beta of keras_vae models.",
     )
@@ -189,10 +189,7 @@ def hypermodel_arguments(arguments, input_shape, num_classes):
 def run(arguments, argv):
     """Runs the search that `arguments` describe; `argv` re-launches it in
     chief and worker processes when `--workers` is given."""
-    import numpy as np
-
     import tuning
-    from keras_vae import datasets
     from keras_vae.experiments import training
 
     config = settings.resolve(
@@ -208,14 +205,9 @@ def run(arguments, argv):
     )
     distributed_role = os.environ.get("KERASTUNER_TUNER_ID")
     say = print if distributed_role is None else (lambda *_: None)
-    data, dataset_used = training.load_data(config, say)
-    preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
-    train_index, validation_index = training.split(data.y_train, config)
-    if arguments.max_examples:
-        train_index = np.sort(train_index)[: arguments.max_examples]
+    prepared = training.prepare_data(config, say, arguments.max_examples)
+    data = prepared.data
     conditional = config["model"] == "cvae"
-    x_val = preprocessing.transform(data.x_train[validation_index], config["seed"])
-    y_val = data.y_train[validation_index]
 
     hypermodel_class = (
         tuning.ConditionalVAEHyperModel if conditional else tuning.VAEHyperModel
@@ -242,25 +234,15 @@ def run(arguments, argv):
         distributed.launch(argv, arguments.workers, folder, say)
         tuner.reload()
     else:
-        say(
-            f"Searching on {dataset_used} ({data.source}): {len(train_index)} training "
-            f"and {len(validation_index)} validation images -> {folder}"
-        )
-        training_data = preprocessing.training_dataset(
-            data.x_train[train_index],
-            data.y_train[train_index] if conditional else None,
-            config["batch_size"],
-            config["seed"],
-        )
-        validation = (x_val, y_val) if conditional else x_val
+        say(f"Searching on {prepared.describe()} -> {folder}")
         search_arguments = {
-            "validation_data": validation,
+            "validation_data": prepared.validation,
             "shuffle": False,
             "verbose": 1 if sys.stdout.isatty() and not distributed_role else 2,
         }
         if arguments.tuner != "hyperband":
             search_arguments["epochs"] = arguments.epochs
-        tuner.search(training_data, **search_arguments)
+        tuner.search(prepared.training, **search_arguments)
     if distributed_role is not None:
         return
     rows = tuning.results(tuner)

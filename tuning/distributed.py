@@ -64,13 +64,14 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
 
 
 def _without_workers(argv):
-    """`argv` without `--workers N` (or `--workers=N`) and `--overwrite`."""
+    """`argv` without `--workers N` or `--workers=N`. (`--overwrite` may stay:
+    chief and workers never overwrite, see `tuning.cli.run`.)"""
     result, skip = [], False
     for argument in argv:
         if skip:
             skip = False
         elif argument == "--workers":
             skip = True
-        elif not argument.startswith("--workers=") and argument != "--overwrite":
+        elif not argument.startswith("--workers="):
             result.append(argument)
     return result

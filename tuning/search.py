@@ -9,6 +9,7 @@ import warnings
 import keras_tuner
 from keras_tuner.src import utils as keras_tuner_utils
 
+from keras_vae import text
 from keras_vae.files import atomic_path, write_json
 from tuning.objectives import make_objective
 
@@ -290,9 +291,4 @@ def format_results(rows):
             return "-" if math.isnan(value) else f"{value:.4g}"
         return str(value)
 
-    lines = [header] + [[cell(r[c]) for c in columns] for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True))
-        for line in lines
-    )
+    return text.table(header, [[cell(r[c]) for c in columns] for r in rows])

@@ -35,10 +35,7 @@ def evaluate_run(directory, split="test"):
         )
     with open(os.path.join(directory, "config.json")) as file:
         config = json.load(file)
-    dataset = config["dataset_used"]
-    data = datasets.load(
-        dataset if dataset != "custom" else "custom", config["data_path"]
-    )
+    data = datasets.load(config["dataset_used"], config["data_path"])
     preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
     model = keras.models.load_model(os.path.join(directory, "model.keras"))
     x, y = (
@@ -46,6 +43,6 @@ def evaluate_run(directory, split="test"):
     )
     seed = config["seed"] + (1 if split == "test" else 0)
     metrics = training.evaluate_split(
-        model, training.model_inputs(model, preprocessing, x, y, seed)
+        model, training.model_inputs(config, preprocessing, x, y, seed)
     )
     return metrics, config

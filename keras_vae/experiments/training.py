@@ -12,8 +12,8 @@ from keras_vae import architectures, datasets, plots
 from keras_vae import settings as config_lib
 from keras_vae.files import atomic_path, write_json
 from keras_vae.models import VAE, ConditionalVAE
+from keras_vae.models.vae import METRIC_NAMES
 
-METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 TSNE_POINTS = 2000
 
 
@@ -96,7 +96,7 @@ def train(out=None, say=print, verbose=None, **settings):
         say: Callable for progress lines.
         verbose: Keras `fit` verbosity; defaults to a progress bar on a
             terminal and one line per epoch otherwise.
-        **settings: Run settings, see `keras_vae.experiments.config.DEFAULTS`.
+        **settings: Run settings, see `keras_vae.settings.DEFAULTS`.
 
     Returns:
         A `Run`.
@@ -111,27 +111,17 @@ def train(out=None, say=print, verbose=None, **settings):
     out = out or default_run_directory(config["model"])
     if os.path.exists(os.path.join(out, "model.keras")):
         raise ValueError(f"{out} already holds a run; choose another --out.")
-    data, dataset_used = load_data(config, say)
-    config = {**config, "dataset_used": dataset_used, "data_source": data.source}
+    prepared = prepare_data(config, say)
+    data, preprocessing = prepared.data, prepared.preprocessing
+    config = {
+        **config,
+        "dataset_used": prepared.dataset_used,
+        "data_source": data.source,
+    }
     keras.utils.set_random_seed(config["seed"])
-
-    preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
-    train_index, validation_index = split(data.y_train, config)
-    conditional = config["model"] == "cvae"
     model = build_model(config, data.image_shape, data.num_classes)
-    train_labels = data.y_train[train_index] if conditional else None
-    training = preprocessing.training_dataset(
-        data.x_train[train_index], train_labels, config["batch_size"], config["seed"]
-    )
-    validation = model_inputs(
-        model,
-        preprocessing,
-        data.x_train[validation_index],
-        data.y_train[validation_index],
-        config["seed"],
-    )
     test = model_inputs(
-        model, preprocessing, data.x_test, data.y_test, config["seed"] + 1
+        config, preprocessing, data.x_test, data.y_test, config["seed"] + 1
     )
 
     os.makedirs(out, exist_ok=True)
@@ -139,11 +129,7 @@ def train(out=None, say=print, verbose=None, **settings):
         os.path.join(out, "config.json"),
         {**config, "preprocessing_state": preprocessing.get_config()},
     )
-    say(
-        f"Training {config['model']} on {dataset_used} ({data.source}): "
-        f"{len(train_index)} training, {len(validation_index)} validation, "
-        f"{len(data.x_test)} test images -> {out}"
-    )
+    say(f"Training {config['model']} on {prepared.describe()} -> {out}")
     callbacks = [keras.callbacks.CSVLogger(os.path.join(out, "history.csv"))]
     if config["early_stopping"]:
         callbacks.append(
@@ -157,8 +143,8 @@ def train(out=None, say=print, verbose=None, **settings):
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(
-        training,
-        validation_data=validation,
+        prepared.training,
+        validation_data=prepared.validation,
         epochs=config["epochs"],
         callbacks=callbacks,
         verbose=verbose,
@@ -180,25 +166,82 @@ def train(out=None, say=print, verbose=None, **settings):
     return run
 
 
+@dataclasses.dataclass
+class PreparedData:
+    """A run's data, preprocessed and split, as `fit` takes it."""
+
+    data: datasets.ImageData
+    dataset_used: str
+    preprocessing: datasets.Preprocessing
+    training: object  # tf.data.Dataset of x or (x, labels)
+    validation: object  # x or (x, labels) arrays
+    num_training: int
+
+    def describe(self):
+        return (
+            f"{self.dataset_used} ({self.data.source}): {self.num_training} training, "
+            f"{len(_first(self.validation))} validation, {len(self.data.x_test)} "
+            "test images"
+        )
+
+
+def prepare_data(config, say=print, max_examples=None):
+    """Loads `config`'s dataset, fits the preprocessing on the training images,
+    holds out a stratified validation split and builds the training pipeline.
+
+    Args:
+        config: Resolved settings (`keras_vae.settings.resolve`).
+        say: Callable for progress lines (the dataset fallback notice).
+        max_examples: Integer or `None`, keep only this many training images.
+
+    Returns:
+        A `PreparedData`.
+    """
+    data, dataset_used = load_data(config, say)
+    preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
+    train_index, validation_index = split(data.y_train, config)
+    if max_examples:
+        train_index = np.sort(train_index)[:max_examples]
+    conditional = config["model"] == "cvae"
+    training = preprocessing.training_dataset(
+        data.x_train[train_index],
+        data.y_train[train_index] if conditional else None,
+        config["batch_size"],
+        config["seed"],
+    )
+    validation = model_inputs(
+        config,
+        preprocessing,
+        data.x_train[validation_index],
+        data.y_train[validation_index],
+        config["seed"],
+    )
+    return PreparedData(
+        data, dataset_used, preprocessing, training, validation, len(train_index)
+    )
+
+
+def _first(inputs):
+    return inputs[0] if isinstance(inputs, tuple) else inputs
+
+
 def split(labels, config):
     """Training and validation indices, stratified by label when possible."""
     from sklearn.model_selection import train_test_split
 
     indices = np.arange(len(labels))
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
     return train_test_split(
         indices,
         test_size=config["validation_fraction"],
         random_state=config["seed"],
-        stratify=stratify,
+        stratify=_stratify(labels),
     )
 
 
-def model_inputs(model, preprocessing, x, y, seed):
-    """Evaluation data as the model takes it: `x` or `(x, labels)`."""
+def model_inputs(config, preprocessing, x, y, seed):
+    """Evaluation data as `config`'s model takes it: `x` or `(x, labels)`."""
     x = preprocessing.transform(x, seed)
-    return (x, y) if isinstance(model, ConditionalVAE) else x
+    return (x, y) if config["model"] == "cvae" else x
 
 
 def evaluate_split(model, inputs, batch_size=256):
@@ -306,9 +349,16 @@ def _stratified_subset(labels, size, seed):
         return np.arange(len(labels))
     from sklearn.model_selection import train_test_split
 
-    counts = np.bincount(labels)
-    stratify = labels if counts[counts > 0].min() >= 2 else None
     chosen, _ = train_test_split(
-        np.arange(len(labels)), train_size=size, random_state=seed, stratify=stratify
+        np.arange(len(labels)),
+        train_size=size,
+        random_state=seed,
+        stratify=_stratify(labels),
     )
     return np.sort(chosen)
+
+
+def _stratify(labels):
+    """`labels` for stratified splits, or `None` when a class has one example."""
+    counts = np.bincount(labels)
+    return labels if counts[counts > 0].min() >= 2 else None

@@ -204,16 +204,16 @@ class VAE(keras.Model):
         self.latent_shape = tuple(mean.shape[1:])
 
     def call(self, inputs, training=None):
-        x, labels = self._split_inputs(inputs)
-        mean, raw_scale = self._posterior(x, labels, training)
-        z = self.sampling([mean, raw_scale], training=training)
-        return self.decoder(self._decoder_inputs(z, labels), training=training)
+        return self._forward(*self._split_inputs(inputs), training)[-1]
 
-    def _posterior(self, x, labels, training):
-        mean, raw_scale = self.encoder(
-            self._encoder_inputs(x, labels), training=training
+    def _forward(self, x, labels, training):
+        """Returns `(mean, raw_scale, decoder output)` for one posterior sample."""
+        mean, raw_scale = self.kl_regularizer(
+            self.encoder(self._encoder_inputs(x, labels), training=training)
         )
-        return self.kl_regularizer([mean, raw_scale])
+        z = self.sampling([mean, raw_scale], training=training)
+        outputs = self.decoder(self._decoder_inputs(z, labels), training=training)
+        return mean, raw_scale, outputs
 
     def compute_elbo_terms(self, x, labels=None, target=None, training=False):
         """Runs the model once and returns its loss terms, in nats per example.
@@ -232,9 +232,7 @@ class VAE(keras.Model):
         """
         target = x if target is None else target
         self._build_for(x, labels)
-        mean, raw_scale = self._posterior(x, labels, training)
-        z = self.sampling([mean, raw_scale], training=training)
-        outputs = self.decoder(self._decoder_inputs(z, labels), training=training)
+        mean, raw_scale, outputs = self._forward(x, labels, training)
         reconstruction = ops.mean(
             self.likelihood.negative_log_likelihood(target, outputs)
         )

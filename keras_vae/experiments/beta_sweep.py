@@ -3,7 +3,7 @@
 import csv
 import os
 
-from keras_vae import plots
+from keras_vae import plots, text
 from keras_vae import settings as config_lib
 from keras_vae.experiments import training
 from keras_vae.files import atomic_path
@@ -126,19 +126,9 @@ def _panel(runs):
 def format_table(rows):
     """The sweep's rows as an aligned text table."""
     header = ("beta", "loss", "-log p(x|z)", "KL", "ELBO", "epochs")
-    lines = [header] + [
-        (
-            f"{r['beta']:g}",
-            f"{r['test_loss']:.2f}",
-            f"{r['test_reconstruction_loss']:.2f}",
-            f"{r['test_kl_loss']:.2f}",
-            f"{r['test_elbo']:.2f}",
-            str(r["epochs_trained"]),
-        )
+    metrics = ("test_loss", "test_reconstruction_loss", "test_kl_loss", "test_elbo")
+    cells = [
+        (f"{r['beta']:g}", *(f"{r[m]:.2f}" for m in metrics), str(r["epochs_trained"]))
         for r in rows
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True))
-        for line in lines
-    )
+    return text.table(header, cells)

@@ -5,7 +5,6 @@ import json
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 
 def run_layer_test(
@@ -55,24 +54,29 @@ def run_layer_test(
     assert len(layer.losses) == expected_num_losses
     assert len(layer.non_trainable_weights) == expected_num_non_trainable_weights
 
-    # One training step of a model around the layer: gradients reach the inputs
-    # through a trainable projection, and the layer's losses are included.
-    projections = [keras.layers.Dense(a.shape[-1]) for a in data]
-    float_inputs = [
-        tf.Variable(a) if np.issubdtype(a.dtype, np.floating) else tf.constant(a)
+    # One training step of a model around the layer, on the current backend:
+    # gradients reach trainable projections of the float inputs through it,
+    # and its losses join the objective.
+    inputs = [keras.Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in data]
+    projections = [
+        keras.layers.Dense(a.shape[-1]) if np.issubdtype(a.dtype, np.floating) else None
         for a in data
     ]
-    with tf.GradientTape() as tape:
-        projected = [
-            p(x) if x.dtype.is_floating else x
-            for p, x in zip(projections, float_inputs, strict=True)
-        ]
-        out = layer(projected if len(data) > 1 else projected[0], training=True)
-        total = sum(tf.reduce_sum(o) for o in keras.tree.flatten(out))
-        total += sum(layer.losses)
-    weights = [w for p in projections for w in p.trainable_weights if p.built]
-    gradients = tape.gradient(total, weights)
-    assert all(g is not None for g in gradients)
+    projected = [
+        x if p is None else p(x) for p, x in zip(projections, inputs, strict=True)
+    ]
+    out = layer(projected if len(data) > 1 else projected[0], training=True)
+    total = sum(keras.ops.sum(o, axis=-1) for o in keras.tree.flatten(out))
+    model = keras.Model(inputs, total)
+    model.compile(optimizer="sgd", loss=lambda _, y_pred: keras.ops.mean(y_pred))
+    projections = [p for p in projections if p is not None]
+    before = [[w.numpy().copy() for w in p.weights] for p in projections]
+    model.fit(data, np.zeros(len(data[0])), batch_size=len(data[0]), verbose=0)
+    for projection, weights in zip(projections, before, strict=True):
+        assert any(
+            not np.allclose(w.numpy(), b)
+            for w, b in zip(projection.weights, weights, strict=True)
+        ), f"no gradient reached {projection.name}"
     return output
 
 
@@ -84,3 +88,27 @@ def _as_tuples(structure):
     ):
         return tuple(tuple(s) for s in structure)
     return tuple(structure)
+
+
+def gradients(function, arrays):
+    """Gradients of the scalar `function(*arrays)` with respect to each array,
+    as NumPy arrays, with the current backend's own differentiation."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        grads = jax.grad(function, argnums=tuple(range(len(arrays))))(*arrays)
+    elif backend == "torch":
+        import torch
+
+        tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+        function(*tensors).backward()
+        grads = [t.grad for t in tensors]
+    else:
+        import tensorflow as tf
+
+        variables = [tf.Variable(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            value = function(*variables)
+        grads = tape.gradient(value, variables)
+    return [keras.ops.convert_to_numpy(g) for g in grads]

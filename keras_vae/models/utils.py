@@ -1,21 +1,12 @@
 """Data checks and batching shared by the keras_vae models."""
 
+import sys
+
 import keras
 import numpy as np
 from keras import ops
 
 from keras_vae import checks
-
-
-def require_tensorflow_backend(class_name):
-    backend = keras.backend.backend()
-    if backend != "tensorflow":
-        raise RuntimeError(
-            f"keras_vae.models.{class_name} trains with the TensorFlow backend, but "
-            f"Keras is running on '{backend}'. Set the environment variable "
-            "KERAS_BACKEND=tensorflow before Python imports Keras. (The layers in "
-            "keras_vae.layers work on every backend.)"
-        )
 
 
 def reject_sample_weight(sample_weight, class_weight=None):
@@ -30,6 +21,12 @@ def is_array(value):
     return isinstance(value, np.ndarray) or (
         keras.ops.is_tensor(value) and not keras.backend.is_keras_tensor(value)
     )
+
+
+def is_tf_dataset(value):
+    """Whether `value` is a `tf.data.Dataset`, without importing TensorFlow."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(value, tf.data.Dataset)
 
 
 def check_finite(name, array):

@@ -6,12 +6,13 @@ from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
 from keras_vae.models import utils
+from keras_vae.models.backends import Trainer, check_backend
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class VAE(keras.Model):
+class VAE(Trainer, keras.Model):
     """Variational autoencoder trained with `fit` on the evidence lower bound.
 
     Wires a user-supplied encoder and decoder through `KLRegularizer` and
@@ -38,8 +39,12 @@ class VAE(keras.Model):
     anneal it while `fit` runs: `model.beta = 0.5` takes effect at the next
     step.
 
-    The model trains with the TensorFlow backend. It takes no `loss` or
-    `metrics` in `compile`: pass only the optimizer.
+    The model trains on the TensorFlow, JAX and PyTorch backends of Keras 3:
+    `compute_elbo_terms` is the one loss computation (`keras.ops` only), and
+    a thin trainer per backend differentiates it (see
+    `keras_vae.models.backends`). A `.keras` file saved on one backend loads
+    on the others. It takes no `loss` or `metrics` in `compile`: pass only the
+    optimizer.
 
     Reference:
         Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
@@ -93,7 +98,7 @@ class VAE(keras.Model):
         seed=None,
         **kwargs,
     ):
-        utils.require_tensorflow_backend(type(self).__name__)
+        check_backend(type(self).__name__)
         for argument, network in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(network, keras.layers.Layer):
                 raise TypeError(
@@ -218,7 +223,8 @@ class VAE(keras.Model):
     def compute_elbo_terms(self, x, labels=None, target=None, training=False):
         """Runs the model once and returns its loss terms, in nats per example.
 
-        Uses `keras.ops` only; both `train_step` and `test_step` call it.
+        Uses `keras.ops` only: the training and test steps of every backend
+        call it (on JAX through `stateless_compute_elbo_terms`).
 
         Args:
             x: Tensor, a batch of inputs.
@@ -247,29 +253,6 @@ class VAE(keras.Model):
             "elbo": reconstruction + kl,
         }
 
-    def train_step(self, data):
-        import tensorflow as tf
-
-        x, labels, target = self._unpack_batch(data)
-        with tf.GradientTape() as tape:
-            terms = self.compute_elbo_terms(x, labels, target, training=True)
-            loss = terms["loss"]
-            replicas = self.distribute_strategy.num_replicas_in_sync
-            if replicas > 1:
-                # Each replica averages its own batch; gradients are summed.
-                loss = loss / replicas
-            loss = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(loss, self.trainable_weights)
-        self.optimizer.apply_gradients(
-            zip(gradients, self.trainable_weights, strict=True)
-        )
-        return self._update_trackers(terms, x)
-
-    def test_step(self, data):
-        x, labels, target = self._unpack_batch(data)
-        terms = self.compute_elbo_terms(x, labels, target, training=False)
-        return self._update_trackers(terms, x)
-
     def _update_trackers(self, terms, x):
         # Weight each batch by its size so a short last batch does not skew means.
         batch_size = ops.cast(ops.shape(x)[0], "float32")
@@ -295,8 +278,8 @@ class VAE(keras.Model):
         return super().evaluate(x, y, *args, **kwargs)
 
     def _build_for(self, x, labels):
-        # Keras' TensorFlow trainer builds a model by calling it while tracing
-        # the step; these steps call its parts, so they build it themselves.
+        # Keras builds a model by calling it while tracing the step; these
+        # steps call its parts, so they build it themselves.
         if not self.built:
             self.build(x.shape if labels is None else [x.shape, labels.shape])
 
@@ -305,11 +288,9 @@ class VAE(keras.Model):
         callbacks such as BackupAndRestore see a built model and shape errors
         surface before any step runs. Other data sources build on the first step.
         """
-        import tensorflow as tf
-
         if self.built:
             return
-        if isinstance(x, tf.data.Dataset):
+        if utils.is_tf_dataset(x):
             batch = x.element_spec
         elif all(
             utils.is_array(a) for a in keras.tree.flatten((x, y)) if a is not None

@@ -250,8 +250,9 @@ def test_works_with_subclassed_networks():
     model = VAE(Encoder(), Decoder(), seed=0)
     model.compile()
     x = _data()
-    history = model.fit(x, epochs=3, verbose=0)
-    assert history.history["elbo"][-1] < history.history["elbo"][0]
+    before = model.evaluate(x, verbose=0, return_dict=True)["elbo"]
+    model.fit(x, epochs=10, verbose=0)
+    assert model.evaluate(x, verbose=0, return_dict=True)["elbo"] < before
     assert model.encode(x)[0].shape == (96, 2)
 
 
@@ -404,9 +405,9 @@ def test_helpers_need_a_built_model_and_sane_arguments():
 
 def test_other_backends_fail_with_the_fix(monkeypatch):
     encoder, decoder = mlp((8, 8), 2)
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
     with pytest.raises(
-        RuntimeError, match="running on 'jax'.*KERAS_BACKEND=tensorflow"
+        RuntimeError, match="tensorflow, jax, torch.*running on 'numpy'.*KERAS_BACKEND"
     ):
         VAE(encoder, decoder)
 

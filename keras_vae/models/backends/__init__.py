@@ -1,0 +1,41 @@
+"""One thin training step per Keras backend.
+
+Keras builds `keras.Model` from one trainer per backend
+(`keras/src/backend/{tensorflow,jax,torch}/trainer.py`); keras_vae's models do
+the same. Each trainer only differentiates and applies the one
+backend-agnostic loss, `VAE.compute_elbo_terms`, with its backend's own tool:
+TensorFlow's `GradientTape`, JAX's `value_and_grad` on a stateless step, and
+PyTorch's `loss.backward()`.
+"""
+
+import keras
+
+SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
+
+_backend = keras.backend.backend()
+if _backend == "tensorflow":
+    from keras_vae.models.backends.tensorflow_trainer import (
+        TensorFlowTrainer as Trainer,
+    )
+elif _backend == "jax":
+    from keras_vae.models.backends.jax_trainer import JAXTrainer as Trainer
+elif _backend == "torch":
+    from keras_vae.models.backends.torch_trainer import TorchTrainer as Trainer
+else:
+    Trainer = object
+
+
+def check_backend(class_name):
+    """Raises `RuntimeError` unless Keras runs on a backend with a trainer."""
+    backend = keras.backend.backend()
+    if backend not in SUPPORTED_BACKENDS:
+        raise RuntimeError(
+            f"keras_vae.models.{class_name} trains on the "
+            f"{', '.join(SUPPORTED_BACKENDS)} backends, but Keras is running on "
+            f"'{backend}'. Set the environment variable KERAS_BACKEND to one of "
+            "them before Python imports Keras. (The layers in keras_vae.layers "
+            "work on every backend.)"
+        )
+
+
+__all__ = ["SUPPORTED_BACKENDS", "Trainer", "check_backend"]

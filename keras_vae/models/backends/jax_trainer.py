@@ -1,0 +1,95 @@
+import jax
+import keras
+
+
+class JAXTrainer:
+    """The VAE steps on JAX: stateless, `jax.value_and_grad` of the ELBO.
+
+    Every variable the step reads comes in through `state` and every one it
+    changes goes out through it, as in Keras' own JAX trainer: the weights, the
+    non-trainable variables (beta, the capacity, the sampling seed), the
+    optimizer's and the metrics'. So a beta that a callback assigns between
+    two batches reaches the next compiled step as data, not as a constant
+    baked in when the step was traced.
+    """
+
+    def stateless_compute_elbo_terms(
+        self,
+        trainable_variables,
+        non_trainable_variables,
+        x,
+        labels=None,
+        target=None,
+        training=False,
+    ):
+        """`compute_elbo_terms` on given variable values, for `jax.grad`.
+
+        Returns:
+            Tuple `(terms, non_trainable_variables)`: the loss terms, and the
+            non-trainable variables' values after the step (the sampling
+            seed advances).
+        """
+        mapping = list(zip(self.trainable_variables, trainable_variables)) + list(
+            zip(self.non_trainable_variables, non_trainable_variables)
+        )
+        with keras.StatelessScope(state_mapping=mapping, collect_losses=True) as scope:
+            terms = self.compute_elbo_terms(x, labels, target, training=training)
+        return terms, [
+            scope.get_current_value(v) for v in self.non_trainable_variables
+        ]
+
+    def _scaled_loss_and_updates(
+        self,
+        trainable_variables,
+        non_trainable_variables,
+        optimizer_variables,
+        x,
+        labels,
+        target,
+    ):
+        terms, non_trainable_variables = self.stateless_compute_elbo_terms(
+            trainable_variables,
+            non_trainable_variables,
+            x,
+            labels,
+            target,
+            training=True,
+        )
+        mapping = list(zip(self.optimizer.variables, optimizer_variables))
+        with keras.StatelessScope(state_mapping=mapping):
+            loss = self.optimizer.scale_loss(terms["loss"])
+        return loss, (terms, non_trainable_variables)
+
+    def _stateless_update_trackers(self, metrics_variables, terms, x):
+        mapping = list(zip(self.metrics_variables, metrics_variables))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            logs = self._update_trackers(terms, x)
+        return logs, [scope.get_current_value(v) for v in self.metrics_variables]
+
+    def train_step(self, state, data):
+        trainable, non_trainable, optimizer_variables, metrics_variables = state
+        x, labels, target = self._unpack_batch(data)
+        gradient_function = jax.value_and_grad(
+            self._scaled_loss_and_updates, has_aux=True
+        )
+        (_, (terms, non_trainable)), gradients = gradient_function(
+            trainable, non_trainable, optimizer_variables, x, labels, target
+        )
+        trainable, optimizer_variables = self.optimizer.stateless_apply(
+            optimizer_variables, gradients, trainable
+        )
+        logs, metrics_variables = self._stateless_update_trackers(
+            metrics_variables, terms, x
+        )
+        return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    def test_step(self, state, data):
+        trainable, non_trainable, metrics_variables = state
+        x, labels, target = self._unpack_batch(data)
+        terms, non_trainable = self.stateless_compute_elbo_terms(
+            trainable, non_trainable, x, labels, target, training=False
+        )
+        logs, metrics_variables = self._stateless_update_trackers(
+            metrics_variables, terms, x
+        )
+        return logs, (trainable, non_trainable, metrics_variables)

@@ -1,0 +1,21 @@
+import torch
+
+
+class TorchTrainer:
+    """The VAE steps on PyTorch: `loss.backward()` through the ELBO."""
+
+    def train_step(self, data):
+        x, labels, target = self._unpack_batch(data)
+        self.zero_grad()
+        terms = self.compute_elbo_terms(x, labels, target, training=True)
+        self.optimizer.scale_loss(terms["loss"]).backward()
+        weights = self.trainable_weights[:]
+        with torch.no_grad():
+            self.optimizer.apply([v.value.grad for v in weights], weights)
+            return self._update_trackers(terms, x)
+
+    def test_step(self, data):
+        x, labels, target = self._unpack_batch(data)
+        with torch.no_grad():
+            terms = self.compute_elbo_terms(x, labels, target, training=False)
+            return self._update_trackers(terms, x)

@@ -29,14 +29,12 @@ class JAXTrainer:
             non-trainable variables' values after the step (the sampling
             seed advances).
         """
-        mapping = list(zip(self.trainable_variables, trainable_variables)) + list(
-            zip(self.non_trainable_variables, non_trainable_variables)
+        mapping = _pairs(self.trainable_variables, trainable_variables) + _pairs(
+            self.non_trainable_variables, non_trainable_variables
         )
         with keras.StatelessScope(state_mapping=mapping, collect_losses=True) as scope:
             terms = self.compute_elbo_terms(x, labels, target, training=training)
-        return terms, [
-            scope.get_current_value(v) for v in self.non_trainable_variables
-        ]
+        return terms, [scope.get_current_value(v) for v in self.non_trainable_variables]
 
     def _scaled_loss_and_updates(
         self,
@@ -55,13 +53,13 @@ class JAXTrainer:
             target,
             training=True,
         )
-        mapping = list(zip(self.optimizer.variables, optimizer_variables))
+        mapping = _pairs(self.optimizer.variables, optimizer_variables)
         with keras.StatelessScope(state_mapping=mapping):
             loss = self.optimizer.scale_loss(terms["loss"])
         return loss, (terms, non_trainable_variables)
 
     def _stateless_update_trackers(self, metrics_variables, terms, x):
-        mapping = list(zip(self.metrics_variables, metrics_variables))
+        mapping = _pairs(self.metrics_variables, metrics_variables)
         with keras.StatelessScope(state_mapping=mapping) as scope:
             logs = self._update_trackers(terms, x)
         return logs, [scope.get_current_value(v) for v in self.metrics_variables]
@@ -93,3 +91,7 @@ class JAXTrainer:
             metrics_variables, terms, x
         )
         return logs, (trainable, non_trainable, metrics_variables)
+
+
+def _pairs(variables, values):
+    return list(zip(variables, values, strict=True))

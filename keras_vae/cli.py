@@ -5,11 +5,20 @@ answer at once; each command imports what it needs after parsing.
 """
 
 import argparse
-import math
 import os
 import sys
 
 from keras_vae import settings, text
+from keras_vae.arguments import (
+    Parser,
+    add_backend_argument,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    report_errors,
+    select_backend,
+)
 
 EXAMPLES = """examples:
   keras-vae train                      the original MLP VAE, the study's defaults
@@ -18,63 +27,6 @@ EXAMPLES = """examples:
   keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10
   keras-vae tune --dataset digits --max-trials 10 --latent-dim 2 32 --beta 0 200
 """
-
-
-class Parser(argparse.ArgumentParser):
-    """Argument errors as one line naming the command, no usage dump."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def integer_argument(minimum=None):
-    """An argparse type: an integer, at least `minimum` if given."""
-
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer, got {text!r}"
-            ) from None
-        if minimum is not None and value < minimum:
-            raise argparse.ArgumentTypeError(
-                f"expected an integer >= {minimum}, got {value}"
-            )
-        return value
-
-    return parse
-
-
-def number_argument(minimum=None, inclusive=True):
-    """An argparse type: a finite number, >= (or >) `minimum` if given."""
-
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number, got {text!r}"
-            ) from None
-        too_small = minimum is not None and (
-            value < minimum if inclusive else value <= minimum
-        )
-        if not math.isfinite(value) or too_small:
-            bound = (
-                "" if minimum is None else f" {'>=' if inclusive else '>'} {minimum:g}"
-            )
-            raise argparse.ArgumentTypeError(
-                f"expected a finite number{bound}, got {text}"
-            )
-        return value
-
-    return parse
-
-
-positive_int = integer_argument(1)
-non_negative_int = integer_argument(0)
-non_negative_float = number_argument(0.0)
-positive_float = number_argument(0.0, inclusive=False)
 
 
 def _add_run_arguments(parser, with_beta=True):
@@ -165,6 +117,7 @@ def _add_run_arguments(parser, with_beta=True):
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: runs/<timestamp>-<model>)"
     )
+    add_backend_argument(parser)
 
 
 def build_parser():
@@ -208,6 +161,7 @@ def build_parser():
         default="test",
         help="(default: %(default)s)",
     )
+    add_backend_argument(evaluate)
 
     sweep = commands.add_parser(
         "sweep",
@@ -263,7 +217,8 @@ def _train(arguments):
     print(f"\nRun folder: {run.directory}")
     print(
         f"Dataset: {run.config['dataset_used']} ({run.config['data_source']}), "
-        f"epochs trained: {run.metrics['epochs_trained']}"
+        f"epochs trained: {run.metrics['epochs_trained']}, "
+        f"backend: {run.config['backend']}"
     )
     _print_metrics_table(
         [(split, run.metrics[split]) for split in ("train", "validation", "test")]
@@ -278,9 +233,12 @@ def _evaluate(arguments):
     from keras_vae.experiments import evaluation
 
     metrics, config = evaluation.evaluate_run(arguments.run_dir, arguments.split)
+    import keras
+
     print(
         f"{arguments.run_dir}: {config['model']} on {config['dataset_used']}, "
-        f"{arguments.split} split"
+        f"{arguments.split} split, trained on {config.get('backend', 'tensorflow')}, "
+        f"evaluated on {keras.backend.backend()}"
     )
     _print_metrics_table([(arguments.split, metrics)])
 
@@ -300,39 +258,18 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
     arguments = build_parser().parse_args(argv)
+    prog = f"keras-vae {arguments.command}"
+    if report_errors(prog, select_backend, arguments.backend):
+        return 1
     if arguments.command == "tune":
         from tuning import cli as tuning_cli
 
         tune_argv = argv[argv.index("tune") + 1 :]
-        return tuning_cli.run_command(arguments, tune_argv, prog="keras-vae tune")
+        return tuning_cli.run_command(arguments, tune_argv, prog=prog)
     command = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}[
         arguments.command
     ]
-    return report_errors(f"keras-vae {arguments.command}", command, arguments)
-
-
-def report_errors(prog, function, *arguments):
-    """Runs `function(*arguments)`; a user error becomes one line on stderr.
-
-    Returns:
-        The exit code: 0, 1 after a user error, 130 after Ctrl-C.
-    """
-    from keras_vae.datasets import DataUnavailableError
-
-    try:
-        function(*arguments)
-    except (
-        ValueError,
-        FileNotFoundError,
-        ChildProcessError,
-        DataUnavailableError,
-    ) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    return report_errors(prog, command, arguments)
 
 
 def run():

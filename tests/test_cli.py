@@ -309,3 +309,104 @@ def test_help_does_not_import_tensorflow(command):
 
 def _offline():
     raise Exception("URL fetch failure: no network")
+
+
+# Backends.
+
+
+def test_backend_must_be_a_known_one(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--backend", "numpy"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'numpy'" in capsys.readouterr().err
+
+
+def test_backend_and_keras_backend_variable_must_agree(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    out = tmp_path / "run"
+    assert cli.main(["train", "--backend", "torch", "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "--backend torch disagrees with" in error
+    assert "KERAS_BACKEND=jax" in error
+    assert not out.exists()
+
+
+def test_missing_backend_names_the_extra(tmp_path, monkeypatch, capsys):
+    from keras_vae import arguments
+
+    real_find_spec = arguments.importlib.util.find_spec
+    monkeypatch.setattr(
+        arguments.importlib.util,
+        "find_spec",
+        lambda name: None if name == "jax" else real_find_spec(name),
+    )
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    assert cli.main(["evaluate", "x", "--backend", "jax"]) == 1
+    error = capsys.readouterr().err
+    assert 'The jax backend is not installed: pip install "keras-vae[jax]"' in error
+
+
+def test_backend_cannot_change_once_keras_runs(monkeypatch, capsys):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    other = "jax" if keras.backend.backend() != "jax" else "torch"
+    assert cli.main(["evaluate", "x", "--backend", other]) == 1
+    assert "must be chosen before Keras is imported" in capsys.readouterr().err
+
+
+def test_train_on_jax_evaluate_on_torch(tmp_path):
+    """The real path: a fresh process per command, the backend from the flag."""
+    out = tmp_path / "run"
+    environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    train = subprocess.run(
+        [sys.executable, "-m", "keras_vae", "train", "--backend", "jax"]
+        + ["--dataset", "digits", "--epochs", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+    )
+    assert train.returncode == 0, train.stderr[-2000:]
+    assert "backend: jax" in train.stdout
+    with open(out / "config.json") as file:
+        assert json.load(file)["backend"] == "jax"
+    evaluate = subprocess.run(
+        [sys.executable, "-m", "keras_vae", "evaluate", str(out), "--backend", "torch"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+    )
+    assert evaluate.returncode == 0, evaluate.stderr[-2000:]
+    assert "trained on jax, evaluated on torch" in evaluate.stdout
+    with open(out / "metrics.json") as file:
+        trained = json.load(file)["test"]["elbo"]
+    row = next(line for line in evaluate.stdout.splitlines() if line.startswith("test"))
+    evaluated = float(row.split()[-1])
+    # One-sample ELBO estimates of the same model: equal up to sampling noise.
+    assert evaluated == pytest.approx(trained, rel=0.02)
+
+
+def test_evaluate_refuses_a_model_whose_class_is_not_importable(
+    vae_run, tmp_path, capsys
+):
+    import shutil
+    import zipfile
+
+    tampered = tmp_path / "tampered"
+    tampered.mkdir()
+    shutil.copy(vae_run / "config.json", tampered)
+    with (
+        zipfile.ZipFile(vae_run / "model.keras") as source,
+        zipfile.ZipFile(tampered / "model.keras", "w") as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "config.json":
+                content = content.replace(b"keras_vae>VAE", b"elsewhere>VAE")
+                content = content.replace(b'"VAE"', b'"NotImportable"')
+            target.writestr(item, content)
+    assert cli.main(["evaluate", str(tampered)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "cannot be loaded: Could not locate class 'NotImportable'" in error

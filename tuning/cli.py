@@ -7,11 +7,15 @@ import os
 import sys
 
 from keras_vae import settings
-from keras_vae.cli import (
+from keras_vae.arguments import (
+    Parser,
+    add_backend_argument,
     integer_argument,
     non_negative_int,
     number_argument,
     positive_int,
+    report_errors,
+    select_backend,
 )
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -134,11 +138,10 @@ def add_arguments(parser):
     )
     group.add_argument("--batch-size", type=positive_int, default=64)
     group.add_argument("--seed", type=non_negative_int, default=0)
+    add_backend_argument(parser)
 
 
 def build_parser():
-    from keras_vae.cli import Parser
-
     parser = Parser(
         prog="python -m tuning",
         description="KerasTuner search over latent size and beta of keras_vae models.",
@@ -259,11 +262,12 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
     arguments = build_parser().parse_args(argv)
-    return run_command(arguments, argv, prog="python -m tuning")
+    prog = "python -m tuning"
+    if report_errors(prog, select_backend, arguments.backend):
+        return 1
+    return run_command(arguments, argv, prog=prog)
 
 
 def run_command(arguments, argv, prog):
     """Runs the search; user errors become one line on stderr and exit code 1."""
-    from keras_vae.cli import report_errors
-
     return report_errors(prog, run, arguments, argv)

@@ -18,7 +18,9 @@ def evaluate_run(directory, split="test"):
         Tuple `(metrics, config)`: a dict of floats and the run's settings.
 
     Raises:
-        ValueError: if the folder is not a complete run, or the split unknown.
+        ValueError: if the folder is not a complete run, its model cannot be
+            loaded (a class that is not importable here), or the split is
+            unknown.
     """
     import keras
 
@@ -37,7 +39,13 @@ def evaluate_run(directory, split="test"):
         config = json.load(file)
     data = datasets.load(config["dataset_used"], config["data_path"])
     preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
-    model = keras.models.load_model(os.path.join(directory, "model.keras"))
+    path = os.path.join(directory, "model.keras")
+    try:
+        model = keras.models.load_model(path)
+    except (TypeError, ValueError) as error:
+        # Keras names the class it could not find, then dumps the whole config.
+        reason = str(error).strip().splitlines()[0].split(" Full object config")[0]
+        raise ValueError(f"{path} cannot be loaded: {reason}") from None
     x, y = (
         (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
     )

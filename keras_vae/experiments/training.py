@@ -117,6 +117,7 @@ def train(out=None, say=print, verbose=None, **settings):
         **config,
         "dataset_used": prepared.dataset_used,
         "data_source": data.source,
+        "backend": keras.backend.backend(),
     }
     keras.utils.set_random_seed(config["seed"])
     model = build_model(config, data.image_shape, data.num_classes)

@@ -6,7 +6,11 @@ from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
 from keras_vae.models import utils
-from keras_vae.models.backends import Trainer, check_backend
+from keras_vae.models.backends import (
+    AUTO_STEPS_PER_EXECUTION,
+    Trainer,
+    check_backend,
+)
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
@@ -131,19 +135,65 @@ class VAE(Trainer, keras.Model):
     def metrics(self):
         return list(self.trackers)
 
-    def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
+    def compile(
+        self,
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        steps_per_execution="auto",
+        **kwargs,
+    ):
+        """Configures the model for training.
+
+        Args:
+            optimizer: String or `keras.optimizers.Optimizer`. Defaults to
+                `"adam"`.
+            loss: Must be `None`: the model computes its own loss.
+            metrics: Must be `None`: the model reports its own metrics.
+            steps_per_execution: Integer or `"auto"`, how many batches one
+                call of the compiled training function processes. `"auto"`
+                (the default) takes the fastest measured value of the backend
+                (`keras_vae.models.backends.AUTO_STEPS_PER_EXECUTION`): 32 on
+                TensorFlow, 1 on JAX and PyTorch. With N > 1, per-batch
+                callback hooks (`on_train_batch_begin/end`) run once every N
+                batches, so a callback that changes beta per batch acts every
+                N batches; per-epoch hooks are unaffected. Pass `1` for hooks
+                at every batch.
+            **kwargs: Other arguments of `keras.Model.compile`, such as
+                `jit_compile` or `run_eagerly`.
+        """
         if loss is not None or metrics:
             raise ValueError(
                 f"{type(self).__name__} computes its own loss and metrics (loss, "
                 "reconstruction_loss, kl_loss, elbo): pass only the optimizer to "
                 f"`compile`. Received: loss={loss!r}, metrics={metrics!r}"
             )
-        super().compile(optimizer=optimizer, **kwargs)
+        if steps_per_execution == "auto":
+            steps_per_execution = AUTO_STEPS_PER_EXECUTION[keras.backend.backend()]
+        super().compile(
+            optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs
+        )
 
     def compile_from_config(self, config):
         # Keras skips compiling on load when `compile` is overridden; this one
         # only adds checks, so restore the optimizer (and its state) as usual.
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        optimizer = config.get("optimizer")
+        if isinstance(optimizer, dict) and str(optimizer.get("module")).startswith(
+            "keras.src.backend."
+        ):
+            # Keras' PyTorch backend saves its optimizers under a module of
+            # its own, which would load a PyTorch optimizer on other backends.
+            config = {
+                **config,
+                "optimizer": {**optimizer, "module": "keras.optimizers"},
+            }
+        config = keras.saving.deserialize_keras_object(config)
+        # How steps execute belongs to the backend that saved the file (JAX's
+        # jit_compile=True would mean torch.compile on PyTorch, and PyTorch
+        # refuses steps_per_execution > 1): the loading backend chooses anew.
+        config.pop("jit_compile", None)
+        config.pop("steps_per_execution", None)
+        self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
 

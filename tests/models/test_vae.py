@@ -11,6 +11,7 @@ import pytest
 import keras_vae
 from keras_vae.architectures import mlp
 from keras_vae.models import VAE
+from keras_vae.models.backends import AUTO_STEPS_PER_EXECUTION
 
 METRICS = {"loss", "reconstruction_loss", "kl_loss", "elbo"}
 
@@ -19,10 +20,12 @@ def _data(n=96, seed=0):
     return np.random.default_rng(seed).normal(size=(n, 8, 8)).astype("float32")
 
 
-def _vae(latent_dim=2, **kwargs):
+def _vae(latent_dim=2, steps_per_execution="auto", **kwargs):
     encoder, decoder = mlp((8, 8), latent_dim, hidden_units=(16,))
     model = VAE(encoder, decoder, seed=0, **kwargs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution
+    )
     return model
 
 
@@ -79,7 +82,7 @@ def _per_batch(running_means, key):
 
 
 def test_beta_assigned_mid_fit_changes_the_next_step():
-    model = _vae(beta=0.0)
+    model = _vae(beta=0.0, steps_per_execution=1)
     callback = _SetBetaAfter(batch=2, beta=5.0)
     model.fit(_data(n=192), epochs=1, batch_size=32, verbose=0, callbacks=[callback])
     loss = _per_batch(callback.logs, "loss")
@@ -89,6 +92,34 @@ def test_beta_assigned_mid_fit_changes_the_next_step():
     np.testing.assert_allclose(loss[3:], reconstruction[3:] + 5.0 * kl[3:], atol=0.02)
     assert np.all(5.0 * kl[3:] > 0.1)  # the change is visible above the tolerance
     assert float(model.beta) == 5.0
+
+
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(batch)
+
+
+def test_steps_per_execution_auto_follows_the_backend():
+    model = _vae()
+    assert (
+        model.steps_per_execution == AUTO_STEPS_PER_EXECUTION[keras.backend.backend()]
+    )
+    history = model.fit(_data(n=192), epochs=2, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["elbo"]))
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch", reason="Keras' torch trainer requires 1"
+)
+def test_per_batch_hooks_run_once_per_execution():
+    model = _vae(steps_per_execution=4)
+    counter = _CountBatches()
+    model.fit(_data(n=192), epochs=1, batch_size=16, verbose=0, callbacks=[counter])
+    assert counter.batches == [3, 7, 11]  # 12 batches, hooks after every 4th
 
 
 def test_every_standard_callback_in_one_fit(tmp_path):

@@ -12,6 +12,12 @@ import keras
 
 SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
+# `compile(steps_per_execution="auto")`, measured in docs/benchmarks.md: on
+# TensorFlow one graph call runs a loop of N steps, which removes the per-step
+# Python overhead; Keras' JAX trainer still calls its compiled step once per
+# batch, so N > 1 gains nothing there; PyTorch requires 1.
+AUTO_STEPS_PER_EXECUTION = {"tensorflow": 32, "jax": 1, "torch": 1}
+
 _backend = keras.backend.backend()
 if _backend == "tensorflow":
     from keras_vae.models.backends.tensorflow_trainer import (
@@ -38,4 +44,9 @@ def check_backend(class_name):
         )
 
 
-__all__ = ["SUPPORTED_BACKENDS", "Trainer", "check_backend"]
+__all__ = [
+    "AUTO_STEPS_PER_EXECUTION",
+    "SUPPORTED_BACKENDS",
+    "Trainer",
+    "check_backend",
+]

@@ -1,0 +1,157 @@
+"""What both command lines (`keras-vae`, `python -m tuning`) share: argument
+parsing, the Keras backend choice and error reporting.
+
+Imports neither TensorFlow nor Keras: `--help` and argument errors answer at
+once, and `--backend` takes effect because Keras is imported only after it.
+"""
+
+import argparse
+import importlib.util
+import math
+import os
+import sys
+
+BACKENDS = ("tensorflow", "jax", "torch")
+# The module each backend needs, and the extra of keras-vae that installs it.
+_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+class Parser(argparse.ArgumentParser):
+    """Argument errors as one line naming the command, no usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def integer_argument(minimum=None):
+    """An argparse type: an integer, at least `minimum` if given."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer, got {text!r}"
+            ) from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {value}"
+            )
+        return value
+
+    return parse
+
+
+def number_argument(minimum=None, inclusive=True):
+    """An argparse type: a finite number, >= (or >) `minimum` if given."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number, got {text!r}"
+            ) from None
+        too_small = minimum is not None and (
+            value < minimum if inclusive else value <= minimum
+        )
+        if not math.isfinite(value) or too_small:
+            bound = (
+                "" if minimum is None else f" {'>=' if inclusive else '>'} {minimum:g}"
+            )
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number{bound}, got {text}"
+            )
+        return value
+
+    return parse
+
+
+positive_int = integer_argument(1)
+non_negative_int = integer_argument(0)
+non_negative_float = number_argument(0.0)
+positive_float = number_argument(0.0, inclusive=False)
+
+
+def add_backend_argument(parser):
+    """Adds `--backend` to an argparse parser."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        help="Keras backend (default: Keras' own configuration, KERAS_BACKEND or "
+        "~/.keras/keras.json; tensorflow when neither is set)",
+    )
+
+
+def select_backend(backend):
+    """Makes Keras start on `backend` (if given) and returns the backend's name.
+
+    Must run before Keras is imported.
+
+    Raises:
+        ValueError: if `KERAS_BACKEND` names another backend, if Keras already
+            runs on another one, or if the backend is not installed.
+    """
+    if backend is not None:
+        configured = os.environ.get("KERAS_BACKEND")
+        if configured and configured != backend:
+            raise ValueError(
+                f"--backend {backend} disagrees with the environment variable "
+                f"KERAS_BACKEND={configured}: unset one of them."
+            )
+    chosen = backend or os.environ.get("KERAS_BACKEND") or _configured_backend()
+    if chosen in _BACKEND_MODULES and not importlib.util.find_spec(
+        _BACKEND_MODULES[chosen]
+    ):
+        extra = "" if chosen == "tensorflow" else f"[{chosen}]"
+        raise ValueError(
+            f'The {chosen} backend is not installed: pip install "keras-vae{extra}"'
+        )
+    keras = sys.modules.get("keras")
+    if backend is not None and keras is not None:
+        if keras.backend.backend() != backend:
+            raise ValueError(
+                f"Keras already runs on {keras.backend.backend()}; --backend "
+                f"{backend} must be chosen before Keras is imported."
+            )
+    if backend is not None:
+        os.environ["KERAS_BACKEND"] = backend
+    return chosen
+
+
+def _configured_backend():
+    """The backend in Keras' configuration file, read without importing Keras."""
+    import json
+
+    base = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
+    try:
+        with open(os.path.join(base, "keras.json")) as file:
+            return json.load(file).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def report_errors(prog, function, *arguments):
+    """Runs `function(*arguments)`; a user error becomes one line on stderr.
+
+    Returns:
+        The exit code: 0, 1 after a user error, 130 after Ctrl-C.
+    """
+    from keras_vae.datasets import DataUnavailableError
+
+    try:
+        function(*arguments)
+    except (
+        ValueError,
+        FileNotFoundError,
+        ChildProcessError,
+        DataUnavailableError,
+    ) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return 0

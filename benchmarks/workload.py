@@ -50,7 +50,9 @@ def training_flops(encoder, decoder):
             return int(spatial * np.prod(layer.kernel.shape))
         return 0
 
-    counts = [multiply_adds(layer) for net in (encoder, decoder) for layer in net.layers]
+    counts = [
+        multiply_adds(layer) for net in (encoder, decoder) for layer in net.layers
+    ]
     first = next(i for i, count in enumerate(counts) if count)
     return sum(count * (4 if i == first else 6) for i, count in enumerate(counts))
 
@@ -141,7 +143,9 @@ def main():
         compile_arguments["steps_per_execution"] = arguments.steps_per_execution
     fit_arguments = {"x": x, "batch_size": arguments.batch_size}
     if arguments.model == "mlp":
-        encoder, decoder = keras_vae.architectures.mlp(x.shape[1:], arguments.latent_dim)
+        encoder, decoder = keras_vae.architectures.mlp(
+            x.shape[1:], arguments.latent_dim
+        )
         if arguments.variant == "handwritten":
             model = handwritten_vae(encoder, decoder)
         else:
@@ -166,7 +170,8 @@ def main():
                 "losses": timer.losses,
                 "flops_per_image": training_flops(encoder, decoder),
                 "steps_per_execution": model.steps_per_execution,
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                / 1024,
             }
         )
     )

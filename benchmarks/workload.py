@@ -8,7 +8,8 @@ this script once per configuration with KERAS_BACKEND set, one at a time.
 
 Variants:
 - `keras_vae`: `keras_vae.models.VAE` / `ConditionalVAE` trained with `fit` on
-  arrays, with the library's documented defaults (the path users get).
+  arrays, with the library's documented defaults (the path users get);
+  `--input tfdata` feeds the shuffled `tf.data` pipeline of `keras-vae train`.
 - `handwritten`: the same network as the 40-line VAE of the Keras guide, a
   `train_step` with `tf.GradientTape` and one loss tracker (TensorFlow only).
 
@@ -120,6 +121,12 @@ def main():
     parser.add_argument("--limit", type=int, help="use only this many images")
     parser.add_argument("--variant", choices=("keras_vae", "handwritten"))
     parser.add_argument(
+        "--input",
+        choices=("arrays", "tfdata"),
+        default="arrays",
+        help="arrays to fit, or the tf.data pipeline of `keras-vae train`",
+    )
+    parser.add_argument(
         "--steps-per-execution",
         type=int,
         help="override the library's default (a lever, not the default path)",
@@ -157,6 +164,11 @@ def main():
         model = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=10)
         fit_arguments["y"] = y
     model.compile(**compile_arguments)
+    if arguments.input == "tfdata":
+        pipeline = keras_vae.datasets.Preprocessing("scale").training_dataset(
+            x, fit_arguments.get("y"), arguments.batch_size, seed=0
+        )
+        fit_arguments = {"x": pipeline}
     timer = EpochTimer()
     model.fit(
         **fit_arguments, epochs=arguments.epochs, verbose=0, callbacks=[timer.callback]

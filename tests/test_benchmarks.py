@@ -1,0 +1,68 @@
+"""The benchmark harness's arithmetic and report writing (no training here:
+`.ci/run` runs `benchmarks/run.py --quick` to prove the whole suite works)."""
+
+import os
+import runpy
+
+import pytest
+
+import keras_vae
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _module(name):
+    return runpy.run_path(os.path.join(ROOT, "benchmarks", f"{name}.py"))
+
+
+def test_training_flops_of_the_original_networks():
+    flops = _module("workload")["training_flops"]
+    mlp = keras_vae.architectures.mlp((28, 28, 1), 2)
+    # 784-500-120-2z encoder, z-120-500-784 decoder: 6 FLOPs per multiply-add,
+    # 4 for the first layer, whose input gradient is never needed.
+    rest = 500 * 120 + 120 * 4 + 2 * 120 + 120 * 500 + 500 * 784
+    assert flops(*mlp) == 4 * 784 * 500 + 6 * rest == 4_644_320
+    conv = keras_vae.architectures.conv_conditional((28, 28, 1), 15, 10)
+    assert 30e6 < flops(*conv) < 36e6
+
+
+def test_report_replaces_only_its_own_section(tmp_path):
+    run = _module("run")
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Title\n\nprose\n\n{run['START']}\nold\n{run['END']}\n\nmore\n")
+    results = {
+        "machine": {
+            "date": "2026-11-24",
+            "cpu": "cpu",
+            "cores": 2,
+            "vector_extensions": ["avx2"],
+            "python": "3.11",
+            "versions": {"keras": "3.15", "torch": None},
+        },
+        "data": "data",
+        "rounds": 2,
+        "epochs": 3,
+        "gemm": {"2048^3": 100.0, "256x784x500": 90.0},
+        "rows": run["summarize"](
+            {
+                "w | keras_vae, jax": [
+                    {"images_per_second": [1.0, 30.0, 50.0], "peak_rss_mb": 900}
+                ],
+                "w | peer, PyTorch": [
+                    {"images_per_second": [1.0, 20.0], "peak_rss_mb": 800}
+                ],
+            },
+            {"w": 1e9},
+            {"2048^3": 100.0},
+        ),
+        "help_seconds": 0.2,
+    }
+    jax_row = results["rows"][0]
+    assert jax_row["images_per_second"] == 40.0  # first epoch dropped
+    assert jax_row["ratio_to_best_peer"] == pytest.approx(2.0)
+    assert jax_row["ratio_to_floor"] == pytest.approx(0.4)  # floor 100 img/s
+    run["write_markdown"](str(page), run["markdown"](results))
+    text = page.read_text()
+    assert text.startswith("# Title\n\nprose\n\n") and text.endswith("\n\nmore\n")
+    assert "old" not in text
+    assert "| w | keras_vae, jax | 40 | 2.00 | 100 | 40 % | 900 |" in text

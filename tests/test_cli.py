@@ -358,30 +358,38 @@ def test_train_on_jax_evaluate_on_torch(tmp_path):
     """The real path: a fresh process per command, the backend from the flag."""
     out = tmp_path / "run"
     environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    train = subprocess.run(
-        [sys.executable, "-m", "keras_vae", "train", "--backend", "jax"]
-        + ["--dataset", "digits", "--epochs", "1", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=environment,
+
+    def command(*arguments):
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_vae", *arguments],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    assert "backend: jax" in command(
+        "train",
+        "--backend",
+        "jax",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
     )
-    assert train.returncode == 0, train.stderr[-2000:]
-    assert "backend: jax" in train.stdout
     with open(out / "config.json") as file:
         assert json.load(file)["backend"] == "jax"
-    evaluate = subprocess.run(
-        [sys.executable, "-m", "keras_vae", "evaluate", str(out), "--backend", "torch"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=environment,
-    )
-    assert evaluate.returncode == 0, evaluate.stderr[-2000:]
-    assert "trained on jax, evaluated on torch" in evaluate.stdout
+    evaluated_output = command("evaluate", str(out), "--backend", "torch")
+    assert "trained on jax, evaluated on torch" in evaluated_output
     with open(out / "metrics.json") as file:
         trained = json.load(file)["test"]["elbo"]
-    row = next(line for line in evaluate.stdout.splitlines() if line.startswith("test"))
+    row = next(
+        line for line in evaluated_output.splitlines() if line.startswith("test")
+    )
     evaluated = float(row.split()[-1])
     # One-sample ELBO estimates of the same model: equal up to sampling noise.
     assert evaluated == pytest.approx(trained, rel=0.02)

@@ -11,9 +11,9 @@ import math
 import os
 import sys
 
+# Mirrors keras_vae.models.backends.SUPPORTED_BACKENDS, which imports Keras;
+# a test keeps them equal. Each is also the name of the module it needs.
 BACKENDS = ("tensorflow", "jax", "torch")
-# The module each backend needs, and the extra of keras-vae that installs it.
-_BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -100,9 +100,7 @@ def select_backend(backend):
                 f"KERAS_BACKEND={configured}: unset one of them."
             )
     chosen = backend or os.environ.get("KERAS_BACKEND") or _configured_backend()
-    if chosen in _BACKEND_MODULES and not importlib.util.find_spec(
-        _BACKEND_MODULES[chosen]
-    ):
+    if chosen in BACKENDS and not importlib.util.find_spec(chosen):
         extra = "" if chosen == "tensorflow" else f"[{chosen}]"
         raise ValueError(
             f'The {chosen} backend is not installed: pip install "keras-vae{extra}"'

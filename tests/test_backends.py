@@ -38,6 +38,12 @@ def _run(arguments, backend, timeout):
     )
 
 
+def test_command_line_offers_the_supported_backends():
+    from keras_vae import arguments
+
+    assert arguments.BACKENDS == SUPPORTED_BACKENDS
+
+
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_backend_sensitive_modules_pass_on(backend):
     result = _run(

@@ -50,8 +50,8 @@ def scale(raw_scale, parameterization):
     return ops.exp(0.5 * raw_scale)
 
 
-def kl_divergence(mean, raw_scale, parameterization):
-    """Closed-form KL(N(mean, sigma^2) || N(0, I)) per example, in nats.
+def kl_divergence_per_dimension(mean, raw_scale, parameterization):
+    """Closed-form KL(N(mean, sigma^2) || N(0, 1)) of every latent dimension.
 
     Computed in float32 whatever the inputs' dtype, so that mixed-precision
     models do not lose the term to float16 underflow.
@@ -62,8 +62,8 @@ def kl_divergence(mean, raw_scale, parameterization):
         parameterization: String, `"softplus"` or `"log_var"`.
 
     Returns:
-        Float32 tensor of shape `(batch,)`: the divergence summed over all
-        latent dimensions.
+        Float32 tensor of shape `(batch, latent_dims)`, in nats, the latent
+        axes flattened.
     """
     mean = ops.cast(mean, "float32")
     raw_scale = ops.cast(raw_scale, "float32")
@@ -73,7 +73,24 @@ def kl_divergence(mean, raw_scale, parameterization):
     else:
         variance, log_var = ops.exp(raw_scale), raw_scale
     per_dimension = 0.5 * (variance + ops.square(mean) - 1.0 - log_var)
-    return ops.sum(ops.reshape(per_dimension, (ops.shape(mean)[0], -1)), axis=-1)
+    return ops.reshape(per_dimension, (ops.shape(mean)[0], -1))
+
+
+def kl_divergence(mean, raw_scale, parameterization):
+    """Closed-form KL(N(mean, sigma^2) || N(0, I)) per example, in nats.
+
+    Args:
+        mean: Tensor of shape `(batch, ...)`, the posterior means.
+        raw_scale: Tensor of the same shape, the encoder's raw scale output.
+        parameterization: String, `"softplus"` or `"log_var"`.
+
+    Returns:
+        Float32 tensor of shape `(batch,)`: the divergence summed over all
+        latent dimensions.
+    """
+    return ops.sum(
+        kl_divergence_per_dimension(mean, raw_scale, parameterization), axis=-1
+    )
 
 
 def check_mean_and_scale_shapes(layer_name, input_shape):

@@ -35,6 +35,10 @@ class ConditionalVAE(VAE):
         likelihood: String (`"gaussian"` or `"bernoulli"`) or a
             `keras_vae.likelihoods.Likelihood`. Defaults to `"gaussian"`.
         seed: Integer or `None`, seed of the latent sampling. Defaults to `None`.
+        free_bits: Float, KL floor per latent dimension in nats. Defaults to
+            `0.0` (off). See `VAE`.
+        capacity: Float or `None`, initial KL target of the capacity
+            objective. Defaults to `None` (off). See `VAE`.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:

@@ -66,6 +66,13 @@ class VAE(Trainer, keras.Model):
             `keras_vae.likelihoods.Likelihood`. Defaults to `"gaussian"` (fixed
             variance 0.5, i.e. sum of squared errors plus a constant).
         seed: Integer or `None`, seed of the latent sampling. Defaults to `None`.
+        free_bits: Float, KL floor per latent dimension in nats (Kingma et
+            al. 2016), see `keras_vae.layers.KLRegularizer`. Defaults to `0.0`
+            (off).
+        capacity: Float or `None`, initial KL target C of the capacity
+            objective `beta * |KL - C|` (Burgess et al. 2018), raised during
+            training by `keras_vae.callbacks.CapacityScheduler`. Defaults to
+            `None` (plain `beta * KL`).
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:
@@ -100,6 +107,8 @@ class VAE(Trainer, keras.Model):
         parameterization="softplus",
         likelihood="gaussian",
         seed=None,
+        free_bits=0.0,
+        capacity=None,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -114,7 +123,11 @@ class VAE(Trainer, keras.Model):
         self.encoder = encoder
         self.decoder = decoder
         self.kl_regularizer = KLRegularizer(
-            beta, parameterization, name="kl_regularizer"
+            beta,
+            parameterization,
+            free_bits=free_bits,
+            capacity=capacity,
+            name="kl_regularizer",
         )
         self.sampling = Sampling(parameterization, seed=seed, name="sampling")
         self.parameterization = parameterization
@@ -130,6 +143,20 @@ class VAE(Trainer, keras.Model):
     @beta.setter
     def beta(self, value):
         self.kl_regularizer.beta = value
+
+    @property
+    def capacity(self):
+        """The non-trainable variable holding the KL target C, or `None`."""
+        return self.kl_regularizer.capacity
+
+    @capacity.setter
+    def capacity(self, value):
+        self.kl_regularizer.capacity = value
+
+    @property
+    def free_bits(self):
+        """Float, the KL floor per latent dimension in nats (0 when off)."""
+        return self.kl_regularizer.free_bits
 
     @property
     def metrics(self):
@@ -489,6 +516,8 @@ class VAE(Trainer, keras.Model):
             "parameterization": self.parameterization,
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
             "seed": self.seed,
+            "free_bits": self.free_bits,
+            "capacity": self.kl_regularizer.get_config()["capacity"],
         }
 
     @classmethod

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_vae.layers import KLRegularizer
-from tests.helpers import run_layer_test
+from tests.helpers import gradients, run_layer_test
 
 
 def _inputs(seed=0, batch=5, latent=4):
@@ -113,3 +113,99 @@ def test_rejects_unknown_parameterization():
 def test_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="same shape"):
         KLRegularizer()([np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32")])
+
+
+def test_layer_contract_with_free_bits_and_capacity():
+    run_layer_test(
+        KLRegularizer,
+        {"beta": 3.0, "parameterization": "log_var", "free_bits": 0.5, "capacity": 2.0},
+        _inputs(),
+        expected_output_shape=((5, 4), (5, 4)),
+        expected_num_losses=1,
+        expected_num_non_trainable_weights=2,
+    )
+
+
+def _kl_per_dimension(mean, log_var):
+    return np.mean(0.5 * (np.exp(log_var) + mean**2 - 1 - log_var), axis=0)
+
+
+def test_free_bits_floor_each_dimension_of_the_batch_mean():
+    # Dimension 0 carries 2 nats on average, dimension 1 none.
+    mean = np.array([[2.0, 0.0], [-2.0, 0.0]], "float32")
+    log_var = np.zeros((2, 2), "float32")
+    layer = KLRegularizer(beta=1.5, parameterization="log_var", free_bits=0.5)
+    layer([mean, log_var])
+    per_dimension = _kl_per_dimension(mean, log_var)
+    np.testing.assert_allclose(per_dimension, [2.0, 0.0])
+    assert float(layer.losses[0]) == pytest.approx(1.5 * (2.0 + 0.5))
+
+
+def test_free_bits_stop_the_gradient_below_the_floor():
+    rng = np.random.default_rng(3)
+    mean = (rng.normal(size=(8, 3)) * [2.0, 0.01, 2.0]).astype("float32")
+    # dimension 1: KL far below the floor
+    log_var = np.zeros((8, 3), "float32")
+    layer = KLRegularizer(parameterization="log_var", free_bits=0.5)
+
+    def kl_loss(mean, log_var):
+        layer([mean, log_var])
+        return layer.losses[-1]
+
+    kl = _kl_per_dimension(mean, log_var)
+    assert kl[1] < 0.5 < min(kl[0], kl[2])
+    grad_mean, grad_log_var = gradients(kl_loss, [mean, log_var])
+    np.testing.assert_array_equal(grad_mean[:, 1], 0.0)
+    np.testing.assert_array_equal(grad_log_var[:, 1], 0.0)
+    assert np.all(np.abs(grad_mean[:, [0, 2]]) > 0)
+
+    # Without free bits the same dimension has a gradient.
+    plain = KLRegularizer(parameterization="log_var")
+
+    def plain_loss(mean, log_var):
+        plain([mean, log_var])
+        return plain.losses[-1]
+
+    assert np.all(np.abs(gradients(plain_loss, [mean, log_var])[0][:, 1]) > 0)
+
+
+def test_capacity_pulls_the_kl_towards_the_target():
+    mean = np.array([[1.0, 1.0]], "float32")  # KL = 1.0 nat at sigma = 1
+    log_var = np.zeros((1, 2), "float32")
+    layer = KLRegularizer(beta=10.0, parameterization="log_var", capacity=3.0)
+    layer([mean, log_var])
+    assert float(layer.losses[0]) == pytest.approx(10.0 * abs(1.0 - 3.0))
+    layer.capacity = 0.25
+    layer([mean, log_var])
+    assert float(layer.losses[-1]) == pytest.approx(10.0 * (1.0 - 0.25))
+    assert float(keras.ops.convert_to_numpy(layer.capacity)) == 0.25
+    assert layer.get_config()["capacity"] == 0.25
+
+
+def test_capacity_needs_the_term():
+    layer = KLRegularizer()
+    assert layer.capacity is None
+    assert layer.get_config()["capacity"] is None
+    with pytest.raises(ValueError, match="capacity=0.0"):
+        layer.capacity = 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"free_bits": -0.1}, "free_bits"),
+        ({"free_bits": float("nan")}, "free_bits"),
+        ({"free_bits": "1"}, "free_bits"),
+        ({"capacity": -1.0}, "capacity"),
+        ({"capacity": float("inf")}, "capacity"),
+    ],
+)
+def test_rejects_bad_free_bits_and_capacity(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        KLRegularizer(**kwargs)
+
+
+def test_rejects_negative_capacity_assignment():
+    layer = KLRegularizer(capacity=0.0)
+    with pytest.raises(ValueError, match="capacity"):
+        layer.capacity = -2.0

@@ -30,6 +30,8 @@ if not _started_as_command():
     from keras_vae import architectures as architectures
     from keras_vae import callbacks as callbacks
     from keras_vae import datasets as datasets
+    from keras_vae import evaluation as evaluation
     from keras_vae import layers as layers
     from keras_vae import likelihoods as likelihoods
     from keras_vae import models as models
+    from keras_vae import schedules as schedules

@@ -6,7 +6,16 @@ import re
 import pytest
 
 import keras_vae
-from keras_vae import architectures, callbacks, datasets, layers, likelihoods, models
+from keras_vae import (
+    architectures,
+    callbacks,
+    datasets,
+    evaluation,
+    layers,
+    likelihoods,
+    models,
+    schedules,
+)
 
 PUBLIC = [
     layers.Sampling,
@@ -19,6 +28,20 @@ PUBLIC = [
     architectures.mlp,
     architectures.conv_conditional,
     callbacks.ImageLogger,
+    callbacks.BetaScheduler,
+    callbacks.CapacityScheduler,
+    callbacks.PosteriorCollapseMonitor,
+    schedules.LinearWarmup,
+    schedules.Cyclical,
+    evaluation.importance_weighted_bound,
+    evaluation.negative_elbo,
+    evaluation.bits_per_dimension,
+    evaluation.active_units,
+    evaluation.kl_per_dimension,
+    evaluation.mutual_information,
+    evaluation.train_classifier,
+    evaluation.label_fidelity,
+    evaluation.within_class_diversity,
     datasets.Preprocessing,
 ]
 

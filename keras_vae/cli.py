@@ -65,7 +65,30 @@ def _add_run_arguments(parser, with_beta=True):
         help="gaussian (variance 1/2: squared error) or bernoulli "
         "(default: %(default)s)",
     )
+    group.add_argument(
+        "--free-bits",
+        type=non_negative_float,
+        default=defaults["free_bits"],
+        metavar="NATS",
+        help="KL floor per latent dimension against posterior collapse "
+        "(Kingma et al. 2016; default: off)",
+    )
+    group.add_argument(
+        "--capacity",
+        type=_spec(settings.parse_capacity),
+        metavar="C_MAX[:EPOCHS]",
+        help="train on beta*|KL - C| with C rising from 0 to C_MAX nats over "
+        "EPOCHS (default: all); use a large --beta, e.g. 100 (Burgess et al. 2018)",
+    )
     group = parser.add_argument_group("training")
+    if with_beta:
+        group.add_argument(
+            "--beta-schedule",
+            type=_spec(settings.parse_beta_schedule),
+            metavar="SPEC",
+            help="warmup:EPOCHS (beta rises from 0 to --beta) or "
+            "cyclical:EPOCHS_PER_CYCLE[:CYCLES] (Fu et al. 2019; default: constant)",
+        )
     group.add_argument(
         "--epochs",
         type=positive_int,
@@ -120,6 +143,20 @@ def _add_run_arguments(parser, with_beta=True):
     add_backend_argument(parser)
 
 
+def _spec(parse):
+    """An argparse type that checks a spec with `parse` and keeps the string."""
+
+    def check(value):
+        try:
+            parse(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    check.__name__ = parse.__name__.removeprefix("parse_")
+    return check
+
+
 def build_parser():
     parser = Parser(
         prog="keras-vae",
@@ -161,6 +198,14 @@ def build_parser():
         default="test",
         help="(default: %(default)s)",
     )
+    evaluate.add_argument(
+        "--iw-samples",
+        type=non_negative_int,
+        default=100,
+        metavar="K",
+        help="importance samples of the bound on -log p(x) (Burda et al. 2015); "
+        "0 skips it (default: %(default)s)",
+    )
     add_backend_argument(evaluate)
 
     sweep = commands.add_parser(
@@ -178,6 +223,14 @@ def build_parser():
         help="e.g. --beta 0 12 200",
     )
     _add_run_arguments(sweep, with_beta=False)
+    sweep.add_argument(
+        "--iw-samples",
+        type=non_negative_int,
+        default=100,
+        metavar="K",
+        help="importance samples of each run's test bound on -log p(x); 0 skips "
+        "it (default: %(default)s)",
+    )
 
     from tuning import cli as tuning_cli
 
@@ -232,7 +285,9 @@ def _train(arguments):
 def _evaluate(arguments):
     from keras_vae.experiments import evaluation
 
-    metrics, config = evaluation.evaluate_run(arguments.run_dir, arguments.split)
+    metrics, config = evaluation.evaluate_run(
+        arguments.run_dir, arguments.split, arguments.iw_samples
+    )
     import keras
 
     print(
@@ -241,17 +296,65 @@ def _evaluate(arguments):
         f"evaluated on {keras.backend.backend()}"
     )
     _print_metrics_table([(arguments.split, metrics)])
+    for line in _latent_lines(metrics):
+        print(line)
+
+
+def _latent_lines(metrics):
+    """The bound and latent-usage figures of `latent_summary`, as text."""
+    lines = []
+    if "iw_bound" in metrics:
+        lines.append(
+            f"-log p(x) <= {metrics['iw_bound']:.2f} nats "
+            f"({metrics['bits_per_dim']:.4f} bits/dim; importance-weighted bound, "
+            f"k = {metrics['iw_samples']})"
+        )
+    kl = metrics["kl_per_dimension"]
+    lines.append(
+        f"active units: {metrics['active_units']} of {metrics['latent_dim']} "
+        f"(Cov_x E[z|x] > 0.01); KL per dimension {min(kl):.2f} to {max(kl):.2f} nats"
+    )
+    if "label_fidelity" in metrics:
+        per_class = metrics["label_fidelity_per_class"]
+        lines.append(
+            f"label fidelity: {metrics['label_fidelity']:.1%} of "
+            f"{metrics['samples_per_class']} samples per class classified as "
+            f"asked (classifier accuracy on real test images "
+            f"{metrics['classifier_accuracy']:.1%}); per class "
+            + " ".join(f"{value:.0%}" for value in per_class)
+        )
+        per_class = metrics["within_class_diversity_per_class"]
+        lines.append(
+            f"within-class diversity: {metrics['within_class_diversity']:.2f} of the "
+            "real images' (mean pairwise feature distance); per class "
+            + " ".join(f"{value:.2f}" for value in per_class)
+        )
+    information, limit = (
+        metrics["mutual_information"],
+        metrics["mutual_information_limit"],
+    )
+    lines.append(
+        f"mutual information I(x; z): {information:.2f} nats "
+        f"(the estimate cannot exceed log n = {limit:.2f})"
+    )
+    return lines
 
 
 def _sweep(arguments):
     from keras_vae.experiments.beta_sweep import format_table, sweep
 
     rows = sweep(
-        arguments.beta, out=arguments.out, **_run_settings(arguments, exclude=("beta",))
+        arguments.beta,
+        out=arguments.out,
+        iw_samples=arguments.iw_samples,
+        **_run_settings(arguments, exclude=("beta",)),
     )
     print()
     print(format_table(rows))
-    print("(test set, nats per example)")
+    print(
+        "(test set, nats per example; bound: importance-weighted bound on "
+        f"-log p(x), k = {arguments.iw_samples})"
+    )
 
 
 def main(argv=None):

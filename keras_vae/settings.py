@@ -26,7 +26,14 @@ DEFAULTS = {
     "seed": 0,
     "early_stopping": None,
     "validation_fraction": 0.1,
+    # Against posterior collapse; all off in the original study.
+    "beta_schedule": None,  # "warmup:EPOCHS" or "cyclical:EPOCHS[:CYCLES]"
+    "free_bits": 0.0,
+    "capacity": None,  # "C_MAX[:EPOCHS]"
 }
+
+BETA_SCHEDULE_FORMS = "warmup:EPOCHS or cyclical:EPOCHS_PER_CYCLE[:CYCLES]"
+CAPACITY_FORM = "C_MAX[:EPOCHS] (nats, e.g. 25:10)"
 
 
 def resolve(**settings):
@@ -51,8 +58,13 @@ def resolve(**settings):
         checks.positive_integer(key, config[key], minimum=0 if key == "seed" else 1)
     if config["early_stopping"] is not None:
         checks.positive_integer("early_stopping", config["early_stopping"])
+    if config["beta_schedule"] is not None:
+        parse_beta_schedule(config["beta_schedule"])
+    if config["capacity"] is not None:
+        parse_capacity(config["capacity"])
     for key, inclusive in (
         ("beta", True),
+        ("free_bits", True),
         ("learning_rate", False),
         ("validation_fraction", False),
     ):
@@ -79,3 +91,64 @@ def _choice(config, key, choices):
         raise ValueError(
             f"Invalid {key} {config[key]!r}. Expected one of: {', '.join(choices)}."
         )
+
+
+def parse_beta_schedule(spec):
+    """Reads a beta schedule as the command line writes it.
+
+    Args:
+        spec: String, `"warmup:EPOCHS"` (beta rises linearly from 0 to its
+            value over EPOCHS epochs) or `"cyclical:EPOCHS_PER_CYCLE[:CYCLES]"`
+            (Fu et al. 2019: rise over half of each cycle, then hold).
+
+    Returns:
+        Dict with `kind`, `epochs` and, for cyclical, `cycles` (or `None`).
+
+    Raises:
+        ValueError: naming the received spec and the accepted forms.
+    """
+    kind, *numbers = str(spec).split(":")
+    counts = {"warmup": (1,), "cyclical": (1, 2)}
+    try:
+        if kind not in counts or len(numbers) not in counts[kind]:
+            raise ValueError
+        values = [int(number) for number in numbers]
+        if min(values) < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"Invalid beta_schedule {spec!r}. Expected {BETA_SCHEDULE_FORMS} with "
+            "positive integers, e.g. warmup:5 or cyclical:4:3."
+        ) from None
+    schedule = {"kind": kind, "epochs": values[0]}
+    if kind == "cyclical":
+        schedule["cycles"] = values[1] if len(values) > 1 else None
+    return schedule
+
+
+def parse_capacity(spec):
+    """Reads a capacity target as the command line writes it.
+
+    Args:
+        spec: String, `"C_MAX"` or `"C_MAX:EPOCHS"`: the KL target rises
+            linearly from 0 to C_MAX nats over EPOCHS epochs (default: all).
+
+    Returns:
+        Dict with `maximum` (float) and `epochs` (int or `None`).
+
+    Raises:
+        ValueError: naming the received spec and the accepted form.
+    """
+    maximum, *rest = str(spec).split(":")
+    try:
+        if len(rest) > 1:
+            raise ValueError
+        value = float(maximum)
+        epochs = int(rest[0]) if rest else None
+        if not 0 <= value < float("inf") or (epochs is not None and epochs < 1):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"Invalid capacity {spec!r}. Expected {CAPACITY_FORM}."
+        ) from None
+    return {"maximum": value, "epochs": epochs}

@@ -86,7 +86,17 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
     elbo = float(row.split()[-1])
     expected = json.loads((vae_run / "metrics.json").read_text())["test"]["elbo"]
     assert elbo == pytest.approx(expected, rel=0.02)  # one-sample ELBO estimate
-    assert cli.main(["evaluate", str(vae_run), "--split", "train"]) == 0
+    bound_line = next(line for line in out.splitlines() if "-log p(x) <=" in line)
+    bound = float(bound_line.split("<=")[1].split()[0])
+    assert bound < elbo  # k = 100 tightens the one-sample ELBO
+    assert "k = 100" in bound_line and "bits/dim" in bound_line
+    assert "active units:" in out and "of 20" in out
+    assert "mutual information I(x; z)" in out
+    assert (
+        cli.main(["evaluate", str(vae_run), "--split", "train", "--iw-samples", "0"])
+        == 0
+    )
+    assert "-log p(x) <=" not in capsys.readouterr().out
 
 
 def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
@@ -113,6 +123,19 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     width, height = _png_size(out / "conditioned.png")
     assert height > width * 0.8  # ten rows, one per class
     assert "conditioned.png" in capsys.readouterr().out
+
+    # evaluate trains the sample classifier once, saves it with the run and
+    # reports fidelity and diversity beside its accuracy.
+    assert cli.main(["evaluate", str(out), "--iw-samples", "10"]) == 0
+    first = capsys.readouterr().out
+    assert "Training the classifier" in first and (out / "classifier.keras").exists()
+    fidelity = next(line for line in first.splitlines() if "label fidelity" in line)
+    assert "classifier accuracy on real test images" in fidelity
+    assert "within-class diversity" in first
+    assert cli.main(["evaluate", str(out), "--iw-samples", "0"]) == 0
+    second = capsys.readouterr().out
+    assert "Training the classifier" not in second
+    assert fidelity in second  # same classifier, same seed: same numbers
 
 
 def test_early_stopping_keeps_best_weights(tmp_path):
@@ -216,6 +239,12 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
         (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
         (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["sweep"], "the following arguments are required: --beta"),
+        (["train", "--beta-schedule", "linear:5"], "Invalid beta_schedule 'linear:5'"),
+        (["train", "--beta-schedule", "warmup:0"], "warmup:EPOCHS"),
+        (["train", "--capacity", "25:x"], "Invalid capacity '25:x'"),
+        (["train", "--capacity", "-3"], "C_MAX[:EPOCHS]"),
+        (["train", "--free-bits", "-0.5"], "expected a finite number >= 0"),
+        (["evaluate", "run", "--iw-samples", "-1"], "expected an integer >= 0"),
         (["fly"], "invalid choice: 'fly'"),
     ],
 )
@@ -276,7 +305,30 @@ def test_sweep_compares_betas(tmp_path, capsys):
         assert _png_size(out / name)[0] > 300
     assert {"beta-0", "beta-4"} <= set(os.listdir(out))
     table = capsys.readouterr().out
-    assert "ELBO" in table and "-log p(x|z)" in table
+    assert "ELBO" in table and "-log p(x|z)" in table and "active units" in table
+    for row in rows:
+        assert float(row["test_iw_bound"]) < float(row["test_elbo"])
+        assert 0 <= int(row["test_active_units"]) <= 2
+
+
+def test_train_with_schedule_free_bits_and_capacity(tmp_path):
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--epochs", "2", "--out", str(out)]
+    extra = ["--beta", "4", "--beta-schedule", "cyclical:2", "--free-bits", "0.1"]
+    assert cli.main(arguments + extra + ["--capacity", "6:2"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["beta_schedule"] == "cyclical:2" and config["free_bits"] == 0.1
+    assert config["capacity"] == "6:2"
+    # The history holds the values of each epoch's last update. Digits has 21
+    # batches per epoch, fewer than TensorFlow's 32 steps per execution: one
+    # update per epoch, at its first batch (step 0, then step 21 of 42).
+    history = _history(out)
+    assert [float(row["beta"]) for row in history] == [0.0, 4.0]  # ramp, plateau
+    capacities = [float(row["capacity"]) for row in history]
+    assert capacities == [0.0, 3.0]
+    model = keras.models.load_model(out / "model.keras")
+    assert model.free_bits == 0.1
+    assert float(keras.ops.convert_to_numpy(model.capacity)) == capacities[1]
 
 
 def test_sweep_rejects_duplicate_betas(tmp_path, capsys):

@@ -3,9 +3,10 @@
 import csv
 import os
 
-from keras_vae import plots, text
+from keras_vae import checks, plots, text
 from keras_vae import settings as config_lib
 from keras_vae.experiments import training
+from keras_vae.experiments.evaluation import latent_summary
 from keras_vae.files import atomic_path
 
 COLUMNS = (
@@ -14,12 +15,14 @@ COLUMNS = (
     "test_reconstruction_loss",
     "test_kl_loss",
     "test_elbo",
+    "test_iw_bound",
+    "test_active_units",
     "epochs_trained",
     "run",
 )
 
 
-def sweep(betas, out=None, say=print, verbose=None, **settings):
+def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
     """Trains one run per beta into `out/beta-<beta>` and compares them.
 
     Writes `sweep.png` (latent map, reconstructions and samples per beta),
@@ -31,6 +34,8 @@ def sweep(betas, out=None, say=print, verbose=None, **settings):
             `runs/<timestamp>-sweep`.
         say: Callable for progress lines.
         verbose: Keras `fit` verbosity.
+        iw_samples: Integer k of the importance-weighted bound on the test
+            set's -log p(x); `0` skips the bound. Defaults to `100`.
         **settings: Run settings shared by every run (not `beta`).
 
     Returns:
@@ -42,6 +47,7 @@ def sweep(betas, out=None, say=print, verbose=None, **settings):
         raise ValueError("Pass the betas as `betas`, not as a `beta` setting.")
     for beta in betas:
         config_lib.resolve(**settings, beta=beta)  # every error before any run
+    checks.positive_integer("iw_samples", iw_samples, minimum=0)
     if len(set(betas)) != len(betas):
         raise ValueError(f"Each beta once, please. Received: {list(betas)}")
     out = out or training.default_run_directory("sweep")
@@ -60,10 +66,22 @@ def sweep(betas, out=None, say=print, verbose=None, **settings):
         )
         runs.append(run)
         test = run.metrics["test"]
+        config = run.config
+        inputs = training.model_inputs(
+            config,
+            run.preprocessing,
+            run.data.x_test,
+            run.data.y_test,
+            config["seed"] + 1,
+        )
+        summary = latent_summary(run.model, inputs, iw_samples, seed=config["seed"])
+        run.summary = summary
         rows.append(
             {
                 "beta": beta,
                 **{f"test_{k}": v for k, v in test.items()},
+                "test_iw_bound": summary.get("iw_bound", float("nan")),
+                "test_active_units": summary["active_units"],
                 "epochs_trained": run.metrics["epochs_trained"],
                 "run": os.path.basename(run.directory),
             }
@@ -104,8 +122,11 @@ def _panel(runs):
         plots.show_latent_map(
             axis, points, labels, method, run.data.class_names, legend=column == 0
         )
+        summary = run.summary
+        bound = f", bound {summary['iw_bound']:.1f}" if "iw_bound" in summary else ""
         axis.set_title(
-            f"β = {run.config['beta']:g}\nELBO {test['elbo']:.1f}, "
+            f"β = {run.config['beta']:g}: {summary['active_units']} of "
+            f"{summary['latent_dim']} units active\nELBO {test['elbo']:.1f}{bound}, "
             f"KL {test['kl_loss']:.1f}, "
             f"−log p(x|z) {test['reconstruction_loss']:.1f} nats",
             fontsize=9,
@@ -125,10 +146,30 @@ def _panel(runs):
 
 def format_table(rows):
     """The sweep's rows as an aligned text table."""
-    header = ("beta", "loss", "-log p(x|z)", "KL", "ELBO", "epochs")
-    metrics = ("test_loss", "test_reconstruction_loss", "test_kl_loss", "test_elbo")
+    header = (
+        "beta",
+        "loss",
+        "-log p(x|z)",
+        "KL",
+        "ELBO",
+        "bound",
+        "active units",
+        "epochs",
+    )
+    metrics = (
+        "test_loss",
+        "test_reconstruction_loss",
+        "test_kl_loss",
+        "test_elbo",
+        "test_iw_bound",
+    )
     cells = [
-        (f"{r['beta']:g}", *(f"{r[m]:.2f}" for m in metrics), str(r["epochs_trained"]))
+        (
+            f"{r['beta']:g}",
+            *(f"{r[m]:.2f}" for m in metrics),
+            str(r["test_active_units"]),
+            str(r["epochs_trained"]),
+        )
         for r in rows
     ]
     return text.table(header, cells)

@@ -3,19 +3,75 @@
 import json
 import os
 
-from keras_vae import datasets
+import numpy as np
+
+from keras_vae import checks, datasets
 from keras_vae.experiments import training
+from keras_vae.files import atomic_path
+
+DEFAULT_IW_SAMPLES = 100
+CLASSIFIER_FILE = "classifier.keras"
+SAMPLES_PER_CLASS = 100
 
 
-def evaluate_run(directory, split="test"):
+def latent_summary(model, inputs, iw_samples=DEFAULT_IW_SAMPLES, seed=0):
+    """The bound on -log p(x), active units, KL per dimension and I(x; z).
+
+    Args:
+        model: A trained `VAE` or `ConditionalVAE`.
+        inputs: `x` or `(x, labels)` arrays, as the model takes them.
+        iw_samples: Integer k of the importance-weighted bound; `0` skips it.
+        seed: Integer, seed of the samples.
+
+    Returns:
+        Dict of JSON-friendly values: `iw_bound` and `bits_per_dim` (when
+        `iw_samples` > 0), `iw_samples`, `active_units`, `latent_dim`,
+        `kl_per_dimension` (list) and `mutual_information`, in nats.
+    """
+    from keras_vae import evaluation
+
+    checks.positive_integer("iw_samples", iw_samples, minimum=0)
+    x, labels = inputs if isinstance(inputs, tuple) else (inputs, None)
+    count, _ = evaluation.active_units(model, x, labels)
+    kl = evaluation.kl_per_dimension(model, x, labels)
+    result = {
+        "active_units": count,
+        "latent_dim": int(kl.shape[0]),
+        "kl_per_dimension": [round(float(value), 4) for value in kl],
+        "mutual_information": evaluation.mutual_information(
+            model, x, labels, seed=seed
+        ),
+        "mutual_information_limit": float(np.log(len(x))),
+        "iw_samples": iw_samples,
+    }
+    if iw_samples:
+        bound = float(
+            evaluation.importance_weighted_bound(
+                model, x, labels, num_samples=iw_samples, seed=seed
+            ).mean()
+        )
+        result["iw_bound"] = bound
+        result["bits_per_dim"] = float(
+            evaluation.bits_per_dimension(bound, x.shape[1:])
+        )
+    return result
+
+
+def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=print):
     """Re-evaluates the model of a run folder on a split of its dataset.
 
     Args:
         directory: String, a run folder written by `keras-vae train`.
         split: String, `"test"` or `"train"`.
+        iw_samples: Integer k of the importance-weighted bound on -log p(x);
+            `0` skips it.
+        say: Callable for progress lines.
 
     Returns:
-        Tuple `(metrics, config)`: a dict of floats and the run's settings.
+        Tuple `(metrics, config)`: a dict (the ELBO terms, the values of
+        `latent_summary` and, for a conditional run, of
+        `conditional_summary`) and the run's settings. A conditional run's
+        sample classifier is trained and saved on first use.
 
     Raises:
         ValueError: if the folder is not a complete run, its model cannot be
@@ -26,6 +82,7 @@ def evaluate_run(directory, split="test"):
 
     if split not in ("test", "train"):
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
+    checks.positive_integer("iw_samples", iw_samples, minimum=0)
     missing = [
         name
         for name in ("config.json", "model.keras")
@@ -50,7 +107,72 @@ def evaluate_run(directory, split="test"):
         (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
     )
     seed = config["seed"] + (1 if split == "test" else 0)
-    metrics = training.evaluate_split(
-        model, training.model_inputs(config, preprocessing, x, y, seed)
-    )
+    inputs = training.model_inputs(config, preprocessing, x, y, seed)
+    metrics = training.evaluate_split(model, inputs)
+    metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
+    if config["model"] == "cvae":
+        classifier = run_classifier(directory, data, say=say)
+        metrics.update(
+            conditional_summary(
+                model,
+                classifier,
+                data.x_test,
+                data.y_test,
+                preprocessing,
+                config["seed"],
+            )
+        )
     return metrics, config
+
+
+def run_classifier(directory, data, say=print):
+    """The run's sample classifier: loaded from the run folder, or trained on
+    the run's training images (pixels in [0, 1]) and saved there once."""
+    import keras
+
+    from keras_vae import evaluation
+
+    path = os.path.join(directory, CLASSIFIER_FILE)
+    if os.path.isfile(path):
+        return keras.models.load_model(path)
+    say(
+        f"Training the classifier that judges conditional samples on "
+        f"{len(data.x_train)} training images (once per run; saved as "
+        f"{CLASSIFIER_FILE})."
+    )
+    classifier = evaluation.train_classifier(
+        data.x_train, data.y_train, data.num_classes
+    )
+    with atomic_path(path) as temporary:
+        classifier.save(temporary)
+    return classifier
+
+
+def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0):
+    """Label fidelity and within-class diversity of a CVAE's samples, beside
+    the classifier's accuracy on the real test images (pixels in [0, 1])."""
+    from keras_vae import evaluation
+
+    accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    fidelity, fidelity_per_class = evaluation.label_fidelity(
+        model, classifier, SAMPLES_PER_CLASS, seed, preprocessing.to_pixels
+    )
+    diversity, diversity_per_class = evaluation.within_class_diversity(
+        model,
+        classifier,
+        x_test,
+        y_test,
+        SAMPLES_PER_CLASS,
+        seed,
+        preprocessing.to_pixels,
+    )
+    return {
+        "classifier_accuracy": float(accuracy["accuracy"]),
+        "label_fidelity": fidelity,
+        "label_fidelity_per_class": [round(float(v), 4) for v in fidelity_per_class],
+        "within_class_diversity": diversity,
+        "within_class_diversity_per_class": [
+            round(float(v), 4) for v in diversity_per_class
+        ],
+        "samples_per_class": SAMPLES_PER_CLASS,
+    }

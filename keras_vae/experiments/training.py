@@ -30,6 +30,7 @@ class Run:
     latent: tuple  # (points, labels, method)
     reconstructions: tuple  # (originals, reconstructions), pixels
     samples: np.ndarray  # pixels
+    summary: dict = None  # latent usage and bound, filled by the beta sweep
 
 
 def load_data(config, say=print):
@@ -84,7 +85,37 @@ def _model_arguments(config):
         "parameterization": config["parameterization"],
         "likelihood": config["likelihood"],
         "seed": config["seed"],
+        "free_bits": config["free_bits"],
+        "capacity": None if config["capacity"] is None else 0.0,
     }
+
+
+def schedule_callbacks(config, steps_per_epoch):
+    """The beta and capacity schedulers `config` asks for, in training steps."""
+    from keras_vae import callbacks, schedules
+
+    result = []
+    if config["beta_schedule"] is not None:
+        schedule = config_lib.parse_beta_schedule(config["beta_schedule"])
+        steps = schedule["epochs"] * steps_per_epoch
+        if schedule["kind"] == "warmup":
+            function = schedules.LinearWarmup(steps, maximum=config["beta"])
+        else:
+            function = schedules.Cyclical(
+                steps, maximum=config["beta"], cycles=schedule["cycles"]
+            )
+        result.append(callbacks.BetaScheduler(function))
+    if config["capacity"] is not None:
+        capacity = config_lib.parse_capacity(config["capacity"])
+        epochs = capacity["epochs"] or config["epochs"]
+        result.append(
+            callbacks.CapacityScheduler(
+                schedules.LinearWarmup(
+                    epochs * steps_per_epoch, maximum=capacity["maximum"]
+                )
+            )
+        )
+    return result
 
 
 def train(out=None, say=print, verbose=None, **settings):
@@ -131,7 +162,11 @@ def train(out=None, say=print, verbose=None, **settings):
         {**config, "preprocessing_state": preprocessing.get_config()},
     )
     say(f"Training {config['model']} on {prepared.describe()} -> {out}")
-    callbacks = [keras.callbacks.CSVLogger(os.path.join(out, "history.csv"))]
+    # Schedulers first: they add beta and C to the logs that CSVLogger writes.
+    callbacks = schedule_callbacks(
+        config, -(-prepared.num_training // config["batch_size"])
+    )
+    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out, "history.csv")))
     if config["early_stopping"]:
         callbacks.append(
             keras.callbacks.EarlyStopping(

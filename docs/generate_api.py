@@ -27,9 +27,11 @@ def public_objects():
         architectures,
         callbacks,
         datasets,
+        evaluation,
         layers,
         likelihoods,
         models,
+        schedules,
     )
 
     return [
@@ -51,6 +53,64 @@ def public_objects():
             architectures.conv_conditional,
         ),
         ("image_logger", "keras_vae.callbacks.ImageLogger", callbacks.ImageLogger),
+        (
+            "beta_scheduler",
+            "keras_vae.callbacks.BetaScheduler",
+            callbacks.BetaScheduler,
+        ),
+        (
+            "capacity_scheduler",
+            "keras_vae.callbacks.CapacityScheduler",
+            callbacks.CapacityScheduler,
+        ),
+        (
+            "posterior_collapse_monitor",
+            "keras_vae.callbacks.PosteriorCollapseMonitor",
+            callbacks.PosteriorCollapseMonitor,
+        ),
+        ("linear_warmup", "keras_vae.schedules.LinearWarmup", schedules.LinearWarmup),
+        ("cyclical", "keras_vae.schedules.Cyclical", schedules.Cyclical),
+        (
+            "importance_weighted_bound",
+            "keras_vae.evaluation.importance_weighted_bound",
+            evaluation.importance_weighted_bound,
+        ),
+        (
+            "negative_elbo",
+            "keras_vae.evaluation.negative_elbo",
+            evaluation.negative_elbo,
+        ),
+        (
+            "bits_per_dimension",
+            "keras_vae.evaluation.bits_per_dimension",
+            evaluation.bits_per_dimension,
+        ),
+        ("active_units", "keras_vae.evaluation.active_units", evaluation.active_units),
+        (
+            "kl_per_dimension",
+            "keras_vae.evaluation.kl_per_dimension",
+            evaluation.kl_per_dimension,
+        ),
+        (
+            "mutual_information",
+            "keras_vae.evaluation.mutual_information",
+            evaluation.mutual_information,
+        ),
+        (
+            "train_classifier",
+            "keras_vae.evaluation.train_classifier",
+            evaluation.train_classifier,
+        ),
+        (
+            "label_fidelity",
+            "keras_vae.evaluation.label_fidelity",
+            evaluation.label_fidelity,
+        ),
+        (
+            "within_class_diversity",
+            "keras_vae.evaluation.within_class_diversity",
+            evaluation.within_class_diversity,
+        ),
         ("preprocessing", "keras_vae.datasets.Preprocessing", datasets.Preprocessing),
         ("load", "keras_vae.datasets.load", datasets.load),
         ("vae_hypermodel", "tuning.VAEHyperModel", tuning.VAEHyperModel),

@@ -3,6 +3,6 @@
 from keras_vae.likelihoods.bernoulli import Bernoulli as Bernoulli
 from keras_vae.likelihoods.gaussian import Gaussian as Gaussian
 from keras_vae.likelihoods.likelihood import Likelihood as Likelihood
-from keras_vae.likelihoods.likelihood import get as get
+from keras_vae.likelihoods.lookup import get as get
 
 __all__ = ["Bernoulli", "Gaussian", "Likelihood", "get"]

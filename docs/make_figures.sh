@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every figure and number in the docs from the package itself, on
 # real Fashion-MNIST (Debian's dataset-fashion-mnist, or --data-path files).
-# Usage: docs/make_figures.sh [WORK_DIR]   (about 25 minutes on 2 CPU cores)
+# Usage: docs/make_figures.sh [WORK_DIR]   (about 40 minutes on 2 CPU cores)
 set -euo pipefail
 docs=$(cd "$(dirname "$0")" && pwd)
 work=${1:-$(mktemp -d)}
@@ -16,8 +16,8 @@ run keras-vae train --dataset fashion_mnist --latent-dim 2 --epochs 10 --out tra
 run keras-vae train --dataset fashion_mnist --model cvae --latent-dim 2 --epochs 10 \
   --out train-cvae > train-cvae.txt
 run keras-vae evaluate train-vae > evaluate.txt
-run keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10 --out sweep \
-  > sweep.txt
+run keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10 --iw-samples 1000 \
+  --out sweep > sweep.txt
 run keras-vae tune --dataset fashion_mnist --max-examples 12000 --tuner bayesian \
   --max-trials 12 --epochs 4 --latent-dim 2 64 --beta 0 200 --directory tune \
   --project fashion > tune.txt

@@ -21,7 +21,12 @@ SECTIONS = (
 
 
 def public_objects():
-    """(page name, public path, object) of every documented public object."""
+    """(page name, public path, object) of every documented public object.
+
+    The public path is the module users import plus the name; the page is
+    named after the file that defines a class (one class per file, named after
+    it), or after the function.
+    """
     import tuning
     from keras_vae import (
         architectures,
@@ -34,94 +39,55 @@ def public_objects():
         schedules,
     )
 
-    return [
-        ("sampling", "keras_vae.layers.Sampling", layers.Sampling),
-        ("kl_regularizer", "keras_vae.layers.KLRegularizer", layers.KLRegularizer),
+    documented = [
+        (layers, ("Sampling", "KLRegularizer", "ConditionalConcat")),
+        (models, ("VAE", "ConditionalVAE")),
+        (likelihoods, ("Gaussian", "Bernoulli")),
+        (architectures, ("mlp", "conv_conditional")),
         (
-            "conditional_concat",
-            "keras_vae.layers.ConditionalConcat",
-            layers.ConditionalConcat,
+            callbacks,
+            (
+                "ImageLogger",
+                "BetaScheduler",
+                "CapacityScheduler",
+                "PosteriorCollapseMonitor",
+            ),
         ),
-        ("vae", "keras_vae.models.VAE", models.VAE),
-        ("conditional_vae", "keras_vae.models.ConditionalVAE", models.ConditionalVAE),
-        ("gaussian", "keras_vae.likelihoods.Gaussian", likelihoods.Gaussian),
-        ("bernoulli", "keras_vae.likelihoods.Bernoulli", likelihoods.Bernoulli),
-        ("mlp", "keras_vae.architectures.mlp", architectures.mlp),
+        (schedules, ("LinearWarmup", "Cyclical")),
         (
-            "conv_conditional",
-            "keras_vae.architectures.conv_conditional",
-            architectures.conv_conditional,
+            evaluation,
+            (
+                "importance_weighted_bound",
+                "negative_elbo",
+                "bits_per_dimension",
+                "active_units",
+                "kl_per_dimension",
+                "mutual_information",
+                "train_classifier",
+                "label_fidelity",
+                "within_class_diversity",
+            ),
         ),
-        ("image_logger", "keras_vae.callbacks.ImageLogger", callbacks.ImageLogger),
+        (datasets, ("Preprocessing", "load")),
         (
-            "beta_scheduler",
-            "keras_vae.callbacks.BetaScheduler",
-            callbacks.BetaScheduler,
+            tuning,
+            (
+                "VAEHyperModel",
+                "ConditionalVAEHyperModel",
+                "make_tuner",
+                "make_objective",
+            ),
         ),
-        (
-            "capacity_scheduler",
-            "keras_vae.callbacks.CapacityScheduler",
-            callbacks.CapacityScheduler,
-        ),
-        (
-            "posterior_collapse_monitor",
-            "keras_vae.callbacks.PosteriorCollapseMonitor",
-            callbacks.PosteriorCollapseMonitor,
-        ),
-        ("linear_warmup", "keras_vae.schedules.LinearWarmup", schedules.LinearWarmup),
-        ("cyclical", "keras_vae.schedules.Cyclical", schedules.Cyclical),
-        (
-            "importance_weighted_bound",
-            "keras_vae.evaluation.importance_weighted_bound",
-            evaluation.importance_weighted_bound,
-        ),
-        (
-            "negative_elbo",
-            "keras_vae.evaluation.negative_elbo",
-            evaluation.negative_elbo,
-        ),
-        (
-            "bits_per_dimension",
-            "keras_vae.evaluation.bits_per_dimension",
-            evaluation.bits_per_dimension,
-        ),
-        ("active_units", "keras_vae.evaluation.active_units", evaluation.active_units),
-        (
-            "kl_per_dimension",
-            "keras_vae.evaluation.kl_per_dimension",
-            evaluation.kl_per_dimension,
-        ),
-        (
-            "mutual_information",
-            "keras_vae.evaluation.mutual_information",
-            evaluation.mutual_information,
-        ),
-        (
-            "train_classifier",
-            "keras_vae.evaluation.train_classifier",
-            evaluation.train_classifier,
-        ),
-        (
-            "label_fidelity",
-            "keras_vae.evaluation.label_fidelity",
-            evaluation.label_fidelity,
-        ),
-        (
-            "within_class_diversity",
-            "keras_vae.evaluation.within_class_diversity",
-            evaluation.within_class_diversity,
-        ),
-        ("preprocessing", "keras_vae.datasets.Preprocessing", datasets.Preprocessing),
-        ("load", "keras_vae.datasets.load", datasets.load),
-        ("vae_hypermodel", "tuning.VAEHyperModel", tuning.VAEHyperModel),
-        (
-            "conditional_vae_hypermodel",
-            "tuning.ConditionalVAEHyperModel",
-            tuning.ConditionalVAEHyperModel,
-        ),
-        ("make_tuner", "tuning.make_tuner", tuning.make_tuner),
-        ("make_objective", "tuning.make_objective", tuning.make_objective),
     ]
+    objects = []
+    for module, names in documented:
+        for name in names:
+            obj = getattr(module, name)
+            page_name = (
+                obj.__module__.rsplit(".", 1)[-1] if inspect.isclass(obj) else name
+            )
+            objects.append((page_name, f"{module.__name__}.{name}", obj))
+    return objects
 
 
 def page(path, obj):

@@ -143,6 +143,17 @@ def _add_run_arguments(parser, with_beta=True):
     add_backend_argument(parser)
 
 
+def _add_iw_samples_argument(parser):
+    parser.add_argument(
+        "--iw-samples",
+        type=non_negative_int,
+        default=settings.DEFAULT_IW_SAMPLES,
+        metavar="K",
+        help="importance samples of the test bound on -log p(x) (Burda et al. "
+        "2015); 0 skips it (default: %(default)s)",
+    )
+
+
 def _spec(parse):
     """An argparse type that checks a spec with `parse` and keeps the string."""
 
@@ -198,14 +209,7 @@ def build_parser():
         default="test",
         help="(default: %(default)s)",
     )
-    evaluate.add_argument(
-        "--iw-samples",
-        type=non_negative_int,
-        default=100,
-        metavar="K",
-        help="importance samples of the bound on -log p(x) (Burda et al. 2015); "
-        "0 skips it (default: %(default)s)",
-    )
+    _add_iw_samples_argument(evaluate)
     add_backend_argument(evaluate)
 
     sweep = commands.add_parser(
@@ -223,14 +227,7 @@ def build_parser():
         help="e.g. --beta 0 12 200",
     )
     _add_run_arguments(sweep, with_beta=False)
-    sweep.add_argument(
-        "--iw-samples",
-        type=non_negative_int,
-        default=100,
-        metavar="K",
-        help="importance samples of each run's test bound on -log p(x); 0 skips "
-        "it (default: %(default)s)",
-    )
+    _add_iw_samples_argument(sweep)
 
     from tuning import cli as tuning_cli
 

@@ -10,9 +10,12 @@ Two parameterizations of q(z|x) = N(mu, sigma^2) are supported:
 All functions use `keras.ops` only and run on every backend.
 """
 
+import math
+
 from keras import ops
 
 PARAMETERIZATIONS = ("softplus", "log_var")
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 def validate_parameterization(parameterization):

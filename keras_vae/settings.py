@@ -32,6 +32,10 @@ DEFAULTS = {
     "capacity": None,  # "C_MAX[:EPOCHS]"
 }
 
+# Importance samples of `keras-vae evaluate`'s and `sweep`'s bound on -log p(x):
+# under a minute for the MLP VAE on 10,000 test images on 2 CPU cores.
+DEFAULT_IW_SAMPLES = 100
+
 BETA_SCHEDULE_FORMS = "warmup:EPOCHS or cyclical:EPOCHS_PER_CYCLE[:CYCLES]"
 CAPACITY_FORM = "C_MAX[:EPOCHS] (nats, e.g. 25:10)"
 

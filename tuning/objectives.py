@@ -46,6 +46,15 @@ def make_objective(spec):
 
     Raises:
         ValueError: if the name is unknown and has no direction.
+
+    Example:
+
+    ```python
+    import tuning
+
+    print(tuning.make_objective("val_elbo"))  # minimized
+    print(tuning.make_objective("val_active_units:max").direction)  # max
+    ```
     """
     if isinstance(spec, keras_tuner.Objective):
         return spec

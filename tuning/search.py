@@ -87,6 +87,16 @@ def make_tuner(
         ValueError: on an unknown tuner or objective, bad counts, an objective
             that needs a setting the hypermodel lacks, or a directory holding
             a different search. Raised before any trial runs.
+
+    Example:
+
+    ```python
+    import tuning
+
+    hypermodel = tuning.VAEHyperModel((8, 8, 1), latent_dim=(2, 8), beta=(0.0, 4.0))
+    tuner = tuning.make_tuner(hypermodel, "random", max_trials=3, directory="search")
+    print(type(tuner).__name__)  # RandomSearch; tuner.search(x, ...) runs it
+    ```
     """
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner {tuner!r}. Expected one of {sorted(TUNERS)}.")

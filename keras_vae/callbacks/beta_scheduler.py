@@ -1,4 +1,4 @@
-from keras_vae.callbacks.variable_scheduler import VariableScheduler
+from keras_vae.callbacks.variable_scheduler import VariableScheduler, kl_regularizer
 
 
 class BetaScheduler(VariableScheduler):
@@ -39,34 +39,5 @@ class BetaScheduler(VariableScheduler):
 
     name = "beta"
 
-    def variable_setter(self, model):
-        layer = _kl_regularizer(model)
-
-        def assign(value):
-            layer.beta = value
-
-        return assign
-
-
-def _kl_regularizer(model):
-    from keras_vae.layers import KLRegularizer
-
-    if isinstance(model, KLRegularizer):
-        return model
-
-    def walk(layer):
-        for sublayer in getattr(layer, "layers", ()):
-            yield sublayer
-            yield from walk(sublayer)
-
-    layers = [model.kl_regularizer] if hasattr(model, "kl_regularizer") else []
-    layers = layers or [
-        layer for layer in walk(model) if isinstance(layer, KLRegularizer)
-    ]
-    if not layers:
-        raise ValueError(
-            f"{type(model).__name__} has no KLRegularizer layer whose beta or "
-            "capacity a scheduler could drive. Use a keras_vae model or a model "
-            "that contains keras_vae.layers.KLRegularizer."
-        )
-    return layers[0]
+    def variable(self, model):
+        return kl_regularizer(model).beta

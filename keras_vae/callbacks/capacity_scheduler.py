@@ -1,5 +1,4 @@
-from keras_vae.callbacks.beta_scheduler import _kl_regularizer
-from keras_vae.callbacks.variable_scheduler import VariableScheduler
+from keras_vae.callbacks.variable_scheduler import VariableScheduler, kl_regularizer
 
 
 class CapacityScheduler(VariableScheduler):
@@ -42,16 +41,12 @@ class CapacityScheduler(VariableScheduler):
 
     name = "capacity"
 
-    def variable_setter(self, model):
-        layer = _kl_regularizer(model)
-        if layer.capacity is None:
+    def variable(self, model):
+        capacity = kl_regularizer(model).capacity
+        if capacity is None:
             raise ValueError(
                 f"{type(model).__name__} has no capacity term for CapacityScheduler "
                 "to drive: build it with `capacity=0.0` (keras-vae train: "
                 "--capacity)."
             )
-
-        def assign(value):
-            layer.capacity = value
-
-        return assign
+        return capacity

@@ -3,7 +3,8 @@ import warnings
 import keras
 import numpy as np
 
-from keras_vae import evaluation
+from keras_vae import checks
+from keras_vae.evaluation import latent_usage
 
 
 class PosteriorCollapseMonitor(keras.callbacks.Callback):
@@ -45,18 +46,18 @@ class PosteriorCollapseMonitor(keras.callbacks.Callback):
         super().__init__()
         self.x = np.asarray(x, dtype="float32")
         self.labels = None if labels is None else np.asarray(labels)
-        self.threshold = threshold
+        self.threshold = checks.finite_number("threshold", threshold, 0)
         self.batch_size = batch_size
         self.kl_per_dimension = []
         self.active_units = []
         self._warned = False
 
     def on_epoch_end(self, epoch, logs=None):
-        model = self.model
-        count, _ = evaluation.active_units(
-            model, self.x, self.labels, self.threshold, self.batch_size
+        mean, sigma = latent_usage.posteriors(
+            type(self).__name__, self.model, self.x, self.labels, self.batch_size
         )
-        kl = evaluation.kl_per_dimension(model, self.x, self.labels, self.batch_size)
+        count, _ = latent_usage.active_units_of(mean, self.threshold)
+        kl = latent_usage.kl_per_dimension_of(mean, sigma)
         self.active_units.append(count)
         self.kl_per_dimension.append(kl)
         if logs is not None:

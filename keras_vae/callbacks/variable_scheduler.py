@@ -2,6 +2,8 @@ import math
 
 import keras
 
+from keras_vae.layers import KLRegularizer
+
 
 class VariableScheduler(keras.callbacks.Callback):
     """Sets a model variable from `schedule(step)` during `fit`.
@@ -40,12 +42,12 @@ class VariableScheduler(keras.callbacks.Callback):
         self.verbose = verbose
         self._value = None
 
-    def variable_setter(self, model):
-        """Returns `set(value)` for the model's variable; raises if it has none."""
+    def variable(self, model):
+        """The model's non-trainable variable to drive; raises if it has none."""
         raise NotImplementedError
 
     def on_train_begin(self, logs=None):
-        self._set = self.variable_setter(self.model)
+        self.variable(self.model)  # a model without it fails before any step
         self._completed = self._iterations()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -76,10 +78,31 @@ class VariableScheduler(keras.callbacks.Callback):
                 "Expected a finite number >= 0."
             )
         if value != self._value:
-            # On JAX, `fit` keeps the variables' values in its own state during
-            # an epoch; reading `self.model` writes them back and makes `fit`
-            # read the next step's state from the variables, so the assignment
-            # reaches the step. Only when the value changes: it costs a sync.
-            self.model  # noqa: B018
-            self._set(value)
+            # Through `self.model`, as every Keras callback: on JAX, `fit` keeps
+            # the variables in its own state during an epoch, and reading
+            # `self.model` writes that back and makes the next step read the
+            # variables, so the assignment reaches it. Only on a change: on JAX
+            # it costs a sync.
+            self.variable(self.model).assign(value)
             self._value = value
+
+
+def kl_regularizer(model):
+    """The model's `KLRegularizer` (a keras_vae model's, or the first found)."""
+
+    def walk(layer):
+        for sublayer in getattr(layer, "layers", ()):
+            yield sublayer
+            yield from walk(sublayer)
+
+    layers = [model.kl_regularizer] if hasattr(model, "kl_regularizer") else []
+    layers = layers or [
+        layer for layer in walk(model) if isinstance(layer, KLRegularizer)
+    ]
+    if not layers:
+        raise ValueError(
+            f"{type(model).__name__} has no KLRegularizer layer whose beta or "
+            "capacity a scheduler could drive. Use a keras_vae model or a model "
+            "that contains keras_vae.layers.KLRegularizer."
+        )
+    return layers[0]

@@ -89,6 +89,15 @@ def load(name="mnist", path=None):
             message names the file).
         DataUnavailableError: if MNIST or Fashion-MNIST is neither cached nor
             downloadable and no path was given.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    data = keras_vae.datasets.load("digits")  # bundled with scikit-learn
+    print(data.x_train.shape, data.num_classes)  # (1437, 8, 8, 1) 10
+    ```
     """
     if path is not None:
         return _load_path(name, os.fspath(path))

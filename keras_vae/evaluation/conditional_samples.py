@@ -49,7 +49,7 @@ def train_classifier(
     """
     x = np.asarray(x, dtype="float32")
     num_classes = checks.positive_integer("num_classes", num_classes, minimum=2)
-    labels = _labels(labels, len(x), num_classes)
+    labels = checks.class_labels(labels, num_classes, count=len(x))
     if x.ndim not in (3, 4):
         raise ValueError(
             "train_classifier expects images of shape (n, height, width) or (n, "
@@ -200,7 +200,7 @@ def within_class_diversity(
             f"'{FEATURE_LAYER}' (train_classifier builds one)."
         ) from None
     x_real = np.asarray(x_real, dtype="float32")
-    labels_real = _labels(labels_real, len(x_real), model.num_classes)
+    labels_real = checks.class_labels(labels_real, model.num_classes, len(x_real))
     rng = np.random.default_rng(seed)
     sample_features = features.predict(samples, verbose=0)
     ratios = []
@@ -248,18 +248,3 @@ def _mean_pairwise_distance(features):
     distances = np.sqrt(np.maximum(distances, 0.0))
     n = len(features)
     return float(distances.sum() / (n * (n - 1)))
-
-
-def _labels(labels, n, num_classes):
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(
-            f"Expected one integer label per image, shape ({n},). Received "
-            f"labels of shape {labels.shape}."
-        )
-    if n and (labels.min() < 0 or labels.max() >= num_classes or np.any(labels % 1)):
-        raise ValueError(
-            f"Labels must be integers in [0, {num_classes}). Received values in "
-            f"[{labels.min()}, {labels.max()}]."
-        )
-    return labels.astype("int32")

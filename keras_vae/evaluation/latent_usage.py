@@ -9,21 +9,31 @@ from keras_vae import parameterization as param_lib
 from keras_vae.evaluation.inputs import model_inputs
 
 
-def _posteriors(function, model, x, labels, batch_size):
-    """Posterior means and raw scales of `x`, flattened: NumPy `(n, d)` each."""
+def posteriors(function, model, x, labels, batch_size):
+    """Checked inputs' posterior means and sigmas, flattened: NumPy `(n, d)` each.
+
+    The one encoder pass that the statistics below share; `function` names
+    the caller in error messages.
+    """
     x, labels = model_inputs(function, model, x, labels)
-    checks.positive_integer("batch_size", batch_size)
-    means, raw_scales = [], []
-    for start in range(0, len(x), batch_size):
-        labels_batch = None if labels is None else labels[start : start + batch_size]
-        mean, raw_scale = model.encoder(
-            model._encoder_inputs(x[start : start + batch_size], labels_batch),
-            training=False,
-        )
-        means.append(ops.convert_to_numpy(ops.cast(mean, "float32")))
-        raw_scales.append(ops.convert_to_numpy(ops.cast(raw_scale, "float32")))
-    mean, raw_scale = np.concatenate(means), np.concatenate(raw_scales)
-    return mean.reshape(len(mean), -1), raw_scale.reshape(len(raw_scale), -1)
+    mean, sigma = model._encode_arrays(x, labels, batch_size)
+    return (
+        mean.reshape(len(mean), -1).astype("float32"),
+        sigma.reshape(len(sigma), -1).astype("float32"),
+    )
+
+
+def active_units_of(mean, threshold):
+    """`(count, variances)` of posterior means `(n, d)`; see `active_units`."""
+    variances = mean.var(axis=0)
+    return int(np.count_nonzero(variances > threshold)), variances
+
+
+def kl_per_dimension_of(mean, sigma):
+    """Average KL of every dimension of posteriors `(n, d)`; see `kl_per_dimension`."""
+    log_variance = 2.0 * np.log(sigma)
+    per_dimension = param_lib.kl_divergence_per_dimension(mean, log_variance, "log_var")
+    return ops.convert_to_numpy(ops.mean(per_dimension, axis=0)).astype("float32")
 
 
 def active_units(model, x, labels=None, threshold=0.01, batch_size=256):
@@ -63,9 +73,8 @@ def active_units(model, x, labels=None, threshold=0.01, batch_size=256):
     ```
     """
     threshold = checks.finite_number("threshold", threshold, 0)
-    mean, _ = _posteriors("active_units", model, x, labels, batch_size)
-    variances = mean.var(axis=0)
-    return int(np.count_nonzero(variances > threshold)), variances
+    mean, _ = posteriors("active_units", model, x, labels, batch_size)
+    return active_units_of(mean, threshold)
 
 
 def kl_per_dimension(model, x, labels=None, batch_size=256):
@@ -96,11 +105,9 @@ def kl_per_dimension(model, x, labels=None, batch_size=256):
     print(keras_vae.evaluation.kl_per_dimension(vae, x).shape)  # (4,)
     ```
     """
-    mean, raw_scale = _posteriors("kl_per_dimension", model, x, labels, batch_size)
-    per_dimension = param_lib.kl_divergence_per_dimension(
-        mean, raw_scale, model.parameterization
+    return kl_per_dimension_of(
+        *posteriors("kl_per_dimension", model, x, labels, batch_size)
     )
-    return ops.convert_to_numpy(ops.mean(per_dimension, axis=0)).astype("float32")
 
 
 def mutual_information(model, x, labels=None, batch_size=256, seed=0):
@@ -141,22 +148,30 @@ def mutual_information(model, x, labels=None, batch_size=256, seed=0):
     print(keras_vae.evaluation.mutual_information(vae, x) <= np.log(len(x)))  # True
     ```
     """
-    mean, raw_scale = _posteriors("mutual_information", model, x, labels, batch_size)
+    return mutual_information_of(
+        *posteriors("mutual_information", model, x, labels, batch_size), seed
+    )
+
+
+def mutual_information_of(mean, sigma, seed=0):
+    """I(x; z) estimate from posteriors `(n, d)`; see `mutual_information`."""
     n = len(mean)
     if n < 2:
         raise ValueError(
             f"`mutual_information` needs at least 2 examples. Received: {n}"
         )
-    sigma = ops.convert_to_numpy(param_lib.scale(raw_scale, model.parameterization))
     noise = ops.convert_to_numpy(
         keras.random.normal(mean.shape, seed=keras.random.SeedGenerator(seed))
     )
     z = mean + sigma * noise
-    log_2pi = math.log(2.0 * math.pi)
     # log q(z_i | x_i) of the same samples: the two terms' noise cancels.
-    log_posterior = np.sum(-0.5 * (np.square(noise) + log_2pi) - np.log(sigma), axis=1)
+    log_posterior = np.sum(
+        -0.5 * (np.square(noise) + param_lib.LOG_2PI) - np.log(sigma), axis=1
+    )
     means, sigmas = ops.convert_to_tensor(mean), ops.convert_to_tensor(sigma)
-    log_normalizer = -ops.sum(ops.log(sigmas), axis=1) - 0.5 * mean.shape[1] * log_2pi
+    log_normalizer = (
+        -ops.sum(ops.log(sigmas), axis=1) - 0.5 * mean.shape[1] * param_lib.LOG_2PI
+    )
     log_aggregate = []
     chunk = max(1, 2**24 // (n * mean.shape[1]))  # bounds the (chunk, n, d) tensor
     for start in range(0, n, chunk):

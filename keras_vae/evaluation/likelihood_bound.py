@@ -7,8 +7,7 @@ from keras import ops
 from keras_vae import checks
 from keras_vae import parameterization as param_lib
 from keras_vae.evaluation.inputs import model_inputs
-
-LOG_2PI = math.log(2.0 * math.pi)
+from keras_vae.models import utils
 
 
 def importance_weighted_bound(
@@ -68,15 +67,11 @@ def importance_weighted_bound(
         "batch_size", max(4096, num_samples) if batch_size is None else batch_size
     )
     seed_generator = keras.random.SeedGenerator(seed)
-    # Examples per chunk, and samples per example and chunk.
+    # Samples per example and chunk, and examples per chunk.
     chunk_samples = min(num_samples, batch_size)
     chunk_examples = max(1, batch_size // chunk_samples)
-    bounds = []
-    for start in range(0, len(x), chunk_examples):
-        x_batch = x[start : start + chunk_examples]
-        labels_batch = (
-            None if labels is None else labels[start : start + chunk_examples]
-        )
+
+    def bound(x_batch, labels_batch):
         mean, raw_scale = model.encoder(
             model._encoder_inputs(x_batch, labels_batch), training=False
         )
@@ -90,8 +85,9 @@ def importance_weighted_bound(
             )
             chunk = ops.logsumexp(log_weights, axis=0)
             total = chunk if total is None else ops.logaddexp(total, chunk)
-        bounds.append(ops.convert_to_numpy(math.log(num_samples) - total))
-    return np.concatenate(bounds).astype("float32")
+        return math.log(num_samples) - total
+
+    return utils.batched(bound, x, labels, chunk_examples).astype("float32")
 
 
 def _log_weights(model, x, labels, mean, sigma, k, seed_generator):
@@ -111,8 +107,8 @@ def _log_weights(model, x, labels, mean, sigma, k, seed_generator):
         model.likelihood.negative_log_likelihood(targets, outputs), (k, n)
     )
     latent_axes = tuple(range(2, len(noise.shape)))
-    log_prior = -0.5 * ops.sum(ops.square(z) + LOG_2PI, latent_axes)
-    log_posterior = -0.5 * ops.sum(ops.square(noise) + LOG_2PI, latent_axes)
+    log_prior = -0.5 * ops.sum(ops.square(z) + param_lib.LOG_2PI, latent_axes)
+    log_posterior = -0.5 * ops.sum(ops.square(noise) + param_lib.LOG_2PI, latent_axes)
     log_posterior -= ops.sum(ops.log(sigma), tuple(range(1, len(sigma.shape))))
     return log_likelihood + log_prior - log_posterior
 
@@ -151,31 +147,26 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=256, seed=0):
     """
     x, labels = model_inputs("negative_elbo", model, x, labels)
     num_samples = checks.positive_integer("num_samples", num_samples)
-    batch_size = checks.positive_integer("batch_size", batch_size)
     seed_generator = keras.random.SeedGenerator(seed)
-    values = []
-    for start in range(0, len(x), batch_size):
-        x_batch = x[start : start + batch_size]
-        labels_batch = None if labels is None else labels[start : start + batch_size]
+
+    def elbo(x_batch, labels_batch):
         mean, raw_scale = model.encoder(
             model._encoder_inputs(x_batch, labels_batch), training=False
         )
         kl = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
+        labels_tensor = None if labels is None else ops.convert_to_tensor(labels_batch)
         reconstruction = 0.0
         for _ in range(num_samples):
-            z = ops.cast(mean, "float32") + sigma * keras.random.normal(
-                tuple(mean.shape), seed=seed_generator
-            )
+            noise = keras.random.normal(tuple(mean.shape), seed=seed_generator)
+            z = ops.cast(mean, "float32") + sigma * noise
             outputs = model.decoder(
-                model._decoder_inputs(
-                    z, None if labels is None else ops.convert_to_tensor(labels_batch)
-                ),
-                training=False,
+                model._decoder_inputs(z, labels_tensor), training=False
             )
             reconstruction += model.likelihood.negative_log_likelihood(x_batch, outputs)
-        values.append(ops.convert_to_numpy(reconstruction / num_samples + kl))
-    return np.concatenate(values).astype("float32")
+        return reconstruction / num_samples + kl
+
+    return utils.batched(elbo, x, labels, batch_size).astype("float32")
 
 
 def bits_per_dimension(nats, input_shape):

@@ -22,7 +22,14 @@ COLUMNS = (
 )
 
 
-def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
+def sweep(
+    betas,
+    out=None,
+    say=print,
+    verbose=None,
+    iw_samples=config_lib.DEFAULT_IW_SAMPLES,
+    **settings,
+):
     """Trains one run per beta into `out/beta-<beta>` and compares them.
 
     Writes `sweep.png` (latent map, reconstructions and samples per beta),
@@ -54,7 +61,7 @@ def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
     if os.path.exists(os.path.join(out, "sweep.csv")):
         raise ValueError(f"{out} already holds a sweep; choose another --out.")
 
-    runs, rows = [], []
+    runs, summaries, rows = [], [], []
     for index, beta in enumerate(betas):
         say(f"[{index + 1}/{len(betas)}] beta = {beta:g}")
         run = training.train(
@@ -75,7 +82,7 @@ def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
             config["seed"] + 1,
         )
         summary = latent_summary(run.model, inputs, iw_samples, seed=config["seed"])
-        run.summary = summary
+        summaries.append(summary)
         rows.append(
             {
                 "beta": beta,
@@ -92,7 +99,7 @@ def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
             writer = csv.DictWriter(file, fieldnames=COLUMNS)
             writer.writeheader()
             writer.writerows(rows)
-    plots.save(_panel(runs), os.path.join(out, "sweep.png"))
+    plots.save(_panel(runs, summaries), os.path.join(out, "sweep.png"))
     plots.save(
         plots.rate_distortion_figure(
             betas,
@@ -105,7 +112,7 @@ def sweep(betas, out=None, say=print, verbose=None, iw_samples=100, **settings):
     return rows
 
 
-def _panel(runs):
+def _panel(runs, summaries):
     plt = plots.pyplot()
     figure, axes = plt.subplots(
         3,
@@ -115,14 +122,13 @@ def _panel(runs):
         squeeze=False,
         gridspec_kw={"height_ratios": [5, 1, 1]},
     )
-    for column, run in enumerate(runs):
+    for column, (run, summary) in enumerate(zip(runs, summaries, strict=True)):
         test = run.metrics["test"]
         points, labels, method = run.latent
         axis = axes[0, column]
         plots.show_latent_map(
             axis, points, labels, method, run.data.class_names, legend=column == 0
         )
-        summary = run.summary
         bound = f", bound {summary['iw_bound']:.1f}" if "iw_bound" in summary else ""
         axis.set_title(
             f"β = {run.config['beta']:g}: {summary['active_units']} of "

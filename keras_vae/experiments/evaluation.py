@@ -3,13 +3,15 @@
 import json
 import os
 
+import keras
 import numpy as np
 
-from keras_vae import checks, datasets
+from keras_vae import checks, datasets, evaluation
+from keras_vae.evaluation import latent_usage
 from keras_vae.experiments import training
 from keras_vae.files import atomic_path
+from keras_vae.settings import DEFAULT_IW_SAMPLES
 
-DEFAULT_IW_SAMPLES = 100
 CLASSIFIER_FILE = "classifier.keras"
 SAMPLES_PER_CLASS = 100
 
@@ -28,19 +30,16 @@ def latent_summary(model, inputs, iw_samples=DEFAULT_IW_SAMPLES, seed=0):
         `iw_samples` > 0), `iw_samples`, `active_units`, `latent_dim`,
         `kl_per_dimension` (list) and `mutual_information`, in nats.
     """
-    from keras_vae import evaluation
-
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     x, labels = inputs if isinstance(inputs, tuple) else (inputs, None)
-    count, _ = evaluation.active_units(model, x, labels)
-    kl = evaluation.kl_per_dimension(model, x, labels)
+    mean, sigma = latent_usage.posteriors("latent_summary", model, x, labels, 256)
+    count, _ = latent_usage.active_units_of(mean, 0.01)
+    kl = latent_usage.kl_per_dimension_of(mean, sigma)
     result = {
         "active_units": count,
         "latent_dim": int(kl.shape[0]),
         "kl_per_dimension": [round(float(value), 4) for value in kl],
-        "mutual_information": evaluation.mutual_information(
-            model, x, labels, seed=seed
-        ),
+        "mutual_information": latent_usage.mutual_information_of(mean, sigma, seed),
         "mutual_information_limit": float(np.log(len(x))),
         "iw_samples": iw_samples,
     }
@@ -78,8 +77,6 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
             loaded (a class that is not importable here), or the split is
             unknown.
     """
-    import keras
-
     if split not in ("test", "train"):
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
@@ -128,10 +125,6 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
 def run_classifier(directory, data, say=print):
     """The run's sample classifier: loaded from the run folder, or trained on
     the run's training images (pixels in [0, 1]) and saved there once."""
-    import keras
-
-    from keras_vae import evaluation
-
     path = os.path.join(directory, CLASSIFIER_FILE)
     if os.path.isfile(path):
         return keras.models.load_model(path)
@@ -151,8 +144,6 @@ def run_classifier(directory, data, say=print):
 def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0):
     """Label fidelity and within-class diversity of a CVAE's samples, beside
     the classifier's accuracy on the real test images (pixels in [0, 1])."""
-    from keras_vae import evaluation
-
     accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
     fidelity, fidelity_per_class = evaluation.label_fidelity(
         model, classifier, SAMPLES_PER_CLASS, seed, preprocessing.to_pixels

@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 
-from keras_vae import architectures, datasets, plots
+from keras_vae import architectures, callbacks, datasets, plots, schedules
 from keras_vae import settings as config_lib
 from keras_vae.files import atomic_path, write_json
 from keras_vae.models import VAE, ConditionalVAE
@@ -30,7 +30,6 @@ class Run:
     latent: tuple  # (points, labels, method)
     reconstructions: tuple  # (originals, reconstructions), pixels
     samples: np.ndarray  # pixels
-    summary: dict = None  # latent usage and bound, filled by the beta sweep
 
 
 def load_data(config, say=print):
@@ -92,8 +91,6 @@ def _model_arguments(config):
 
 def schedule_callbacks(config, steps_per_epoch):
     """The beta and capacity schedulers `config` asks for, in training steps."""
-    from keras_vae import callbacks, schedules
-
     result = []
     if config["beta_schedule"] is not None:
         schedule = config_lib.parse_beta_schedule(config["beta_schedule"])
@@ -163,12 +160,12 @@ def train(out=None, say=print, verbose=None, **settings):
     )
     say(f"Training {config['model']} on {prepared.describe()} -> {out}")
     # Schedulers first: they add beta and C to the logs that CSVLogger writes.
-    callbacks = schedule_callbacks(
+    fit_callbacks = schedule_callbacks(
         config, -(-prepared.num_training // config["batch_size"])
     )
-    callbacks.append(keras.callbacks.CSVLogger(os.path.join(out, "history.csv")))
+    fit_callbacks.append(keras.callbacks.CSVLogger(os.path.join(out, "history.csv")))
     if config["early_stopping"]:
-        callbacks.append(
+        fit_callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_elbo",
                 mode="min",
@@ -182,7 +179,7 @@ def train(out=None, say=print, verbose=None, **settings):
         prepared.training,
         validation_data=prepared.validation,
         epochs=config["epochs"],
-        callbacks=callbacks,
+        callbacks=fit_callbacks,
         verbose=verbose,
         shuffle=False,
     )

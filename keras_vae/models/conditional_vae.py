@@ -1,5 +1,4 @@
 import keras
-import numpy as np
 
 from keras_vae import checks
 from keras_vae.models import utils
@@ -107,29 +106,7 @@ class ConditionalVAE(VAE):
         Returns:
             The labels as a NumPy int32 array of shape `(n,)`.
         """
-        labels = np.asarray(labels)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.ndim != 1:
-            raise ValueError(
-                "ConditionalVAE expects integer labels of shape (n,). Received "
-                f"labels of shape {labels.shape}. One-hot labels: pass "
-                "labels.argmax(axis=-1)."
-            )
-        if labels.size and (
-            not np.all(np.equal(np.mod(labels, 1), 0))
-            or labels.min() < 0
-            or labels.max() >= self.num_classes
-        ):
-            bad = labels[
-                (labels < 0) | (labels >= self.num_classes) | (labels % 1 != 0)
-            ]
-            raise ValueError(
-                f"Labels must be integers in [0, {self.num_classes}) for "
-                f"num_classes={self.num_classes}. Received values such as "
-                f"{bad[:5].tolist()}."
-            )
-        return labels.astype("int32")
+        return checks.class_labels(labels, self.num_classes)
 
     def encode(self, x, labels, batch_size=256):
         """Posterior parameters of `x` given `labels`.
@@ -172,13 +149,7 @@ class ConditionalVAE(VAE):
         return self.decode(self._prior_draws(len(labels), seed), labels, batch_size)
 
     def _matching_labels(self, labels, x):
-        labels = self.check_labels(labels)
-        if len(labels) != len(x):
-            raise ValueError(
-                f"Expected one label per example. Received {len(labels)} labels "
-                f"for {len(x)} examples."
-            )
-        return labels
+        return checks.class_labels(labels, self.num_classes, count=len(x))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

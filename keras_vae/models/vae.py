@@ -517,7 +517,9 @@ class VAE(Trainer, keras.Model):
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
             "seed": self.seed,
             "free_bits": self.free_bits,
-            "capacity": self.kl_regularizer.get_config()["capacity"],
+            "capacity": None
+            if self.capacity is None
+            else float(ops.convert_to_numpy(self.capacity)),
         }
 
     @classmethod

@@ -1,10 +1,11 @@
 import keras
 
 from keras_vae import checks
+from keras_vae.schedules.schedule import Schedule
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class Cyclical:
+class Cyclical(Schedule):
     """Repeats a linear rise and a plateau every `period` steps (Fu et al. 2019).
 
     Within each cycle the value rises linearly from `minimum` to `maximum`
@@ -71,11 +72,3 @@ class Cyclical:
             "ramp_fraction": self.ramp_fraction,
             "cycles": self.cycles,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"Cyclical({arguments})"

@@ -1,10 +1,11 @@
 import keras
 
 from keras_vae import checks
+from keras_vae.schedules.schedule import Schedule
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class LinearWarmup:
+class LinearWarmup(Schedule):
     """Rises linearly from `minimum` to `maximum` over `steps`, then stays.
 
     KL annealing (Bowman et al. 2016): starting with a small beta lets the
@@ -42,13 +43,3 @@ class LinearWarmup:
 
     def get_config(self):
         return {"steps": self.steps, "maximum": self.maximum, "minimum": self.minimum}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return (
-            f"LinearWarmup(steps={self.steps}, maximum={self.maximum}, "
-            f"minimum={self.minimum})"
-        )

@@ -97,7 +97,7 @@ def test_bad_input(digits, classifier):
         label_fidelity(five_classes, classifier)
     with pytest.raises(ValueError, match=r"integers in \[0, 10\)"):
         train_classifier(x[:10], np.arange(10) + 1, 10)
-    with pytest.raises(ValueError, match="one integer label per image"):
+    with pytest.raises(ValueError, match="one label per example"):
         train_classifier(x[:10], y[:9], 10)
     with pytest.raises(ValueError, match="num_classes"):
         train_classifier(x[:10], y[:10], 1)

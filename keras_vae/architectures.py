@@ -5,6 +5,7 @@
   (32, 64), flatten, join the class, Dense heads for the mean and the raw
   scale; the decoder joins z and the class, then Dense, reshape and three
   transposed convolutions (64, 32 with stride 2, then the image's channels).
+  `condition_all_layers=True` joins the class to every convolution as well.
 
 Each function returns `(encoder, decoder)`, two functional Keras models ready
 for `keras_vae.models.VAE` or `ConditionalVAE`.
@@ -75,7 +76,9 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     return encoder, decoder
 
 
-def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
+def conv_conditional(
+    input_shape, latent_dim, num_classes, filters=(32, 64), condition_all_layers=False
+):
     """The original study's convolutional conditional encoder and decoder.
 
     Encoder: 3x3 stride-2 `Conv2D` layers with `filters` ("valid" padding, as
@@ -88,12 +91,21 @@ def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
     The original hard-coded the flattened size (2304 for 28x28); here every
     size follows from `input_shape`, so 28x28 and 8x8 images both work.
 
+    With `condition_all_layers=True` the one-hot class also enters every
+    convolution, broadcast over height and width as extra channels: in the
+    encoder before each `Conv2D`, in the decoder before each
+    `Conv2DTranspose`. The decoder can then shape every stage by the class,
+    and the encoder can leave the class out of z from its first layer.
+
     Args:
         input_shape: Tuple `(height, width, channels)`, each at least 7.
         latent_dim: Integer, size of the latent code, `>= 1`.
         num_classes: Integer, number of classes, `>= 1`.
         filters: Tuple of two integers, the encoder's convolution widths.
             Defaults to `(32, 64)`.
+        condition_all_layers: Boolean, join the class to the input of every
+            convolution too, not only to the Dense layers. Defaults to `False`
+            (the original).
 
     Returns:
         Tuple `(encoder, decoder)`: the encoder maps `[x, labels]` to
@@ -126,8 +138,14 @@ def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
 
     x = keras.Input(input_shape, name="x")
     labels = keras.Input((), dtype="int32", name="labels")
-    h = keras.layers.Conv2D(first, 3, strides=2, activation="relu")(x)
-    h = keras.layers.Conv2D(second, 3, strides=2, activation="relu")(h)
+
+    def join(h, labels):
+        if not condition_all_layers:
+            return h
+        return ConditionalConcat(num_classes)([h, labels])
+
+    h = keras.layers.Conv2D(first, 3, strides=2, activation="relu")(join(x, labels))
+    h = keras.layers.Conv2D(second, 3, strides=2, activation="relu")(join(h, labels))
     h = keras.layers.Flatten()(h)
     h = ConditionalConcat(num_classes)([h, labels])
     mean = keras.layers.Dense(latent_dim, name="mean")(h)
@@ -142,11 +160,13 @@ def conv_conditional(input_shape, latent_dim, num_classes, filters=(32, 64)):
     h = keras.layers.Reshape((base_height, base_width, first))(h)
     h = keras.layers.Conv2DTranspose(
         second, 3, strides=2, padding="same", activation="relu"
-    )(h)
+    )(join(h, decoder_labels))
     h = keras.layers.Conv2DTranspose(
         first, 3, strides=2, padding="same", activation="relu"
-    )(h)
-    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(h)
+    )(join(h, decoder_labels))
+    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(
+        join(h, decoder_labels)
+    )
     extra_height, extra_width = 4 * base_height - height, 4 * base_width - width
     if extra_height or extra_width:
         h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)

@@ -80,6 +80,12 @@ def _add_run_arguments(parser, with_beta=True):
         help="train on beta*|KL - C| with C rising from 0 to C_MAX nats over "
         "EPOCHS (default: all); use a large --beta, e.g. 100 (Burgess et al. 2018)",
     )
+    group.add_argument(
+        "--condition-all-layers",
+        action="store_true",
+        help="cvae: join the class to every convolution, not only to the "
+        "Dense layers (default: off, as in the original)",
+    )
     group = parser.add_argument_group("training")
     if with_beta:
         group.add_argument(
@@ -325,6 +331,12 @@ def _latent_lines(metrics):
             f"within-class diversity: {metrics['within_class_diversity']:.2f} of the "
             "real images' (mean pairwise feature distance); per class "
             + " ".join(f"{value:.2f}" for value in per_class)
+        )
+        lines.append(
+            "reconstructions of real test images score "
+            f"{metrics['reconstruction_label_fidelity']:.1%} and "
+            f"{metrics['reconstruction_diversity']:.2f}: what samples of this "
+            "decoder reach where real codes lie"
         )
     information, limit = (
         metrics["mutual_information"],

@@ -30,6 +30,8 @@ DEFAULTS = {
     "beta_schedule": None,  # "warmup:EPOCHS" or "cyclical:EPOCHS[:CYCLES]"
     "free_bits": 0.0,
     "capacity": None,  # "C_MAX[:EPOCHS]"
+    # cvae only: the class enters every convolution, not only the Dense layers.
+    "condition_all_layers": False,
 }
 
 # Importance samples of `keras-vae evaluate`'s and `sweep`'s bound on -log p(x):
@@ -77,6 +79,16 @@ def resolve(**settings):
         raise ValueError(
             "validation_fraction must be below 0.5. "
             f"Received: {config['validation_fraction']}"
+        )
+    if not isinstance(config["condition_all_layers"], bool):
+        raise ValueError(
+            "condition_all_layers must be True or False. "
+            f"Received: {config['condition_all_layers']!r}"
+        )
+    if config["condition_all_layers"] and config["model"] != "cvae":
+        raise ValueError(
+            "condition_all_layers joins the class to every layer of the "
+            f"conditional model: it needs model 'cvae', not {config['model']!r}."
         )
     if config["preprocessing"] is None:
         gaussian = config["likelihood"] == "gaussian"

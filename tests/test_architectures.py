@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -58,3 +59,43 @@ def test_rejects_bad_shapes():
         architectures.mlp((8, 8), 2, hidden_units=(0,))
     with pytest.raises(ValueError, match="num_classes"):
         architectures.conv_conditional((8, 8, 1), 2, 0)
+
+
+@pytest.mark.parametrize("input_shape", [(28, 28, 1), (10, 9, 3)])
+def test_condition_all_layers_feeds_the_class_to_every_convolution(input_shape):
+    encoder, decoder = architectures.conv_conditional(
+        input_shape, 3, 10, condition_all_layers=True
+    )
+    x = np.zeros((2,) + input_shape, "float32")
+    labels = np.array([0, 9])
+    mean, _ = encoder([x, labels])
+    assert mean.shape == (2, 3)
+    assert decoder([np.zeros((2, 3), "float32"), labels]).shape == x.shape
+    for model, kinds in ((encoder, "Conv2D"), (decoder, "Conv2DTranspose")):
+        convolutions = [
+            layer for layer in model.layers if type(layer).__name__ == kinds
+        ]
+        assert len(convolutions) == (2 if kinds == "Conv2D" else 3)
+        for layer in convolutions:
+            assert layer.input.shape[-1] in (input_shape[-1] + 10, 32 + 10, 64 + 10)
+
+
+@pytest.mark.parametrize("condition_all_layers", [False, True])
+def test_only_condition_all_layers_lets_the_class_shape_the_convolutions(
+    condition_all_layers,
+):
+    # Zero the decoder's Dense weights on the one-hot class: the label can then
+    # reach the image only through the convolutions.
+    _, decoder = architectures.conv_conditional(
+        (8, 8, 1), 2, 10, condition_all_layers=condition_all_layers
+    )
+    dense = [layer for layer in decoder.layers if hasattr(layer, "units")][0]
+    kernel = keras.ops.convert_to_numpy(dense.kernel).copy()
+    kernel[2:] = 0.0  # rows 0-1 read z, rows 2-11 the class
+    dense.kernel.assign(kernel)
+    z = np.random.default_rng(0).normal(size=(2, 2)).astype("float32")
+    outputs = [
+        keras.ops.convert_to_numpy(decoder([z, np.array([k, k])])) for k in (0, 7)
+    ]
+    differs = not np.allclose(outputs[0], outputs[1])
+    assert differs == condition_all_layers

@@ -114,12 +114,14 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
             "1",
             "--likelihood",
             "bernoulli",
+            "--condition-all-layers",
             "--out",
             str(out),
         ]
     )
     assert code == 0
     assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
+    assert json.loads((out / "config.json").read_text())["condition_all_layers"]
     width, height = _png_size(out / "conditioned.png")
     assert height > width * 0.8  # ten rows, one per class
     assert "conditioned.png" in capsys.readouterr().out
@@ -132,6 +134,7 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     fidelity = next(line for line in first.splitlines() if "label fidelity" in line)
     assert "classifier accuracy on real test images" in fidelity
     assert "within-class diversity" in first
+    assert "reconstructions of real test images score" in first
     assert cli.main(["evaluate", str(out), "--iw-samples", "0"]) == 0
     second = capsys.readouterr().out
     assert "Training the classifier" not in second
@@ -271,6 +274,10 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
     )
     assert code == 1 and not out.exists()
     assert "Bernoulli likelihood needs inputs in [0, 1]" in capsys.readouterr().err
+    assert cli.main(["train", "--condition-all-layers", "--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "needs model 'cvae'" in error
+    assert not out.exists()
     assert cli.main(["evaluate", str(tmp_path / "missing")]) == 1
     assert "not a finished run folder" in capsys.readouterr().err
 

@@ -28,6 +28,8 @@ def test_defaults_follow_the_original_study():
         ({"validation_fraction": 0.7}, "below 0.5"),
         ({"colour": "red"}, "Unknown settings"),
         ({"likelihood": "bernoulli", "preprocessing": "standardize"}, "Bernoulli"),
+        ({"condition_all_layers": True}, "needs model 'cvae', not 'vae'"),
+        ({"model": "cvae", "condition_all_layers": "yes"}, "True or False"),
     ],
 )
 def test_invalid_settings(overrides, match):

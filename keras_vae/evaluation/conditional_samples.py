@@ -123,10 +123,23 @@ def label_fidelity(model, classifier, num_per_class=100, seed=0, to_pixels=None)
     ```
     """
     samples, requested = _samples(model, classifier, num_per_class, seed, to_pixels)
-    predicted = np.argmax(classifier.predict(samples, verbose=0), axis=-1)
-    hits = predicted == requested
+    return classified_as(classifier, samples, requested, model.num_classes)
+
+
+def classified_as(classifier, images, labels, num_classes):
+    """Share of `images` that `classifier` assigns to their `labels`.
+
+    Returns:
+        Tuple `(overall, per_class)`: a float and a NumPy array
+        `(num_classes,)` (NaN for a class without images).
+    """
+    predicted = np.argmax(classifier.predict(images, verbose=0), axis=-1)
+    hits = predicted == labels
     per_class = np.array(
-        [hits[requested == k].mean() for k in range(model.num_classes)]
+        [
+            hits[labels == k].mean() if np.any(labels == k) else np.nan
+            for k in range(num_classes)
+        ]
     )
     return float(hits.mean()), per_class
 
@@ -190,6 +203,29 @@ def within_class_diversity(
     """
     checks.positive_integer("num_per_class", num_per_class, minimum=2)
     samples, requested = _samples(model, classifier, num_per_class, seed, to_pixels)
+    return spread_ratios(
+        classifier,
+        samples,
+        requested,
+        x_real,
+        labels_real,
+        model.num_classes,
+        num_per_class,
+        seed,
+    )
+
+
+def spread_ratios(
+    classifier, images, labels, x_real, labels_real, num_classes, num_per_class, seed
+):
+    """Per class: mean pairwise feature distance of up to `num_per_class`
+    `images` over that of as many real images of the class.
+
+    Returns:
+        Tuple `(overall, per_class)`: the mean of the classes' ratios and a
+        NumPy array `(num_classes,)` (NaN for a class with fewer than 2
+        `images`).
+    """
     try:
         features = keras.Model(
             classifier.inputs, classifier.get_layer(FEATURE_LAYER).output
@@ -200,11 +236,11 @@ def within_class_diversity(
             f"'{FEATURE_LAYER}' (train_classifier builds one)."
         ) from None
     x_real = np.asarray(x_real, dtype="float32")
-    labels_real = checks.class_labels(labels_real, model.num_classes, len(x_real))
+    labels_real = checks.class_labels(labels_real, num_classes, len(x_real))
     rng = np.random.default_rng(seed)
-    sample_features = features.predict(samples, verbose=0)
+    sample_features = features.predict(images, verbose=0)
     ratios = []
-    for k in range(model.num_classes):
+    for k in range(num_classes):
         real = np.flatnonzero(labels_real == k)
         if len(real) < 2:
             raise ValueError(
@@ -213,8 +249,11 @@ def within_class_diversity(
             )
         real = rng.choice(real, min(num_per_class, len(real)), replace=False)
         real_spread = _mean_pairwise_distance(features.predict(x_real[real], verbose=0))
-        sample_spread = _mean_pairwise_distance(sample_features[requested == k])
-        ratios.append(sample_spread / real_spread if real_spread > 0 else np.nan)
+        judged = sample_features[labels == k][:num_per_class]
+        if len(judged) < 2 or real_spread <= 0:
+            ratios.append(np.nan)
+            continue
+        ratios.append(_mean_pairwise_distance(judged) / real_spread)
     ratios = np.array(ratios)
     return float(np.nanmean(ratios)), ratios
 

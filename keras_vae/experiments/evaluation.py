@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from keras_vae import checks, datasets, evaluation
-from keras_vae.evaluation import latent_usage
+from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import training
 from keras_vae.files import atomic_path
 from keras_vae.settings import DEFAULT_IW_SAMPLES
@@ -157,8 +157,29 @@ def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0
         seed,
         preprocessing.to_pixels,
     )
+    # The same measures on reconstructions of real test images: what prior
+    # samples of this decoder could reach if they landed where real codes do.
+    subset = _per_class_subset(y_test, SAMPLES_PER_CLASS, seed)
+    reconstructions = preprocessing.to_pixels(
+        model.reconstruct(preprocessing.transform(x_test[subset], seed), y_test[subset])
+    ).reshape(x_test[subset].shape)
+    reconstruction_fidelity, _ = conditional_samples.classified_as(
+        classifier, reconstructions, y_test[subset], model.num_classes
+    )
+    reconstruction_diversity, _ = conditional_samples.spread_ratios(
+        classifier,
+        reconstructions,
+        y_test[subset],
+        x_test,
+        y_test,
+        model.num_classes,
+        SAMPLES_PER_CLASS,
+        seed,
+    )
     return {
         "classifier_accuracy": float(accuracy["accuracy"]),
+        "reconstruction_label_fidelity": reconstruction_fidelity,
+        "reconstruction_diversity": reconstruction_diversity,
         "label_fidelity": fidelity,
         "label_fidelity_per_class": [round(float(v), 4) for v in fidelity_per_class],
         "within_class_diversity": diversity,
@@ -167,3 +188,14 @@ def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0
         ],
         "samples_per_class": SAMPLES_PER_CLASS,
     }
+
+
+def _per_class_subset(labels, size, seed):
+    """Indices of up to `size` examples of every class, in class order."""
+    rng = np.random.default_rng(seed)
+    return np.concatenate(
+        [
+            rng.choice(found, min(size, len(found)), replace=False)
+            for found in (np.flatnonzero(labels == k) for k in np.unique(labels))
+        ]
+    )

@@ -69,7 +69,10 @@ def build_model(config, image_shape, num_classes):
         model = VAE(encoder, decoder, **_model_arguments(config))
     else:
         encoder, decoder = architectures.conv_conditional(
-            image_shape, config["latent_dim"], num_classes
+            image_shape,
+            config["latent_dim"],
+            num_classes,
+            condition_all_layers=config["condition_all_layers"],
         )
         model = ConditionalVAE(
             encoder, decoder, num_classes=num_classes, **_model_arguments(config)

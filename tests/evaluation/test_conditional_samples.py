@@ -10,7 +10,11 @@ from keras_vae.evaluation import (
     train_classifier,
     within_class_diversity,
 )
-from keras_vae.evaluation.conditional_samples import _mean_pairwise_distance
+from keras_vae.evaluation.conditional_samples import (
+    _mean_pairwise_distance,
+    classified_as,
+    spread_ratios,
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +78,26 @@ def test_diversity_tells_a_collapsed_model_from_a_varied_one(digits, classifier)
     assert per_class.shape == (10,)
     assert collapsed < 0.15 and varied > 2 * collapsed
     assert fidelity > 0.9
+
+
+def test_real_images_judged_as_samples_score_the_classifier_accuracy_and_one(
+    digits, classifier
+):
+    # What evaluate applies to reconstructions: real images in their place
+    # score the classifier's accuracy and a spread ratio near 1; one image
+    # repeated has no spread.
+    _, _, x_test, y_test = digits
+    accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
+    overall, per_class = classified_as(classifier, x_test, y_test, 10)
+    assert overall == pytest.approx(accuracy["accuracy"], abs=1e-6)
+    assert per_class.shape == (10,)
+    ratio, _ = spread_ratios(classifier, x_test, y_test, x_test, y_test, 10, 20, 1)
+    assert 0.8 < ratio < 1.25
+    same = np.repeat(x_test[:1], 20, axis=0)
+    ratio, _ = spread_ratios(
+        classifier, same, np.full(20, y_test[0]), x_test, y_test, 10, 20, 1
+    )
+    assert ratio == pytest.approx(0.0, abs=1e-6)
 
 
 def test_mean_pairwise_distance_matches_the_definition():

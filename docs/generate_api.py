@@ -27,6 +27,7 @@ def public_objects():
     named after the file that defines a class (one class per file, named after
     it), or after the function.
     """
+    import keras_vae
     import tuning
     from keras_vae import (
         architectures,
@@ -42,6 +43,7 @@ def public_objects():
     documented = [
         (layers, ("Sampling", "KLRegularizer", "ConditionalConcat")),
         (models, ("VAE", "ConditionalVAE")),
+        (keras_vae, ("LatentMixture",)),
         (likelihoods, ("Gaussian", "Bernoulli")),
         (architectures, ("mlp", "conv_conditional")),
         (

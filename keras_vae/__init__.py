@@ -35,3 +35,4 @@ if not _started_as_command():
     from keras_vae import likelihoods as likelihoods
     from keras_vae import models as models
     from keras_vae import schedules as schedules
+    from keras_vae.latent_mixture import LatentMixture as LatentMixture

@@ -86,6 +86,16 @@ def _add_run_arguments(parser, with_beta=True):
         help="cvae: join the class to every convolution, not only to the "
         "Dense layers (default: off, as in the original)",
     )
+    group.add_argument(
+        "--latent-mixture",
+        type=non_negative_int,
+        default=defaults["latent_mixture"],
+        metavar="K",
+        help="after training, fit a K-component Gaussian mixture (per class for "
+        "cvae) to the training images' codes, save it as latent_mixture.npz, and "
+        "draw samples from it instead of the prior (Ghosh et al. 2020; "
+        "default: 0, the prior)",
+    )
     group = parser.add_argument_group("training")
     if with_beta:
         group.add_argument(
@@ -216,6 +226,15 @@ def build_parser():
         help="(default: %(default)s)",
     )
     _add_iw_samples_argument(evaluate)
+    evaluate.add_argument(
+        "--latent-mixture",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="cvae: also judge samples with z from a K-component Gaussian mixture "
+        "per class fitted now to the training codes (default: the run's "
+        "latent_mixture.npz if it has one)",
+    )
     add_backend_argument(evaluate)
 
     sweep = commands.add_parser(
@@ -289,7 +308,10 @@ def _evaluate(arguments):
     from keras_vae.experiments import evaluation
 
     metrics, config = evaluation.evaluate_run(
-        arguments.run_dir, arguments.split, arguments.iw_samples
+        arguments.run_dir,
+        arguments.split,
+        arguments.iw_samples,
+        latent_mixture=arguments.latent_mixture,
     )
     import keras
 
@@ -301,6 +323,23 @@ def _evaluate(arguments):
     _print_metrics_table([(arguments.split, metrics)])
     for line in _latent_lines(metrics):
         print(line)
+
+
+def _sample_lines(metrics, prefix, source):
+    """Label fidelity and within-class diversity of one source of samples."""
+    fidelity = metrics[f"{prefix}label_fidelity_per_class"]
+    diversity = metrics[f"{prefix}within_class_diversity_per_class"]
+    return [
+        f"{source}: label fidelity {metrics[f'{prefix}label_fidelity']:.1%} of "
+        f"{metrics['samples_per_class']} per class classified as asked "
+        f"(classifier accuracy on real test images "
+        f"{metrics['classifier_accuracy']:.1%}); per class "
+        + " ".join(f"{value:.0%}" for value in fidelity),
+        f"{source}: within-class diversity "
+        f"{metrics[f'{prefix}within_class_diversity']:.2f} of the real images' "
+        "(mean pairwise feature distance); per class "
+        + " ".join(f"{value:.2f}" for value in diversity),
+    ]
 
 
 def _latent_lines(metrics):
@@ -318,20 +357,14 @@ def _latent_lines(metrics):
         f"(Cov_x E[z|x] > 0.01); KL per dimension {min(kl):.2f} to {max(kl):.2f} nats"
     )
     if "label_fidelity" in metrics:
-        per_class = metrics["label_fidelity_per_class"]
-        lines.append(
-            f"label fidelity: {metrics['label_fidelity']:.1%} of "
-            f"{metrics['samples_per_class']} samples per class classified as "
-            f"asked (classifier accuracy on real test images "
-            f"{metrics['classifier_accuracy']:.1%}); per class "
-            + " ".join(f"{value:.0%}" for value in per_class)
-        )
-        per_class = metrics["within_class_diversity_per_class"]
-        lines.append(
-            f"within-class diversity: {metrics['within_class_diversity']:.2f} of the "
-            "real images' (mean pairwise feature distance); per class "
-            + " ".join(f"{value:.2f}" for value in per_class)
-        )
+        lines += _sample_lines(metrics, "", "prior samples")
+        if "mixture_label_fidelity" in metrics:
+            lines += _sample_lines(
+                metrics,
+                "mixture_",
+                f"latent mixture ({metrics['mixture_components']} components per "
+                "class) samples",
+            )
         lines.append(
             "reconstructions of real test images score "
             f"{metrics['reconstruction_label_fidelity']:.1%} and "

@@ -32,6 +32,9 @@ DEFAULTS = {
     "capacity": None,  # "C_MAX[:EPOCHS]"
     # cvae only: the class enters every convolution, not only the Dense layers.
     "condition_all_layers": False,
+    # Components of the Gaussian mixture fitted to the training codes after
+    # training, to sample from instead of the prior; 0: the prior.
+    "latent_mixture": 0,
 }
 
 # Importance samples of `keras-vae evaluate`'s and `sweep`'s bound on -log p(x):
@@ -60,8 +63,9 @@ def resolve(**settings):
     _choice(config, "likelihood", LIKELIHOODS)
     if config["dataset"] is not None and config["data_path"] is None:
         _choice(config, "dataset", DATASETS)
-    for key in ("latent_dim", "epochs", "batch_size", "seed"):
-        checks.positive_integer(key, config[key], minimum=0 if key == "seed" else 1)
+    for key in ("latent_dim", "epochs", "batch_size", "seed", "latent_mixture"):
+        minimum = 0 if key in ("seed", "latent_mixture") else 1
+        checks.positive_integer(key, config[key], minimum=minimum)
     if config["early_stopping"] is not None:
         checks.positive_integer("early_stopping", config["early_stopping"])
     if config["beta_schedule"] is not None:

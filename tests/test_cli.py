@@ -115,13 +115,17 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
             "--likelihood",
             "bernoulli",
             "--condition-all-layers",
+            "--latent-mixture",
+            "3",
             "--out",
             str(out),
         ]
     )
     assert code == 0
     assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
-    assert json.loads((out / "config.json").read_text())["condition_all_layers"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["condition_all_layers"] and config["latent_mixture"] == 3
+    assert (out / "latent_mixture.npz").exists()
     width, height = _png_size(out / "conditioned.png")
     assert height > width * 0.8  # ten rows, one per class
     assert "conditioned.png" in capsys.readouterr().out
@@ -135,6 +139,9 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     assert "classifier accuracy on real test images" in fidelity
     assert "within-class diversity" in first
     assert "reconstructions of real test images score" in first
+    # Samples of the run's latent mixture are judged beside prior samples.
+    assert "latent mixture (3 components per class) samples: label fidelity" in first
+    assert "prior samples: within-class diversity" in first
     assert cli.main(["evaluate", str(out), "--iw-samples", "0"]) == 0
     second = capsys.readouterr().out
     assert "Training the classifier" not in second
@@ -247,6 +254,7 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
         (["train", "--capacity", "25:x"], "Invalid capacity '25:x'"),
         (["train", "--capacity", "-3"], "C_MAX[:EPOCHS]"),
         (["train", "--free-bits", "-0.5"], "expected a finite number >= 0"),
+        (["train", "--latent-mixture", "-1"], "expected an integer >= 0"),
         (["evaluate", "run", "--iw-samples", "-1"], "expected an integer >= 0"),
         (["fly"], "invalid choice: 'fly'"),
     ],

@@ -74,7 +74,9 @@ def train_classifier(
     return classifier
 
 
-def label_fidelity(model, classifier, num_per_class=100, seed=0, to_pixels=None):
+def label_fidelity(
+    model, classifier, num_per_class=100, seed=0, to_pixels=None, density=None
+):
     """Share of conditioned samples that the classifier assigns to their class.
 
     Draws `num_per_class` prior samples of every class from a
@@ -92,6 +94,8 @@ def label_fidelity(model, classifier, num_per_class=100, seed=0, to_pixels=None)
         to_pixels: Callable mapping the model's outputs (likelihood means in
             the model's data space) to the classifier's input scale, e.g.
             `Preprocessing.to_pixels`. Defaults to the identity.
+        density: `None` to draw z from the prior, or a
+            `keras_vae.LatentMixture` fitted to the model's codes.
 
     Returns:
         Tuple `(overall, per_class)`: a float in [0, 1] and a NumPy array
@@ -122,7 +126,9 @@ def label_fidelity(model, classifier, num_per_class=100, seed=0, to_pixels=None)
     print(per_class.shape)  # (3,)
     ```
     """
-    samples, requested = _samples(model, classifier, num_per_class, seed, to_pixels)
+    samples, requested = _samples(
+        model, classifier, num_per_class, seed, to_pixels, density
+    )
     return classified_as(classifier, samples, requested, model.num_classes)
 
 
@@ -145,7 +151,14 @@ def classified_as(classifier, images, labels, num_classes):
 
 
 def within_class_diversity(
-    model, classifier, x_real, labels_real, num_per_class=100, seed=0, to_pixels=None
+    model,
+    classifier,
+    x_real,
+    labels_real,
+    num_per_class=100,
+    seed=0,
+    to_pixels=None,
+    density=None,
 ):
     """How varied conditioned samples are, relative to real images of their class.
 
@@ -168,6 +181,8 @@ def within_class_diversity(
             Defaults to `0`.
         to_pixels: Callable mapping the model's outputs to the classifier's
             scale. Defaults to the identity.
+        density: `None` to draw z from the prior, or a
+            `keras_vae.LatentMixture` fitted to the model's codes.
 
     Returns:
         Tuple `(overall, per_class)`: a float and a NumPy array
@@ -202,7 +217,9 @@ def within_class_diversity(
     ```
     """
     checks.positive_integer("num_per_class", num_per_class, minimum=2)
-    samples, requested = _samples(model, classifier, num_per_class, seed, to_pixels)
+    samples, requested = _samples(
+        model, classifier, num_per_class, seed, to_pixels, density
+    )
     return spread_ratios(
         classifier,
         samples,
@@ -258,7 +275,7 @@ def spread_ratios(
     return float(np.nanmean(ratios)), ratios
 
 
-def _samples(model, classifier, num_per_class, seed, to_pixels):
+def _samples(model, classifier, num_per_class, seed, to_pixels, density):
     from keras_vae.models import ConditionalVAE
 
     if not isinstance(model, ConditionalVAE):
@@ -274,7 +291,7 @@ def _samples(model, classifier, num_per_class, seed, to_pixels):
             f"num_classes={model.num_classes}."
         )
     requested = np.repeat(np.arange(model.num_classes), num_per_class)
-    samples = model.sample(requested, seed=seed)
+    samples = model.sample(requested, seed=seed, density=density)
     if to_pixels is not None:
         samples = to_pixels(samples)
     return np.asarray(samples, dtype="float32"), requested

@@ -10,6 +10,7 @@ from keras_vae import checks, datasets, evaluation
 from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import training
 from keras_vae.files import atomic_path
+from keras_vae.latent_mixture import LatentMixture
 from keras_vae.settings import DEFAULT_IW_SAMPLES
 
 CLASSIFIER_FILE = "classifier.keras"
@@ -56,7 +57,13 @@ def latent_summary(model, inputs, iw_samples=DEFAULT_IW_SAMPLES, seed=0):
     return result
 
 
-def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=print):
+def evaluate_run(
+    directory,
+    split="test",
+    iw_samples=DEFAULT_IW_SAMPLES,
+    say=print,
+    latent_mixture=0,
+):
     """Re-evaluates the model of a run folder on a split of its dataset.
 
     Args:
@@ -65,6 +72,10 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
         iw_samples: Integer k of the importance-weighted bound on -log p(x);
             `0` skips it.
         say: Callable for progress lines.
+        latent_mixture: Integer; if positive, a conditional run's samples are
+            also judged with z from a mixture of that many components fitted
+            now to the run's training codes (not saved), instead of the
+            run's own `latent_mixture.npz`.
 
     Returns:
         Tuple `(metrics, config)`: a dict (the ELBO terms, the values of
@@ -80,6 +91,7 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
     if split not in ("test", "train"):
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
+    checks.positive_integer("latent_mixture", latent_mixture, minimum=0)
     missing = [
         name
         for name in ("config.json", "model.keras")
@@ -109,6 +121,18 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
     if config["model"] == "cvae":
         classifier = run_classifier(directory, data, say=say)
+        density_path = os.path.join(directory, training.LATENT_MIXTURE_FILE)
+        density = None
+        if latent_mixture:
+            say(
+                f"Fitting a {latent_mixture}-component Gaussian mixture per class to "
+                "the codes of the run's training images."
+            )
+            density = training.fit_latent_mixture(
+                model, config, data, preprocessing, latent_mixture
+            )
+        elif os.path.isfile(density_path):
+            density = LatentMixture.load(density_path)
         metrics.update(
             conditional_summary(
                 model,
@@ -117,6 +141,7 @@ def evaluate_run(directory, split="test", iw_samples=DEFAULT_IW_SAMPLES, say=pri
                 data.y_test,
                 preprocessing,
                 config["seed"],
+                density,
             )
         )
     return metrics, config
@@ -141,22 +166,49 @@ def run_classifier(directory, data, say=print):
     return classifier
 
 
-def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0):
+def conditional_summary(
+    model, classifier, x_test, y_test, preprocessing, seed=0, density=None
+):
     """Label fidelity and within-class diversity of a CVAE's samples, beside
-    the classifier's accuracy on the real test images (pixels in [0, 1])."""
+    the classifier's accuracy on the real test images (pixels in [0, 1]).
+
+    Samples are drawn from the prior; with a `density` (`LatentMixture`),
+    also from it, under keys prefixed `mixture_`."""
     accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
-    fidelity, fidelity_per_class = evaluation.label_fidelity(
-        model, classifier, SAMPLES_PER_CLASS, seed, preprocessing.to_pixels
-    )
-    diversity, diversity_per_class = evaluation.within_class_diversity(
-        model,
-        classifier,
-        x_test,
-        y_test,
-        SAMPLES_PER_CLASS,
-        seed,
-        preprocessing.to_pixels,
-    )
+    result = {}
+    for prefix, source in (("", None), ("mixture_", density)):
+        if prefix and source is None:
+            continue
+        fidelity, fidelity_per_class = evaluation.label_fidelity(
+            model,
+            classifier,
+            SAMPLES_PER_CLASS,
+            seed,
+            preprocessing.to_pixels,
+            density=source,
+        )
+        diversity, diversity_per_class = evaluation.within_class_diversity(
+            model,
+            classifier,
+            x_test,
+            y_test,
+            SAMPLES_PER_CLASS,
+            seed,
+            preprocessing.to_pixels,
+            density=source,
+        )
+        result.update(
+            {
+                f"{prefix}label_fidelity": fidelity,
+                f"{prefix}label_fidelity_per_class": _rounded(fidelity_per_class),
+                f"{prefix}within_class_diversity": diversity,
+                f"{prefix}within_class_diversity_per_class": _rounded(
+                    diversity_per_class
+                ),
+            }
+        )
+    if density is not None:
+        result["mixture_components"] = density.components
     # The same measures on reconstructions of real test images: what prior
     # samples of this decoder could reach if they landed where real codes do.
     subset = _per_class_subset(y_test, SAMPLES_PER_CLASS, seed)
@@ -180,14 +232,13 @@ def conditional_summary(model, classifier, x_test, y_test, preprocessing, seed=0
         "classifier_accuracy": float(accuracy["accuracy"]),
         "reconstruction_label_fidelity": reconstruction_fidelity,
         "reconstruction_diversity": reconstruction_diversity,
-        "label_fidelity": fidelity,
-        "label_fidelity_per_class": [round(float(v), 4) for v in fidelity_per_class],
-        "within_class_diversity": diversity,
-        "within_class_diversity_per_class": [
-            round(float(v), 4) for v in diversity_per_class
-        ],
+        **result,
         "samples_per_class": SAMPLES_PER_CLASS,
     }
+
+
+def _rounded(values):
+    return [round(float(value), 4) for value in values]
 
 
 def _per_class_subset(labels, size, seed):

@@ -11,9 +11,11 @@ import numpy as np
 from keras_vae import architectures, callbacks, datasets, plots, schedules
 from keras_vae import settings as config_lib
 from keras_vae.files import atomic_path, write_json
+from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
 from keras_vae.models.vae import METRIC_NAMES
 
+LATENT_MIXTURE_FILE = "latent_mixture.npz"
 TSNE_POINTS = 2000
 
 
@@ -30,6 +32,7 @@ class Run:
     latent: tuple  # (points, labels, method)
     reconstructions: tuple  # (originals, reconstructions), pixels
     samples: np.ndarray  # pixels
+    density: LatentMixture = None  # what samples are drawn from; None: the prior
 
 
 def load_data(config, say=print):
@@ -198,8 +201,42 @@ def train(out=None, say=print, verbose=None, **settings):
     with atomic_path(os.path.join(out, "model.keras")) as temporary:
         model.save(temporary)
     run = Run(out, config, metrics, model, data, preprocessing, None, None, None)
+    if config["latent_mixture"]:
+        say(
+            f"Fitting a {config['latent_mixture']}-component Gaussian mixture to the "
+            f"codes of the training images -> {LATENT_MIXTURE_FILE}"
+        )
+        run.density = fit_latent_mixture(
+            model,
+            config,
+            data,
+            preprocessing,
+            config["latent_mixture"],
+            prepared.train_index,
+        )
+        with atomic_path(os.path.join(out, LATENT_MIXTURE_FILE)) as temporary:
+            run.density.save(temporary)
     write_figures(run)
     return run
+
+
+def fit_latent_mixture(
+    model, config, data, preprocessing, components, train_index=None
+):
+    """A `LatentMixture` of `model`'s codes of the run's training images.
+
+    `train_index` defaults to the run's training split (without the
+    validation hold-out), recomputed from `config`.
+    """
+    if train_index is None:
+        train_index, _ = split(data.y_train, config)
+    return LatentMixture.fit(
+        model,
+        preprocessing.transform(data.x_train[train_index], config["seed"]),
+        data.y_train[train_index] if config["model"] == "cvae" else None,
+        components=components,
+        seed=config["seed"],
+    )
 
 
 @dataclasses.dataclass
@@ -211,7 +248,11 @@ class PreparedData:
     preprocessing: datasets.Preprocessing
     training: object  # tf.data.Dataset of x or (x, labels)
     validation: object  # x or (x, labels) arrays
-    num_training: int
+    train_index: np.ndarray  # the training images' indices in data.x_train
+
+    @property
+    def num_training(self):
+        return len(self.train_index)
 
     def describe(self):
         return (
@@ -253,7 +294,7 @@ def prepare_data(config, say=print, max_examples=None):
         config["seed"],
     )
     return PreparedData(
-        data, dataset_used, preprocessing, training, validation, len(train_index)
+        data, dataset_used, preprocessing, training, validation, train_index
     )
 
 
@@ -331,15 +372,23 @@ def write_figures(run, num_examples=10):
         os.path.join(out, "reconstructions.png"),
     )
 
+    source = (
+        "prior N(0, I)"
+        if run.density is None
+        else f"latent mixture ({run.density.components} components"
+        + (" per class)" if conditional else ")")
+    )
     if conditional:
         classes = np.repeat(np.arange(model.num_classes), num_examples)
-        samples = preprocessing.to_pixels(model.sample(classes, seed=seed))
+        samples = preprocessing.to_pixels(
+            model.sample(classes, seed=seed, density=run.density)
+        )
         run.samples = samples[::num_examples][:num_examples]
         plots.save(
             plots.images_figure(
                 samples,
                 num_examples,
-                "prior samples, one row per class",
+                f"{source} samples, one row per class",
                 row_labels=data.class_names,
             ),
             os.path.join(out, "conditioned.png"),
@@ -348,15 +397,16 @@ def write_figures(run, num_examples=10):
             model.sample(
                 np.random.default_rng(seed).integers(0, model.num_classes, 64),
                 seed=seed,
+                density=run.density,
             )
         )
     else:
-        prior = preprocessing.to_pixels(model.sample(64, seed=seed))
+        prior = preprocessing.to_pixels(
+            model.sample(64, seed=seed, density=run.density)
+        )
         run.samples = prior[:num_examples]
     plots.save(
-        plots.images_figure(
-            prior, 8, f"samples from the prior N(0, I), beta={run.config['beta']:g}"
-        ),
+        plots.images_figure(prior, 8, f"{source} samples, beta={run.config['beta']:g}"),
         os.path.join(out, "samples.png"),
     )
 

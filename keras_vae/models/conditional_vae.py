@@ -134,19 +134,27 @@ class ConditionalVAE(VAE):
         labels = self._matching_labels(labels, x)
         return self._reconstruct_arrays(x, labels, sample, seed, batch_size)
 
-    def sample(self, labels, seed=None, batch_size=256):
-        """Decodes one prior draw z ~ N(0, I) per label.
+    def sample(self, labels, seed=None, batch_size=256, density=None):
+        """Decodes one draw z ~ N(0, I), or from `density`, per label.
 
         Args:
             labels: Array of class labels, one per sample wanted.
             seed: Integer or `None`, seed of the draws.
             batch_size: Integer, how many codes to decode at once.
+            density: `None` (the prior) or a `keras_vae.LatentMixture` fitted
+                to this model's codes with labels: z is drawn from the
+                mixture of each label's class.
 
         Returns:
             NumPy array of shape `(len(labels),) + input_shape`, in data space.
         """
         labels = self.check_labels(labels)
-        return self.decode(self._prior_draws(len(labels), seed), labels, batch_size)
+        if density is not None and not density.conditional:
+            raise ValueError(
+                "A ConditionalVAE samples from a LatentMixture fitted with labels "
+                "(one mixture per class)."
+            )
+        return self.decode(self._draws(labels, seed, density), labels, batch_size)
 
     def _matching_labels(self, labels, x):
         return checks.class_labels(labels, self.num_classes, count=len(x))

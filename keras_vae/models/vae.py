@@ -1,3 +1,5 @@
+import math
+
 import keras
 from keras import ops
 
@@ -442,19 +444,39 @@ class VAE(Trainer, keras.Model):
         """
         return self._reconstruct_arrays(x, None, sample, seed, batch_size)
 
-    def sample(self, n, seed=None, batch_size=256):
-        """Decodes `n` draws from the prior N(0, I).
+    def sample(self, n, seed=None, batch_size=256, density=None):
+        """Decodes `n` draws from the prior N(0, I), or from `density`.
 
         Args:
             n: Integer, how many samples.
             seed: Integer or `None`, seed of the draws; the same seed gives the
                 same samples.
             batch_size: Integer, how many codes to decode at once.
+            density: `None` (the prior) or a `keras_vae.LatentMixture` fitted
+                to this model's codes, to draw z from instead.
 
         Returns:
             NumPy array of shape `(n,) + input_shape`, in data space.
         """
-        return self.decode(self._prior_draws(n, seed), batch_size)
+        if density is not None and density.conditional:
+            raise ValueError(
+                "This LatentMixture was fitted with labels (one mixture per "
+                "class): it samples for a ConditionalVAE, not a VAE."
+            )
+        return self.decode(self._draws(n, seed, density), batch_size)
+
+    def _draws(self, labels_or_n, seed, density):
+        if density is None:
+            count = len(labels_or_n) if hasattr(labels_or_n, "__len__") else labels_or_n
+            return self._prior_draws(count, seed)
+        self._require_built()
+        if density.latent_dim != math.prod(self.latent_shape):
+            raise ValueError(
+                f"The density draws codes of size {density.latent_dim}; this "
+                f"model's latent shape is {self.latent_shape}."
+            )
+        codes = density.sample(labels_or_n, seed)
+        return codes.reshape((len(codes),) + self.latent_shape)
 
     def _prior_draws(self, n, seed):
         n = checks.positive_integer("n", n)

@@ -9,7 +9,9 @@ import argparse
 import importlib.util
 import math
 import os
+import re
 import sys
+import tempfile
 
 # Mirrors keras_vae.models.backends.SUPPORTED_BACKENDS, which imports Keras;
 # a test keeps them equal. Each is also the name of the module it needs.
@@ -115,6 +117,53 @@ def select_backend(backend):
     if backend is not None:
         os.environ["KERAS_BACKEND"] = backend
     return chosen
+
+
+# What TensorFlow's C++ side prints while it is imported, whatever
+# TF_CPP_MIN_LOG_LEVEL says (TensorFlow 2.21): absl's notice that logging is not
+# initialized yet, and INFO lines such as "Could not find cuda drivers" or
+# "oneDNN custom operations are on".
+_START_UP_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are "
+    r"written to STDERR|I\d{4} [\d:.]+ +\d+ \S+:\d+\] .*"
+)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow without its C++ start-up lines on stderr.
+
+    The lines are written by C++ straight to file descriptor 2, so the
+    descriptor is pointed at a temporary file during the import; afterwards
+    every captured line except the start-up INFO lines is written back to
+    stderr, and so is everything if the import fails. Does nothing if
+    TensorFlow is already imported or not installed.
+    """
+    if "tensorflow" in sys.modules or not importlib.util.find_spec("tensorflow"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as captured:
+            os.dup2(captured.fileno(), 2)
+            failed = True
+            try:
+                import tensorflow  # noqa: F401
+
+                failed = False
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                captured.seek(0)
+                lines = captured.read().decode(errors="replace").splitlines()
+                kept = [
+                    line
+                    for line in lines
+                    if failed or not _START_UP_NOISE.fullmatch(line)
+                ]
+                if kept:
+                    sys.stderr.write("\n".join(kept) + "\n")
+    finally:
+        os.close(saved)
 
 
 def _configured_backend():

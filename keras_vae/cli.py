@@ -12,6 +12,7 @@ from keras_vae import settings, text
 from keras_vae.arguments import (
     Parser,
     add_backend_argument,
+    import_tensorflow_quietly,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -406,6 +407,7 @@ def main(argv=None):
     prog = f"keras-vae {arguments.command}"
     if report_errors(prog, select_backend, arguments.backend):
         return 1
+    import_tensorflow_quietly()
     if arguments.command == "tune":
         from tuning import cli as tuning_cli
 

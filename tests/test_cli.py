@@ -374,6 +374,29 @@ def test_help_does_not_import_tensorflow(command):
     assert not {"tensorflow", "keras", "keras_tuner"} & imported
 
 
+@pytest.mark.parametrize(
+    "line, noise",
+    [
+        (
+            "WARNING: All log messages before absl::InitializeLog() is called are "
+            "written to STDERR",
+            True,
+        ),
+        (
+            "I0000 00:00:1795588843.173457   27856 cudart_stub.cc:31] Could not find "
+            "cuda drivers on your machine, GPU will not be used.",
+            True,
+        ),
+        ("W0000 00:00:1795588843.173457   27856 x.cc:1] a real warning", False),
+        ("UserWarning: something the user should see", False),
+    ],
+)
+def test_only_tensorflow_start_up_info_lines_are_dropped(line, noise):
+    from keras_vae.arguments import _START_UP_NOISE
+
+    assert bool(_START_UP_NOISE.fullmatch(line)) == noise
+
+
 def _offline():
     raise Exception("URL fetch failure: no network")
 
@@ -435,6 +458,8 @@ def test_train_on_jax_evaluate_on_torch(tmp_path):
             env=environment,
         )
         assert result.returncode == 0, result.stderr[-2000:]
+        # Only our output: none of TensorFlow's C++ start-up lines (absl, CUDA).
+        assert result.stderr == ""
         return result.stdout
 
     assert "backend: jax" in command(

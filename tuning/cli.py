@@ -10,6 +10,7 @@ from keras_vae import settings
 from keras_vae.arguments import (
     Parser,
     add_backend_argument,
+    import_tensorflow_quietly,
     integer_argument,
     non_negative_int,
     number_argument,
@@ -265,6 +266,7 @@ def main(argv=None):
     prog = "python -m tuning"
     if report_errors(prog, select_backend, arguments.backend):
         return 1
+    import_tensorflow_quietly()
     return run_command(arguments, argv, prog=prog)
 
 

@@ -36,48 +36,31 @@ def digits():
 
 def peer(x, x_test, seed, epochs, latent_dim=20, batch_size=64):
     import torch
-    from torch import nn
+    from likelihood_table import train_peer
 
-    torch.manual_seed(seed)
+    config = {
+        "seed": seed,
+        "latent_dim": latent_dim,
+        "learning_rate": 1e-3,
+        "batch_size": batch_size,
+        "epochs": epochs,
+    }
     x, x_test = torch.from_numpy(x), torch.from_numpy(x_test)
-    dim = x.shape[1]
-    encoder = nn.Sequential(
-        nn.Linear(dim, 500),
-        nn.ReLU(),
-        nn.Linear(500, 120),
-        nn.ReLU(),
-        nn.Linear(120, 2 * latent_dim),
-    )
-    decoder = nn.Sequential(
-        nn.Linear(latent_dim, 120),
-        nn.ReLU(),
-        nn.Linear(120, 500),
-        nn.ReLU(),
-        nn.Linear(500, dim),
-    )
-    parameters = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+    no_labels = torch.zeros((len(x), 0))
+    encode, decode = train_peer("vae", x, no_labels, config, num_classes=0)
 
-    def terms(batch):
-        mean, rho = encoder(batch).chunk(2, dim=1)
-        sigma = nn.functional.softplus(rho)
+    def negative_elbo():
+        mean, sigma = encode(x_test, None)
         z = mean + sigma * torch.randn_like(mean)
-        reconstruction = ((decoder(z) - batch) ** 2).sum(1).mean()
-        kl = (-0.5 * (1 + torch.log(sigma**2) - mean**2 - sigma**2)).sum(1).mean()
-        return reconstruction + kl
+        squared = ((decode(z, None) - x_test) ** 2).sum(1).mean()
+        kl = -0.5 * (1 + torch.log(sigma**2) - mean**2 - sigma**2)
+        return (squared + kl.sum(1).mean()).item()
 
-    for _ in range(epochs):
-        order = torch.randperm(len(x))
-        for start in range(0, len(x), batch_size):
-            loss = terms(x[order[start : start + batch_size]])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
     with torch.no_grad():
-        value = np.mean([terms(x_test).item() for _ in range(20)])
+        value = np.mean([negative_elbo() for _ in range(20)])
     # The peer's squared error is the Gaussian NLL at variance 1/2 without
     # its constant D/2 log(pi); add it to compare with keras_vae's nats.
-    return float(value + dim / 2 * math.log(math.pi))
+    return float(value + x.shape[1] / 2 * math.log(math.pi))
 
 
 def ours(x, x_test, seed, epochs, variant):

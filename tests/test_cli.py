@@ -286,6 +286,12 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "needs model 'cvae'" in error
     assert not out.exists()
+    arguments = ["train", "--dataset", "digits", "--model", "cvae", "--out", str(out)]
+    assert cli.main([*arguments, "--latent-mixture", "500"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "--latent-mixture 500 needs at least 500 training images per class" in error
+    assert not out.exists()
     assert cli.main(["evaluate", str(tmp_path / "missing")]) == 1
     assert "not a finished run folder" in capsys.readouterr().err
 

@@ -147,6 +147,7 @@ def train(out=None, say=print, verbose=None, **settings):
         raise ValueError(f"{out} already holds a run; choose another --out.")
     prepared = prepare_data(config, say)
     data, preprocessing = prepared.data, prepared.preprocessing
+    _check_mixture_size(config, data.y_train[prepared.train_index])
     config = {
         **config,
         "dataset_used": prepared.dataset_used,
@@ -218,6 +219,24 @@ def train(out=None, say=print, verbose=None, **settings):
             run.density.save(temporary)
     write_figures(run)
     return run
+
+
+def _check_mixture_size(config, training_labels):
+    """Fails before training if the latent mixture cannot be fitted after it."""
+    components = config["latent_mixture"]
+    if not components:
+        return
+    counts = (
+        np.bincount(training_labels)
+        if config["model"] == "cvae"
+        else [len(training_labels)]
+    )
+    if components > min(counts):
+        per_class = " per class" if config["model"] == "cvae" else ""
+        raise ValueError(
+            f"--latent-mixture {components} needs at least {components} training "
+            f"images{per_class}; the smallest count is {min(counts)}."
+        )
 
 
 def fit_latent_mixture(

@@ -97,6 +97,8 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
         == 0
     )
     assert "-log p(x) <=" not in capsys.readouterr().out
+    assert cli.main(["evaluate", str(vae_run), "--latent-mixture", "5"]) == 1
+    assert "needs a cvae run" in capsys.readouterr().err
 
 
 def test_cvae_with_two_latent_dimensions(tmp_path, capsys):

@@ -103,6 +103,11 @@ def evaluate_run(
         )
     with open(os.path.join(directory, "config.json")) as file:
         config = json.load(file)
+    if latent_mixture and config["model"] != "cvae":
+        raise ValueError(
+            "--latent-mixture judges conditioned samples: it needs a cvae run; "
+            f"{directory} holds a {config['model']} run."
+        )
     data = datasets.load(config["dataset_used"], config["data_path"])
     preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
     path = os.path.join(directory, "model.keras")

@@ -75,14 +75,27 @@ non_negative_float = number_argument(0.0)
 positive_float = number_argument(0.0, inclusive=False)
 
 
-def add_backend_argument(parser):
-    """Adds `--backend` to an argparse parser."""
+def add_framework_arguments(parser):
+    """Adds `--backend` and `--verbose` to an argparse parser."""
     parser.add_argument(
         "--backend",
         choices=BACKENDS,
         help="Keras backend (default: Keras' own configuration, KERAS_BACKEND or "
         "~/.keras/keras.json; tensorflow when neither is set)",
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show TensorFlow's C++ start-up lines (absl, CUDA, oneDNN)",
+    )
+
+
+def start_framework(arguments):
+    """Chooses the backend (see `select_backend`) and imports TensorFlow, quietly
+    unless `arguments.verbose`."""
+    select_backend(arguments.backend)
+    if not arguments.verbose:
+        import_tensorflow_quietly()
 
 
 def select_backend(backend):

@@ -11,14 +11,13 @@ import sys
 from keras_vae import settings, text
 from keras_vae.arguments import (
     Parser,
-    add_backend_argument,
-    import_tensorflow_quietly,
+    add_framework_arguments,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
     report_errors,
-    select_backend,
+    start_framework,
 )
 
 EXAMPLES = """examples:
@@ -157,7 +156,7 @@ def _add_run_arguments(parser, with_beta=True):
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: runs/<timestamp>-<model>)"
     )
-    add_backend_argument(parser)
+    add_framework_arguments(parser)
 
 
 def _add_iw_samples_argument(parser):
@@ -236,7 +235,7 @@ def build_parser():
         "per class fitted now to the training codes (default: the run's "
         "latent_mixture.npz if it has one)",
     )
-    add_backend_argument(evaluate)
+    add_framework_arguments(evaluate)
 
     sweep = commands.add_parser(
         "sweep",
@@ -405,9 +404,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     arguments = build_parser().parse_args(argv)
     prog = f"keras-vae {arguments.command}"
-    if report_errors(prog, select_backend, arguments.backend):
+    if report_errors(prog, start_framework, arguments):
         return 1
-    import_tensorflow_quietly()
     if arguments.command == "tune":
         from tuning import cli as tuning_cli
 

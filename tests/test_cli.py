@@ -405,6 +405,20 @@ def test_only_tensorflow_start_up_info_lines_are_dropped(line, noise):
     assert bool(_START_UP_NOISE.fullmatch(line)) == noise
 
 
+def test_verbose_leaves_tensorflow_start_up_lines_alone(monkeypatch, capsys):
+    from keras_vae import arguments
+
+    quiet_imports = []
+    monkeypatch.setattr(
+        arguments, "import_tensorflow_quietly", lambda: quiet_imports.append(1)
+    )
+    assert cli.main(["evaluate", "missing-run", "--verbose"]) == 1
+    assert quiet_imports == []
+    assert cli.main(["evaluate", "missing-run"]) == 1
+    assert quiet_imports == [1]
+    assert "not a finished run folder" in capsys.readouterr().err
+
+
 def _offline():
     raise Exception("URL fetch failure: no network")
 

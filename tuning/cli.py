@@ -9,14 +9,13 @@ import sys
 from keras_vae import settings
 from keras_vae.arguments import (
     Parser,
-    add_backend_argument,
-    import_tensorflow_quietly,
+    add_framework_arguments,
     integer_argument,
     non_negative_int,
     number_argument,
     positive_int,
     report_errors,
-    select_backend,
+    start_framework,
 )
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -139,7 +138,7 @@ def add_arguments(parser):
     )
     group.add_argument("--batch-size", type=positive_int, default=64)
     group.add_argument("--seed", type=non_negative_int, default=0)
-    add_backend_argument(parser)
+    add_framework_arguments(parser)
 
 
 def build_parser():
@@ -264,9 +263,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     arguments = build_parser().parse_args(argv)
     prog = "python -m tuning"
-    if report_errors(prog, select_backend, arguments.backend):
+    if report_errors(prog, start_framework, arguments):
         return 1
-    import_tensorflow_quietly()
     return run_command(arguments, argv, prog=prog)
 
 

@@ -181,9 +181,8 @@ def conditional_summary(
     also from it, under keys prefixed `mixture_`."""
     accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
     result = {}
-    for prefix, source in (("", None), ("mixture_", density)):
-        if prefix and source is None:
-            continue
+    sources = [("", None)] + ([("mixture_", density)] if density is not None else [])
+    for prefix, source in sources:
         fidelity, fidelity_per_class = evaluation.label_fidelity(
             model,
             classifier,
@@ -216,7 +215,9 @@ def conditional_summary(
         result["mixture_components"] = density.components
     # The same measures on reconstructions of real test images: what prior
     # samples of this decoder could reach if they landed where real codes do.
-    subset = _per_class_subset(y_test, SAMPLES_PER_CLASS, seed)
+    subset = training.stratified_subset(
+        y_test, SAMPLES_PER_CLASS * model.num_classes, seed
+    )
     reconstructions = preprocessing.to_pixels(
         model.reconstruct(preprocessing.transform(x_test[subset], seed), y_test[subset])
     ).reshape(x_test[subset].shape)
@@ -244,14 +245,3 @@ def conditional_summary(
 
 def _rounded(values):
     return [round(float(value), 4) for value in values]
-
-
-def _per_class_subset(labels, size, seed):
-    """Indices of up to `size` examples of every class, in class order."""
-    rng = np.random.default_rng(seed)
-    return np.concatenate(
-        [
-            rng.choice(found, min(size, len(found)), replace=False)
-            for found in (np.flatnonzero(labels == k) for k in np.unique(labels))
-        ]
-    )

@@ -355,7 +355,7 @@ def write_figures(run, num_examples=10):
     conditional = isinstance(model, ConditionalVAE)
     test_elbo = run.metrics["test"]["elbo"]
 
-    subset = _stratified_subset(data.y_train, TSNE_POINTS, seed)
+    subset = stratified_subset(data.y_train, TSNE_POINTS, seed)
     x_subset = preprocessing.transform(data.x_train[subset], seed)
     labels = data.y_train[subset]
     means = (model.encode(x_subset, labels) if conditional else model.encode(x_subset))[
@@ -372,7 +372,7 @@ def write_figures(run, num_examples=10):
         os.path.join(out, "latent_tsne.png"),
     )
 
-    chosen = _stratified_subset(data.y_test, num_examples, seed)
+    chosen = stratified_subset(data.y_test, num_examples, seed)
     originals = data.x_test[chosen]
     inputs = preprocessing.transform(originals, seed)
     reconstructed = (
@@ -448,7 +448,7 @@ def write_figures(run, num_examples=10):
         )
 
 
-def _stratified_subset(labels, size, seed):
+def stratified_subset(labels, size, seed):
     """Up to `size` indices with every class in proportion, in a fixed order."""
     if len(labels) <= size:
         return np.arange(len(labels))

@@ -8,8 +8,9 @@ this script once per configuration with KERAS_BACKEND set, one at a time.
 
 Variants:
 - `keras_vae`: `keras_vae.models.VAE` / `ConditionalVAE` trained with `fit` on
-  arrays, with the library's documented defaults (the path users get);
-  `--input tfdata` feeds the shuffled `tf.data` pipeline of `keras-vae train`.
+  arrays, with the library's documented defaults (the path users get, and
+  what `keras-vae train` feeds); `--input tfdata` feeds the shuffled `tf.data`
+  pipeline instead (which `keras-vae train` keeps for dynamic binarization).
 - `handwritten`: the same network as the 40-line VAE of the Keras guide, a
   `train_step` with `tf.GradientTape` and one loss tracker (TensorFlow only).
 
@@ -124,7 +125,7 @@ def main():
         "--input",
         choices=("arrays", "tfdata"),
         default="arrays",
-        help="arrays to fit, or the tf.data pipeline of `keras-vae train`",
+        help="arrays to fit, or a shuffled tf.data pipeline",
     )
     parser.add_argument(
         "--steps-per-execution",

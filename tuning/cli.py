@@ -240,12 +240,11 @@ def run(arguments, argv):
         say(f"Searching on {prepared.describe()} -> {folder}")
         search_arguments = {
             "validation_data": prepared.validation,
-            "shuffle": False,
             "verbose": 1 if sys.stdout.isatty() and not distributed_role else 2,
         }
         if arguments.tuner != "hyperband":
             search_arguments["epochs"] = arguments.epochs
-        tuner.search(prepared.training, **search_arguments)
+        tuner.search(**prepared.training, **search_arguments)
     if distributed_role is not None:
         return
     rows = tuning.results(tuner)

@@ -209,7 +209,9 @@ def _validated(name, source, x_train, y_train, x_test, y_test):
                 "[0, 1] or [0, 255]."
             )
         scale = 255.0 if (np.issubdtype(x.dtype, np.integer) or high > 1) else 1.0
-        x = x.astype("float32") / scale
+        # In place after one copy: Fashion-MNIST's float32 copy is 188 MB.
+        x = x.astype("float32")
+        x /= scale
         images[key] = x[..., None] if x.ndim == 3 else x
     for key, y in labels.items():
         y = np.asarray(y)

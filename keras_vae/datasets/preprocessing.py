@@ -50,7 +50,7 @@ class Preprocessing:
     def fit(cls, mode, x_train):
         """Returns a `Preprocessing` with statistics taken from `x_train`."""
         if mode == "standardize":
-            return cls(mode, float(np.mean(x_train)), float(np.std(x_train)))
+            return cls(mode, *_mean_and_std(x_train))
         return cls(mode)
 
     @property
@@ -62,7 +62,10 @@ class Preprocessing:
         """Model inputs from pixels in [0, 1]; binarization uses `seed`."""
         x = np.asarray(x, dtype="float32")
         if self.mode == "standardize":
-            return (x - self.mean) / self.std
+            # One new array, not two temporaries of the data's size.
+            inputs = np.subtract(x, self.mean, dtype="float32")
+            inputs /= self.std
+            return inputs
         if self.binary:
             return (np.random.default_rng(seed).uniform(size=x.shape) < x).astype(
                 "float32"
@@ -106,6 +109,20 @@ class Preprocessing:
 
     def get_config(self):
         return {"mode": self.mode, "mean": self.mean, "std": self.std}
+
+
+def _mean_and_std(x, chunk=4096):
+    """Scalar mean and standard deviation of `x`, in float64, chunk by chunk so
+    that no temporary of the data's size is made."""
+    x = np.asarray(x)
+    total = squares = 0.0
+    for start in range(0, len(x), chunk):
+        part = x[start : start + chunk].astype("float64")
+        total += part.sum()
+        squares += np.square(part).sum()
+    count = x.size
+    mean = total / count
+    return float(mean), float(np.sqrt(max(squares / count - mean**2, 0.0)))
 
 
 def _binarize_batch(batch, seed):

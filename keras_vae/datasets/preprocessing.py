@@ -50,13 +50,18 @@ class Preprocessing:
     def fit(cls, mode, x_train):
         """Returns a `Preprocessing` with statistics taken from `x_train`."""
         if mode == "standardize":
-            return cls(mode, *_mean_and_std(x_train))
+            return cls(mode, float(np.mean(x_train)), float(np.std(x_train)))
         return cls(mode)
 
     @property
     def binary(self):
         """Whether the model inputs are binary (Bernoulli likelihood)."""
         return self.mode.startswith("binarize")
+
+    @property
+    def dynamic(self):
+        """Whether training inputs are drawn anew every epoch (`"binarize"`)."""
+        return self.mode == "binarize"
 
     def transform(self, x, seed=0):
         """Model inputs from pixels in [0, 1]; binarization uses `seed`."""
@@ -79,6 +84,35 @@ class Preprocessing:
             x = x * self.std + self.mean
         return np.clip(x, 0.0, 1.0)
 
+    def training_inputs(self, x, y=None, batch_size=64, seed=0):
+        """`fit` arguments for training on `x` (and labels `y`).
+
+        The preprocessed arrays, reshuffled by `fit` every epoch: the fastest
+        input on every backend (docs/benchmarks.md). Dynamic binarization
+        draws new images every epoch, so it gets `training_dataset` instead.
+
+        Args:
+            x: Array of pixels in [0, 1].
+            y: Array of labels or `None`.
+            batch_size: Integer.
+            seed: Integer, seed of the binarization (and of the pipeline's
+                shuffling; `fit` shuffles arrays with the global seed).
+
+        Returns:
+            Dict of keyword arguments for `model.fit`.
+        """
+        if self.dynamic:
+            return {
+                "x": self.training_dataset(x, y, batch_size, seed),
+                "shuffle": False,
+            }
+        return {
+            "x": self.transform(x, seed),
+            "y": y,
+            "batch_size": batch_size,
+            "shuffle": True,
+        }
+
     def training_dataset(self, x, y=None, batch_size=64, seed=0):
         """A shuffled, batched, prefetched `tf.data.Dataset` for `fit`.
 
@@ -90,15 +124,14 @@ class Preprocessing:
         """
         import tensorflow as tf
 
-        dynamic = self.mode == "binarize"
-        inputs = np.asarray(x, "float32") if dynamic else self.transform(x, seed)
+        inputs = np.asarray(x, "float32") if self.dynamic else self.transform(x, seed)
         elements = inputs if y is None else (inputs, np.asarray(y, "int32"))
         dataset = (
             tf.data.Dataset.from_tensor_slices(elements)
             .shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
             .batch(batch_size)
         )
-        if dynamic:
+        if self.dynamic:
             # One fresh random seed per batch and per epoch, so every epoch
             # sees new binary images, reproducibly for a given seed.
             seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
@@ -109,20 +142,6 @@ class Preprocessing:
 
     def get_config(self):
         return {"mode": self.mode, "mean": self.mean, "std": self.std}
-
-
-def _mean_and_std(x, chunk=4096):
-    """Scalar mean and standard deviation of `x`, in float64, chunk by chunk so
-    that no temporary of the data's size is made."""
-    x = np.asarray(x)
-    total = squares = 0.0
-    for start in range(0, len(x), chunk):
-        part = x[start : start + chunk].astype("float64")
-        total += part.sum()
-        squares += np.square(part).sum()
-    count = x.size
-    mean = total / count
-    return float(mean), float(np.sqrt(max(squares / count - mean**2, 0.0)))
 
 
 def _binarize_batch(batch, seed):

@@ -264,7 +264,7 @@ class PreparedData:
     data: datasets.ImageData
     dataset_used: str
     preprocessing: datasets.Preprocessing
-    training: dict  # `fit` arguments: shuffled arrays, or a tf.data.Dataset
+    training: dict  # `fit` arguments (Preprocessing.training_inputs)
     validation: object  # x or (x, labels) arrays
     train_index: np.ndarray  # the training images' indices in data.x_train
 
@@ -298,25 +298,12 @@ def prepare_data(config, say=print, max_examples=None):
     if max_examples:
         train_index = np.sort(train_index)[:max_examples]
     conditional = config["model"] == "cvae"
-    x_train = data.x_train[train_index]
-    y_train = data.y_train[train_index] if conditional else None
-    if preprocessing.mode == "binarize":
-        # Fresh binary images every epoch: drawn inside a tf.data pipeline.
-        training = {
-            "x": preprocessing.training_dataset(
-                x_train, y_train, config["batch_size"], config["seed"]
-            ),
-            "shuffle": False,  # the pipeline shuffles
-        }
-    else:
-        # Arrays, shuffled by `fit` each epoch: on JAX 1.5-2x faster than the
-        # tf.data pipeline and 400 MB smaller (docs/benchmarks.md, levers).
-        training = {
-            "x": preprocessing.transform(x_train, config["seed"]),
-            "y": y_train,
-            "batch_size": config["batch_size"],
-            "shuffle": True,
-        }
+    training = preprocessing.training_inputs(
+        data.x_train[train_index],
+        data.y_train[train_index] if conditional else None,
+        config["batch_size"],
+        config["seed"],
+    )
     validation = model_inputs(
         config,
         preprocessing,

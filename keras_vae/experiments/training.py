@@ -189,6 +189,11 @@ def train(out=None, say=print, verbose=None, **settings):
         callbacks=fit_callbacks,
         verbose=verbose,
     )
+    train_index = prepared.train_index
+    # The preprocessed training and validation arrays (190 MB for
+    # Fashion-MNIST) are not needed after fit; the figures' peak is lower
+    # without them (docs/benchmarks.md).
+    del prepared
 
     last = {key: float(values[-1]) for key, values in history.history.items()}
     metrics = {
@@ -212,7 +217,7 @@ def train(out=None, say=print, verbose=None, **settings):
             data,
             preprocessing,
             config["latent_mixture"],
-            prepared.train_index,
+            train_index,
         )
         with atomic_path(os.path.join(out, LATENT_MIXTURE_FILE)) as temporary:
             run.density.save(temporary)

@@ -46,15 +46,37 @@ def describe(value):
     return f"one tensor of shape {getattr(value, 'shape', value)}"
 
 
-def batched(function, x, labels, batch_size):
-    """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays."""
+def batched(function, x, labels, batch_size, pad=False):
+    """Applies `function(x_batch, labels_batch)` in batches; returns NumPy arrays.
+
+    With `pad=True` a last, shorter batch is padded to `batch_size` (and its
+    outputs trimmed), so that a compiled `function` sees one batch shape.
+    """
     checks.positive_integer("batch_size", batch_size)
     x = np.asarray(x, dtype="float32")
+    if len(x) == 0:
+        raise ValueError("Expected at least one input. Received an empty array.")
     results = []
     for start in range(0, len(x), batch_size):
+        x_batch = x[start : start + batch_size]
         labels_batch = None if labels is None else labels[start : start + batch_size]
-        outputs = function(x[start : start + batch_size], labels_batch)
-        results.append(keras.tree.map_structure(ops.convert_to_numpy, outputs))
-    if not results:
-        raise ValueError("Expected at least one input. Received an empty array.")
-    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *results)
+        count = len(x_batch)
+        if pad and start > 0 and count < batch_size:
+            x_batch = _pad(x_batch, batch_size)
+            labels_batch = None if labels is None else _pad(labels_batch, batch_size)
+        outputs = function(x_batch, labels_batch)
+        results.append(
+            [
+                ops.convert_to_numpy(output)[:count]
+                for output in keras.tree.flatten(outputs)
+            ]
+        )
+    if len(results[0]) == 1:
+        return np.concatenate([parts[0] for parts in results])
+    return tuple(np.concatenate(parts) for parts in zip(*results, strict=True))
+
+
+def _pad(batch, size):
+    batch = np.asarray(batch)
+    padding = np.zeros((size - len(batch),) + batch.shape[1:], batch.dtype)
+    return np.concatenate([batch, padding])

@@ -488,27 +488,36 @@ class VAE(Trainer, keras.Model):
             )
         )
 
+    # The networks run through `predict_on_batch`, compiled once per batch
+    # shape on every backend (op by op on JAX, these helpers compiled each op
+    # anew for every shape: 1.6 s against 0.14 s for a run's figures).
+
     def _encode_arrays(self, x, labels, batch_size):
         self._require_built()
-
-        def encode_batch(x_batch, labels_batch):
-            mean, raw_scale = self.encoder(
-                self._encoder_inputs(x_batch, labels_batch), training=False
-            )
-            return mean, param_lib.scale(raw_scale, self.parameterization)
-
-        return utils.batched(encode_batch, x, labels, batch_size)
+        mean, raw_scale = utils.batched(
+            lambda x_batch, labels_batch: self.encoder.predict_on_batch(
+                self._encoder_inputs(x_batch, labels_batch)
+            ),
+            x,
+            labels,
+            batch_size,
+            pad=True,
+        )
+        sigma = param_lib.scale(raw_scale, self.parameterization)
+        return mean, ops.convert_to_numpy(sigma)
 
     def _decode_arrays(self, z, labels, batch_size):
         self._require_built()
-
-        def decode_batch(z_batch, labels_batch):
-            outputs = self.decoder(
-                self._decoder_inputs(z_batch, labels_batch), training=False
-            )
-            return self.likelihood.mean(outputs)
-
-        return utils.batched(decode_batch, z, labels, batch_size)
+        outputs = utils.batched(
+            lambda z_batch, labels_batch: self.decoder.predict_on_batch(
+                self._decoder_inputs(z_batch, labels_batch)
+            ),
+            z,
+            labels,
+            batch_size,
+            pad=True,
+        )
+        return ops.convert_to_numpy(self.likelihood.mean(outputs))
 
     def _reconstruct_arrays(self, x, labels, sample, seed, batch_size):
         mean, sigma = self._encode_arrays(x, labels, batch_size)

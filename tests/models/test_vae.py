@@ -256,6 +256,28 @@ def test_inference_helpers():
     assert not np.allclose(model.sample(6), model.sample(6))
 
 
+def test_helpers_run_the_networks_with_one_batch_shape():
+    model = _vae(latent_dim=3)
+    x = _data(10)
+    model.fit(x, epochs=1, verbose=0)
+    shapes = []
+    predict_on_batch = model.encoder.predict_on_batch
+
+    def recording(inputs):
+        shapes.append(inputs.shape)
+        return predict_on_batch(inputs)
+
+    model.encoder.predict_on_batch = recording
+    mean, sigma = model.encode(x, batch_size=4)
+    # 10 inputs in batches of 4: the last batch of 2 is padded, then trimmed.
+    assert shapes == [(4, 8, 8)] * 3
+    assert mean.shape == sigma.shape == (10, 3)
+    whole_mean, whole_sigma = model.encode(x)
+    np.testing.assert_allclose(mean, whole_mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(sigma, whole_sigma, rtol=1e-5, atol=1e-6)
+    assert shapes[-1] == (10, 8, 8)  # one batch: not padded
+
+
 def test_works_with_subclassed_networks():
     class Encoder(keras.Model):
         def __init__(self):

@@ -1,6 +1,8 @@
 """The original study's networks, with every shape derived from the input.
 
 - `mlp`: the MLP VAE, 784-500-120-z and back for 28x28 images, any input shape.
+- `conv`: a convolutional VAE for images of any size and colour (not in the
+  original study): stride-2 convolutions down to a 4-pixel map and back.
 - `conv_conditional`: the conv conditional VAE: two 3x3 stride-2 convolutions
   (32, 64), flatten, join the class, Dense heads for the mean and the raw
   scale; the decoder joins z and the class, then Dense, reshape and three
@@ -73,6 +75,85 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     h = keras.layers.Dense(math.prod(input_shape))(h)
     outputs = keras.layers.Reshape(input_shape)(h)
     decoder = keras.Model(z, outputs, name="mlp_decoder")
+    return encoder, decoder
+
+
+def conv(input_shape, latent_dim, filters=None, activation="relu"):
+    """A convolutional encoder and decoder for images of any size and colour.
+
+    Encoder: one 3x3 stride-2 `Conv2D` ("same" padding) per entry of
+    `filters`, flatten, then Dense heads for the mean and the raw scale.
+    Decoder: Dense to the encoder's last feature map, one 3x3 stride-2
+    `Conv2DTranspose` per entry of `filters` (reversed, the last one with
+    `filters[0]`), then a 3x3 `Conv2DTranspose` to the image's channels,
+    cropped to `(H, W)`. The last layer is linear: Gaussian means or
+    Bernoulli logits.
+
+    Args:
+        input_shape: Tuple `(height, width, channels)`.
+        latent_dim: Integer, size of the latent code, `>= 1`.
+        filters: Tuple of integers, the encoder's convolution widths, one
+            halving of height and width each. Defaults to 32, 64, 128, ...,
+            as many as keep the smallest feature map at least 4 pixels
+            high and wide (three for 28x28 and 32x32, four for 64x64), and
+            at least one.
+        activation: String, activation of the hidden layers. Defaults to
+            `"relu"`.
+
+    Returns:
+        Tuple `(encoder, decoder)` of functional models.
+
+    Raises:
+        ValueError: if an argument is out of range.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    encoder, decoder = keras_vae.architectures.conv((32, 32, 3), latent_dim=16)
+    print(decoder.output_shape)  # (None, 32, 32, 3)
+    ```
+    """
+    input_shape = _check_shape(input_shape, ranks=(3,))
+    height, width, channels = input_shape
+    checks.positive_integer("latent_dim", latent_dim)
+    if filters is None:
+        stages = 1
+        while -(-min(height, width) // 2 ** (stages + 1)) >= 4:
+            stages += 1
+        filters = tuple(32 * 2**stage for stage in range(stages))
+    filters = tuple(filters)
+    if not filters:
+        raise ValueError("Expected at least one convolution. Received: filters=()")
+    for count in filters:
+        checks.positive_integer("filters", count)
+
+    inputs = keras.Input(input_shape, name="x")
+    h = inputs
+    for count in filters:
+        h = keras.layers.Conv2D(
+            count, 3, strides=2, padding="same", activation=activation
+        )(h)
+    feature_shape = tuple(h.shape[1:])
+    h = keras.layers.Flatten()(h)
+    mean = keras.layers.Dense(latent_dim, name="mean")(h)
+    raw_scale = keras.layers.Dense(latent_dim, name="raw_scale")(h)
+    encoder = keras.Model(inputs, [mean, raw_scale], name="conv_encoder")
+
+    z = keras.Input((latent_dim,), name="z")
+    h = keras.layers.Dense(math.prod(feature_shape), activation=activation)(z)
+    h = keras.layers.Reshape(feature_shape)(h)
+    for count in (*reversed(filters[:-1]), filters[0]):
+        h = keras.layers.Conv2DTranspose(
+            count, 3, strides=2, padding="same", activation=activation
+        )(h)
+    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(h)
+    extra_height = h.shape[1] - height
+    extra_width = h.shape[2] - width
+    if extra_height or extra_width:
+        h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)
+    decoder = keras.Model(z, h, name="conv_decoder")
     return encoder, decoder
 
 

@@ -22,6 +22,62 @@ def test_mlp_is_the_original_784_500_120():
     assert widths == [120, 500, 784]
 
 
+@pytest.mark.parametrize(
+    "input_shape, stages",
+    [
+        ((28, 28, 1), 3),
+        ((32, 32, 3), 3),
+        ((64, 64, 3), 4),
+        ((8, 8, 1), 1),
+        ((30, 20, 3), 2),
+    ],
+)
+def test_conv_shapes_follow_the_input(input_shape, stages):
+    encoder, decoder = architectures.conv(input_shape, latent_dim=5)
+    convolutions = [
+        layer for layer in encoder.layers if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert [layer.filters for layer in convolutions] == [
+        32 * 2**i for i in range(stages)
+    ]
+    smallest = min(convolutions[-1].output.shape[1:3])
+    assert smallest >= 4 or stages == 1
+    x = np.random.default_rng(0).uniform(size=(2,) + input_shape).astype("float32")
+    mean, raw = encoder(x)
+    assert mean.shape == raw.shape == (2, 5)
+    assert decoder(np.zeros((2, 5), "float32")).shape == (2,) + input_shape
+
+
+def test_conv_takes_explicit_filters_and_trains_in_a_vae():
+    import keras_vae
+
+    encoder, decoder = architectures.conv((16, 16, 3), 4, filters=(8, 16))
+    assert [layer.filters for layer in encoder.layers if hasattr(layer, "filters")] == [
+        8,
+        16,
+    ]
+    vae = keras_vae.models.VAE(encoder, decoder, likelihood="bernoulli", seed=0)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).uniform(size=(64, 16, 16, 3)).astype("float32")
+    history = vae.fit(x, epochs=3, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"input_shape": (28, 28)}, "input_shape"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"filters": ()}, "at least one convolution"),
+        ({"filters": (8, 0)}, "filters"),
+    ],
+)
+def test_conv_rejects_bad_arguments(kwargs, match):
+    arguments = {"input_shape": (28, 28, 1), "latent_dim": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        architectures.conv(**arguments)
+
+
 @pytest.mark.parametrize("input_shape", [(28, 28, 1), (8, 8, 1), (10, 9, 3)])
 @pytest.mark.parametrize("latent_dim", [1, 3])
 def test_conv_conditional_shapes(input_shape, latent_dim):

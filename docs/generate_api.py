@@ -45,7 +45,7 @@ def public_objects():
         (models, ("VAE", "ConditionalVAE")),
         (keras_vae, ("LatentMixture",)),
         (likelihoods, ("Gaussian", "Bernoulli")),
-        (architectures, ("mlp", "conv_conditional")),
+        (architectures, ("mlp", "conv", "conv_conditional")),
         (
             callbacks,
             (
@@ -70,7 +70,7 @@ def public_objects():
                 "within_class_diversity",
             ),
         ),
-        (datasets, ("Preprocessing", "load")),
+        (datasets, ("Preprocessing", "load", "ImageFiles")),
         (
             tuning,
             (

@@ -1,4 +1,5 @@
-"""The `keras-vae` command line: train, evaluate, sweep.
+"""The `keras-vae` command line: train, evaluate, sweep, tune, and sample,
+interpolate, encode with a finished run.
 
 Parsing imports neither TensorFlow nor Keras, so `--help` and argument errors
 answer at once; each command imports what it needs after parsing.
@@ -8,7 +9,7 @@ import argparse
 import os
 import sys
 
-from keras_vae import settings, text
+from keras_vae import cli_usage, config_file, settings, text
 from keras_vae.arguments import (
     Parser,
     add_framework_arguments,
@@ -26,6 +27,9 @@ EXAMPLES = """examples:
   keras-vae evaluate runs/20261124-101500-vae --split train
   keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10
   keras-vae tune --dataset digits --max-trials 10 --latent-dim 2 32 --beta 0 200
+  keras-vae sample RUN_DIR --n 64 --label 3 --out samples.png
+  keras-vae interpolate RUN_DIR --from test:0 --to test:1 --steps 10
+  keras-vae encode RUN_DIR my_images/ --out codes.csv
 """
 
 
@@ -36,7 +40,8 @@ def _add_run_arguments(parser, with_beta=True):
         "--model",
         choices=settings.MODELS,
         default=defaults["model"],
-        help="vae: the original MLP VAE; cvae: the conv conditional VAE "
+        help="vae: the original MLP VAE; conv_vae: a convolutional VAE for images "
+        "of any size and colour; cvae: the original conv conditional VAE "
         "(default: %(default)s)",
     )
     group.add_argument(
@@ -146,7 +151,22 @@ def _add_run_arguments(parser, with_beta=True):
     group.add_argument(
         "--data-path",
         metavar="PATH",
-        help="a folder of IDX files or an .npz with x_train, y_train, x_test, y_test",
+        help="a folder of IDX files, an .npz with x_train, y_train, x_test, y_test, "
+        "or a folder of images (PNG, JPEG, BMP, GIF; class sub-folders give labels; "
+        "90 %% training, 10 %% test, split by --seed)",
+    )
+    group.add_argument(
+        "--image-size",
+        type=positive_int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="a folder of images: resize every image to H x W (default: every "
+        "image must have the same size)",
+    )
+    group.add_argument(
+        "--color-mode",
+        choices=settings.COLOR_MODES,
+        help="a folder of images: grayscale (default) or rgb",
     )
     group.add_argument(
         "--preprocessing",
@@ -156,6 +176,7 @@ def _add_run_arguments(parser, with_beta=True):
     parser.add_argument(
         "--out", metavar="DIR", help="output folder (default: runs/<timestamp>-<model>)"
     )
+    config_file.add_config_argument(parser)
     add_framework_arguments(parser)
 
 
@@ -254,6 +275,8 @@ def build_parser():
     _add_run_arguments(sweep, with_beta=False)
     _add_iw_samples_argument(sweep)
 
+    cli_usage.add_commands(commands)
+
     from tuning import cli as tuning_cli
 
     tune = commands.add_parser(
@@ -264,6 +287,7 @@ def build_parser():
         "python -m tuning.",
     )
     tuning_cli.add_arguments(tune)
+    parser.commands = commands
     return parser
 
 
@@ -402,7 +426,8 @@ def _sweep(arguments):
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
-    arguments = build_parser().parse_args(argv)
+    parser = build_parser()
+    arguments = config_file.parse_args(parser, argv, parser.commands)
     prog = f"keras-vae {arguments.command}"
     if report_errors(prog, start_framework, arguments):
         return 1
@@ -411,9 +436,12 @@ def main(argv=None):
 
         tune_argv = argv[argv.index("tune") + 1 :]
         return tuning_cli.run_command(arguments, tune_argv, prog=prog)
-    command = {"train": _train, "evaluate": _evaluate, "sweep": _sweep}[
-        arguments.command
-    ]
+    command = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "sweep": _sweep,
+        **cli_usage.COMMANDS,
+    }[arguments.command]
     return report_errors(prog, command, arguments)
 
 

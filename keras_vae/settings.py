@@ -1,10 +1,11 @@
 """Settings of one training run, validated without importing TensorFlow."""
 
 from keras_vae import checks
+from keras_vae.datasets.images import COLOR_MODES
 from keras_vae.datasets.loading import DATASETS
 from keras_vae.datasets.preprocessing import PREPROCESSINGS
 
-MODELS = ("vae", "cvae")
+MODELS = ("vae", "conv_vae", "cvae")
 # Mirrors keras_vae.parameterization and keras_vae.likelihoods, which import
 # Keras; a test keeps them equal.
 PARAMETERIZATIONS = ("softplus", "log_var")
@@ -23,6 +24,9 @@ DEFAULTS = {
     "preprocessing": None,  # standardize for gaussian, binarize for bernoulli
     "dataset": None,  # mnist, or the bundled digits when mnist is unavailable
     "data_path": None,
+    # A folder of image files only: resize to (height, width); "grayscale" or "rgb".
+    "image_size": None,
+    "color_mode": None,
     "seed": 0,
     "early_stopping": None,
     "validation_fraction": 0.1,
@@ -66,6 +70,13 @@ def resolve(**settings):
     for key in ("latent_dim", "epochs", "batch_size", "seed", "latent_mixture"):
         minimum = 0 if key in ("seed", "latent_mixture") else 1
         checks.positive_integer(key, config[key], minimum=minimum)
+    if config["image_size"] is not None:
+        size = config["image_size"]
+        if not isinstance(size, (list, tuple)) or len(size) != 2:
+            raise ValueError(f"image_size must be (height, width). Received: {size!r}")
+        config["image_size"] = [checks.positive_integer("image_size", d) for d in size]
+    if config["color_mode"] is not None:
+        _choice(config, "color_mode", COLOR_MODES)
     if config["early_stopping"] is not None:
         checks.positive_integer("early_stopping", config["early_stopping"])
     if config["beta_schedule"] is not None:

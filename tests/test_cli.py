@@ -243,7 +243,7 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
     [
         (
             ["train", "--model", "gan"],
-            "invalid choice: 'gan' (choose from 'vae', 'cvae')",
+            "invalid choice: 'gan' (choose from 'vae', 'conv_vae', 'cvae')",
         ),
         (["train", "--beta", "-1"], "expected a finite number >= 0"),
         (["train", "--latent-dim", "0"], "expected an integer >= 1"),

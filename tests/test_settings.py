@@ -24,7 +24,7 @@ def test_defaults_follow_the_original_study():
         ({"beta": -2.0}, "beta=-2.0"),
         ({"beta": float("nan")}, "beta=nan"),
         ({"learning_rate": 0.0}, "learning_rate"),
-        ({"model": "gan"}, "Expected one of: vae, cvae"),
+        ({"model": "gan"}, "Expected one of: vae, conv_vae, cvae"),
         ({"validation_fraction": 0.7}, "below 0.5"),
         ({"colour": "red"}, "Unknown settings"),
         ({"likelihood": "bernoulli", "preprocessing": "standardize"}, "Bernoulli"),

@@ -6,7 +6,7 @@ Parsing imports neither TensorFlow nor KerasTuner.
 import os
 import sys
 
-from keras_vae import settings
+from keras_vae import config_file, settings
 from keras_vae.arguments import (
     Parser,
     add_framework_arguments,
@@ -122,7 +122,7 @@ def add_arguments(parser):
         help="run a chief and N workers on this machine",
     )
     group = parser.add_argument_group("model and data")
-    group.add_argument("--model", choices=settings.MODELS, default="vae")
+    group.add_argument("--model", choices=("vae", "cvae"), default="vae")
     group.add_argument("--likelihood", choices=settings.LIKELIHOODS, default="gaussian")
     group.add_argument(
         "--parameterization", choices=settings.PARAMETERIZATIONS, default="softplus"
@@ -138,6 +138,7 @@ def add_arguments(parser):
     )
     group.add_argument("--batch-size", type=positive_int, default=64)
     group.add_argument("--seed", type=non_negative_int, default=0)
+    config_file.add_config_argument(parser)
     add_framework_arguments(parser)
 
 
@@ -260,7 +261,7 @@ def run(arguments, argv):
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else list(argv)
-    arguments = build_parser().parse_args(argv)
+    arguments = config_file.parse_args(build_parser(), argv)
     prog = "python -m tuning"
     if report_errors(prog, start_framework, arguments):
         return 1

@@ -1,7 +1,9 @@
 """Datasets for the experiments: MNIST, Fashion-MNIST, scikit-learn's digits,
-or any folder of IDX files or `.npz` file; preprocessing and tf.data pipelines."""
+or any folder of IDX files, `.npz` file or folder of image files; preprocessing
+and tf.data pipelines."""
 
 from keras_vae.datasets.idx import read_idx as read_idx
+from keras_vae.datasets.images import ImageFiles as ImageFiles
 from keras_vae.datasets.loading import DATASETS as DATASETS
 from keras_vae.datasets.loading import DataUnavailableError as DataUnavailableError
 from keras_vae.datasets.loading import ImageData as ImageData
@@ -14,6 +16,7 @@ __all__ = [
     "PREPROCESSINGS",
     "DataUnavailableError",
     "ImageData",
+    "ImageFiles",
     "Preprocessing",
     "load",
     "read_idx",

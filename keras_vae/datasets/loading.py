@@ -43,7 +43,8 @@ class DataUnavailableError(RuntimeError):
 class ImageData:
     """A labelled image dataset split into training and test sets.
 
-    Images are float32 arrays `(n, height, width, channels)` in [0, 1]; labels
+    Images are float32 arrays `(n, height, width, channels)` in [0, 1] or, for
+    a folder of image files, `ImageFiles` that read them on demand; labels
     int32 arrays `(n,)`.
     """
 
@@ -53,6 +54,8 @@ class ImageData:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    classes: tuple = None  # class names, for a folder of class sub-folders
+    labelled: bool = True  # False for a flat folder of images (every label 0)
 
     @property
     def image_shape(self):
@@ -65,21 +68,31 @@ class ImageData:
     @property
     def class_names(self):
         """Names of the classes, or their numbers as strings."""
-        names = CLASS_NAMES.get(self.name)
+        names = self.classes or CLASS_NAMES.get(self.name)
         if names and len(names) == self.num_classes:
             return list(names)
         return [str(label) for label in range(self.num_classes)]
 
 
-def load(name="mnist", path=None):
+def load(name="mnist", path=None, image_size=None, color_mode=None, seed=0):
     """Loads a dataset by name, or from files given by path.
 
     Args:
         name: String, `"mnist"`, `"fashion_mnist"` or `"digits"`. With `path`,
             only a label for the files.
         path: String or `None`. A folder holding the four IDX files
-            (`train-images-idx3-ubyte[.gz]`, ...) or an `.npz` file with
-            `x_train, y_train, x_test, y_test`.
+            (`train-images-idx3-ubyte[.gz]`, ...), an `.npz` file with
+            `x_train, y_train, x_test, y_test`, or a folder of image files
+            (PNG, JPEG, BMP, GIF; class sub-folders give labels, as
+            `keras.utils.image_dataset_from_directory` reads them, a flat
+            folder is unlabelled), read on demand as `ImageFiles` and split
+            into 90 % training and 10 % test images by `seed`.
+        image_size: Tuple `(height, width)` or `None`, a folder of images
+            only: resize every image to it. Without it, every image must have
+            the same size.
+        color_mode: `"grayscale"` (default) or `"rgb"`, a folder of images
+            only.
+        seed: Integer, seed of a folder of images' training/test split.
 
     Returns:
         An `ImageData`.
@@ -100,7 +113,24 @@ def load(name="mnist", path=None):
     ```
     """
     if path is not None:
-        return _load_path(name, os.fspath(path))
+        path = os.fspath(path)
+        if os.path.isdir(path) and not _has_idx(path):
+            from keras_vae.datasets.images import IMAGE_EXTENSIONS, is_image_folder
+
+            if not is_image_folder(path):
+                raise ValueError(
+                    f"{path} holds neither the four IDX files "
+                    "(train-images-idx3-ubyte[.gz], ...) nor image files "
+                    f"({', '.join(IMAGE_EXTENSIONS)})."
+                )
+            return _load_images(name, path, image_size, color_mode, seed)
+    if image_size is not None or color_mode is not None:
+        raise ValueError(
+            "image_size and color_mode (--image-size, --color-mode) apply to a "
+            f"folder of image files; {path or name} is not one."
+        )
+    if path is not None:
+        return _load_path(name, path)
     if name == "digits":
         return _load_digits()
     if name == "fashion_mnist" and os.path.isdir(DEBIAN_FASHION_MNIST):
@@ -136,6 +166,36 @@ def _load_path(name, path):
             ".npz file."
         )
     return _validated(name, path, **arrays)
+
+
+def _has_idx(folder):
+    return any(
+        name.startswith(("train-images", "t10k-images")) for name in os.listdir(folder)
+    )
+
+
+def _load_images(name, folder, image_size, color_mode, seed):
+    from keras_vae.datasets.images import load_folder
+
+    x_train, y_train, x_test, y_test, classes = load_folder(
+        folder, image_size, color_mode, seed
+    )
+    height, width, channels = x_train.image_shape
+    colour = "greyscale" if channels == 1 else "RGB"
+    source = (
+        f"{len(x_train) + len(x_test)} images in {folder} ({height}x{width} {colour}"
+        + (f", {len(classes)} classes)" if classes else ", unlabelled)")
+    )
+    return ImageData(
+        name,
+        source,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        tuple(classes) if classes else None,
+        labelled=bool(classes),
+    )
 
 
 def _find_idx(folder, stem):

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_vae.datasets.images import ImageFiles
+
 PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
 
 
@@ -50,6 +52,8 @@ class Preprocessing:
     def fit(cls, mode, x_train):
         """Returns a `Preprocessing` with statistics taken from `x_train`."""
         if mode == "standardize":
+            if isinstance(x_train, ImageFiles):
+                return cls(mode, *_streamed_moments(x_train))
             return cls(mode, float(np.mean(x_train)), float(np.std(x_train)))
         return cls(mode)
 
@@ -89,7 +93,8 @@ class Preprocessing:
 
         The preprocessed arrays, reshuffled by `fit` every epoch: the fastest
         input on every backend (docs/benchmarks.md). Dynamic binarization
-        draws new images every epoch, so it gets `training_dataset` instead.
+        draws new images every epoch, and `ImageFiles` are streamed from
+        disk, so they get `training_dataset` instead.
 
         Args:
             x: Array of pixels in [0, 1].
@@ -101,7 +106,7 @@ class Preprocessing:
         Returns:
             Dict of keyword arguments for `model.fit`.
         """
-        if self.dynamic:
+        if self.dynamic or isinstance(x, ImageFiles):
             return {
                 "x": self.training_dataset(x, y, batch_size, seed),
                 "shuffle": False,
@@ -124,6 +129,8 @@ class Preprocessing:
         """
         import tensorflow as tf
 
+        if isinstance(x, ImageFiles):
+            return self._streamed_dataset(x, y, batch_size, seed)
         inputs = np.asarray(x, "float32") if self.dynamic else self.transform(x, seed)
         elements = inputs if y is None else (inputs, np.asarray(y, "int32"))
         dataset = (
@@ -140,8 +147,67 @@ class Preprocessing:
             )
         return dataset.prefetch(tf.data.AUTOTUNE)
 
+    def _streamed_dataset(self, files, y, batch_size, seed):
+        """Files read, decoded and preprocessed by TensorFlow, batch by batch."""
+        import tensorflow as tf
+
+        indices = np.arange(len(files), dtype="int64")
+        elements = (files.paths, indices)
+        if y is not None:
+            elements += (np.asarray(y, "int32"),)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def preprocess(paths, indices, *labels, draw):
+            x = files.decode_paths(paths)
+            if self.mode == "standardize":
+                x = (x - self.mean) / self.std
+            elif self.mode == "binarize_static":
+                # The same binary image every epoch: its seed is its index.
+                x = tf.cast(
+                    tf.random.stateless_uniform(
+                        tf.shape(x),
+                        seed=tf.stack([tf.constant(seed, "int64"), indices]),
+                    )
+                    < x,
+                    x.dtype,
+                )
+            elif self.mode == "binarize":
+                x = tf.cast(
+                    tf.random.stateless_uniform(tf.shape(x), seed=draw) < x, x.dtype
+                )
+            return (x, labels[0]) if labels else x
+
+        dataset = tf.data.Dataset.from_tensor_slices(elements).shuffle(
+            len(files), seed=seed, reshuffle_each_iteration=True
+        )
+        dataset = tf.data.Dataset.zip((dataset, seeds.batch(2)))
+        dataset = dataset.map(
+            lambda element, draw: preprocess(*element, draw=draw),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
     def get_config(self):
         return {"mode": self.mode, "mean": self.mean, "std": self.std}
+
+
+def _streamed_moments(files, batch_size=256):
+    """Mean and standard deviation of every pixel of `files`, in one pass."""
+    import tensorflow as tf
+
+    dataset = (
+        tf.data.Dataset.from_tensor_slices(files.paths)
+        .map(files.decode_paths, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch_size)
+    )
+    total = total_squares = count = 0.0
+    for batch in dataset.as_numpy_iterator():
+        batch = batch.astype("float64")
+        total += batch.sum()
+        total_squares += np.square(batch).sum()
+        count += batch.size
+    mean = total / count
+    return float(mean), float(np.sqrt(max(total_squares / count - mean**2, 0.0)))
 
 
 def _binarize_batch(batch, seed):

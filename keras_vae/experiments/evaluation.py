@@ -1,16 +1,15 @@
 """Metrics of a saved run on its test or training split."""
 
-import json
+import dataclasses
 import os
 
 import keras
 import numpy as np
 
-from keras_vae import checks, datasets, evaluation
+from keras_vae import checks, evaluation
 from keras_vae.evaluation import conditional_samples, latent_usage
-from keras_vae.experiments import training
+from keras_vae.experiments import inference, training
 from keras_vae.files import atomic_path
-from keras_vae.latent_mixture import LatentMixture
 from keras_vae.settings import DEFAULT_IW_SAMPLES
 
 CLASSIFIER_FILE = "classifier.keras"
@@ -92,31 +91,23 @@ def evaluate_run(
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     checks.positive_integer("latent_mixture", latent_mixture, minimum=0)
-    missing = [
-        name
-        for name in ("config.json", "model.keras")
-        if not os.path.isfile(os.path.join(directory, name))
-    ]
-    if missing:
-        raise ValueError(
-            f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
-        )
-    with open(os.path.join(directory, "config.json")) as file:
-        config = json.load(file)
+    run = inference.load_run(directory)
+    config, model, preprocessing = run.config, run.model, run.preprocessing
     if latent_mixture and config["model"] != "cvae":
         raise ValueError(
             "--latent-mixture judges conditioned samples: it needs a cvae run; "
             f"{directory} holds a {config['model']} run."
         )
-    data = datasets.load(config["dataset_used"], config["data_path"])
-    preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
-    path = os.path.join(directory, "model.keras")
-    try:
-        model = keras.models.load_model(path)
-    except (TypeError, ValueError) as error:
-        # Keras names the class it could not find, then dumps the whole config.
-        reason = str(error).strip().splitlines()[0].split(" Full object config")[0]
-        raise ValueError(f"{path} cannot be loaded: {reason}") from None
+    data = training.load_named(config["dataset_used"], config)
+    if not isinstance(data.x_test, np.ndarray):
+        # A folder of image files: the measures below (and a conditional run's
+        # classifier) take arrays, so the images they use are read here.
+        needs_train = split == "train" or config["model"] == "cvae"
+        data = dataclasses.replace(
+            data,
+            x_test=np.asarray(data.x_test),
+            x_train=np.asarray(data.x_train) if needs_train else data.x_train,
+        )
     x, y = (
         (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
     )
@@ -126,8 +117,7 @@ def evaluate_run(
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
     if config["model"] == "cvae":
         classifier = run_classifier(directory, data, say=say)
-        density_path = os.path.join(directory, training.LATENT_MIXTURE_FILE)
-        density = None
+        density = run.density
         if latent_mixture:
             say(
                 f"Fitting a {latent_mixture}-component Gaussian mixture per class to "
@@ -136,8 +126,6 @@ def evaluate_run(
             density = training.fit_latent_mixture(
                 model, config, data, preprocessing, latent_mixture
             )
-        elif os.path.isfile(density_path):
-            density = LatentMixture.load(density_path)
         metrics.update(
             conditional_summary(
                 model,

@@ -52,7 +52,18 @@ def load_data(config, say=print):
             )
             return datasets.load("digits"), "digits"
     name = name or "custom"
-    return datasets.load(name, config["data_path"]), name
+    return load_named(name, config), name
+
+
+def load_named(name, config):
+    """The dataset `name` with the run's path, image options and split seed."""
+    return datasets.load(
+        name,
+        config["data_path"],
+        config.get("image_size"),
+        config.get("color_mode"),
+        config["seed"],
+    )
 
 
 def default_run_directory(model, root="runs"):
@@ -66,9 +77,13 @@ def default_run_directory(model, root="runs"):
 
 
 def build_model(config, image_shape, num_classes):
-    """The original study's model for `config`, compiled with Adam."""
-    if config["model"] == "vae":
-        encoder, decoder = architectures.mlp(image_shape, config["latent_dim"])
+    """The model `config` names (the original study's MLP VAE or conv CVAE,
+    or the conv VAE), compiled with Adam."""
+    if config["model"] in ("vae", "conv_vae"):
+        architecture = (
+            architectures.mlp if config["model"] == "vae" else architectures.conv
+        )
+        encoder, decoder = architecture(image_shape, config["latent_dim"])
         model = VAE(encoder, decoder, **_model_arguments(config))
     else:
         encoder, decoder = architectures.conv_conditional(
@@ -147,13 +162,22 @@ def train(out=None, say=print, verbose=None, **settings):
         raise ValueError(f"{out} already holds a run; choose another --out.")
     prepared = prepare_data(config, say)
     data, preprocessing = prepared.data, prepared.preprocessing
+    if config["model"] == "cvae" and not data.labelled:
+        raise ValueError(
+            f"--model cvae needs classes: {config['data_path']} is a flat folder of "
+            "images; put each class in a sub-folder of its own."
+        )
     _check_mixture_size(config, data.y_train[prepared.train_index])
     config = {
         **config,
         "dataset_used": prepared.dataset_used,
         "data_source": data.source,
         "backend": keras.backend.backend(),
+        "class_names": data.class_names,
     }
+    if config["data_path"] is not None:
+        # Evaluate and the other commands read the data from anywhere.
+        config["data_path"] = os.path.abspath(config["data_path"])
     keras.utils.set_random_seed(config["seed"])
     model = build_model(config, data.image_shape, data.num_classes)
     test = model_inputs(
@@ -377,7 +401,7 @@ def write_figures(run, num_examples=10):
     )
 
     chosen = stratified_subset(data.y_test, num_examples, seed)
-    originals = data.x_test[chosen]
+    originals = np.asarray(data.x_test[chosen])
     inputs = preprocessing.transform(originals, seed)
     reconstructed = (
         model.reconstruct(inputs, data.y_test[chosen])
@@ -458,11 +482,14 @@ def stratified_subset(labels, size, seed):
         return np.arange(len(labels))
     from sklearn.model_selection import train_test_split
 
+    classes = len(np.unique(labels))
+    # Stratifying needs every class on both sides of the split.
+    stratify = _stratify(labels) if min(size, len(labels) - size) >= classes else None
     chosen, _ = train_test_split(
         np.arange(len(labels)),
         train_size=size,
         random_state=seed,
-        stratify=_stratify(labels),
+        stratify=stratify,
     )
     return np.sort(chosen)
 

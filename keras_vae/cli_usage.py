@@ -1,0 +1,210 @@
+"""`keras-vae sample`, `interpolate` and `encode`: using a finished run.
+
+Parsing imports no framework; each command imports what it needs after it.
+"""
+
+import argparse
+import math
+import os
+
+from keras_vae.arguments import (
+    add_framework_arguments,
+    integer_argument,
+    non_negative_int,
+    positive_int,
+)
+
+
+def _output_path(*extensions):
+    """An argparse type for an output file with one of `extensions`."""
+
+    def check(value):
+        if not value.lower().endswith(extensions):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} must end with {' or '.join(extensions)}"
+            )
+        folder = os.path.dirname(value)
+        if folder and not os.path.isdir(folder):
+            raise argparse.ArgumentTypeError(f"{folder} is not a folder")
+        return value
+
+    check.__name__ = "output file"
+    return check
+
+
+def add_commands(commands):
+    """sample, interpolate and encode: using a finished run."""
+    sample = commands.add_parser(
+        "sample",
+        help="draw samples of a run's model",
+        description="Decode draws of a run's model into a PNG grid or a .npy array "
+        "of pixels in [0, 1]. Draws come from the run's latent mixture when it has "
+        "one (train --latent-mixture), else from the prior N(0, I).",
+    )
+    sample.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train")
+    sample.add_argument(
+        "--n", type=positive_int, default=64, help="how many (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--label",
+        type=non_negative_int,
+        metavar="K",
+        help="cvae: samples of class K (default: every class, one row each)",
+    )
+    sample.add_argument(
+        "--seed", type=non_negative_int, default=0, help="(default: %(default)s)"
+    )
+    sample.add_argument(
+        "--prior",
+        action="store_true",
+        help="draw from the prior even if the run has a latent mixture",
+    )
+    sample.add_argument(
+        "--out",
+        type=_output_path(".png", ".npy"),
+        default="samples.png",
+        metavar="FILE",
+        help=".png grid or .npy array (default: %(default)s)",
+    )
+    add_framework_arguments(sample)
+
+    interpolate = commands.add_parser(
+        "interpolate",
+        help="decode the line between the codes of two images",
+        description="Encode two images, decode STEPS codes on the line between "
+        "their posterior means, and write them as a PNG strip (the two images at "
+        "its ends) or a .npy array.",
+    )
+    interpolate.add_argument(
+        "run_dir", metavar="RUN_DIR", help="a folder written by train"
+    )
+    for end in ("from", "to"):
+        interpolate.add_argument(
+            f"--{end}",
+            dest=f"{end}_image",
+            required=True,
+            metavar="IMAGE",
+            help="an image file of the model's size, or test:N / train:N, the N-th "
+            "image of the run's dataset",
+        )
+    interpolate.add_argument(
+        "--steps",
+        type=integer_argument(minimum=2),
+        default=10,
+        help="codes on the line, ends included (default: %(default)s)",
+    )
+    interpolate.add_argument(
+        "--label",
+        type=non_negative_int,
+        metavar="K",
+        help="cvae (required): the class to encode and decode with",
+    )
+    interpolate.add_argument(
+        "--out",
+        type=_output_path(".png", ".npy"),
+        default="interpolation.png",
+        metavar="FILE",
+        help=".png strip or .npy array (default: %(default)s)",
+    )
+    add_framework_arguments(interpolate)
+
+    encode = commands.add_parser(
+        "encode",
+        help="write the latent codes of images to a CSV",
+        description="Encode images with a run's model; one CSV row per image with "
+        "the posterior's mean and standard deviation per latent dimension.",
+    )
+    encode.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train")
+    encode.add_argument(
+        "data",
+        metavar="DATA",
+        help="a folder of images (class sub-folders give labels), one image file, "
+        "or test / train: a split of the run's dataset",
+    )
+    encode.add_argument(
+        "--label",
+        type=non_negative_int,
+        metavar="K",
+        help="cvae: encode every image with class K",
+    )
+    encode.add_argument(
+        "--out",
+        type=_output_path(".csv"),
+        default="codes.csv",
+        metavar="FILE",
+        help="(default: %(default)s)",
+    )
+    add_framework_arguments(encode)
+
+
+def _sample(arguments):
+    from keras_vae.experiments import inference
+
+    run = inference.load_run(arguments.run_dir)
+    pixels, labels = inference.sample(
+        run, arguments.n, arguments.label, arguments.seed, arguments.prior
+    )
+    source = (
+        "prior N(0, I)"
+        if arguments.prior or run.density is None
+        else f"latent mixture ({run.density.components} components)"
+    )
+    if labels is None:
+        columns, rows = math.isqrt(len(pixels) - 1) + 1, None
+    elif arguments.label is None:
+        columns = -(-len(pixels) // run.model.num_classes)
+        rows = run.class_names[: -(-len(pixels) // columns)]
+    else:
+        columns, rows = math.isqrt(len(pixels) - 1) + 1, None
+        source += f", class {run.class_names[arguments.label]}"
+    inference.write_images(
+        arguments.out, pixels, columns, f"{len(pixels)} samples, {source}", rows
+    )
+    print(f"{len(pixels)} samples from the {source} -> {arguments.out}")
+
+
+def _interpolate(arguments):
+    from keras_vae.experiments import inference
+
+    run = inference.load_run(arguments.run_dir)
+    start = inference.read_endpoint(run, arguments.from_image)
+    end = inference.read_endpoint(run, arguments.to_image)
+    pixels = inference.interpolate(run, start, end, arguments.steps, arguments.label)
+    if arguments.out.lower().endswith(".npy"):
+        inference.write_images(arguments.out, pixels, arguments.steps, "")
+    else:
+        import numpy as np
+
+        strip = np.concatenate([start[None], pixels, end[None]])
+        inference.write_images(
+            arguments.out,
+            strip,
+            len(strip),
+            f"{arguments.from_image} (left) to {arguments.to_image} (right): "
+            f"{arguments.steps} decoded codes on the line between their means"
+            + (
+                ""
+                if arguments.label is None
+                else f", class {run.class_names[arguments.label]}"
+            ),
+        )
+    print(
+        f"{arguments.steps} images from {arguments.from_image} to "
+        f"{arguments.to_image} -> {arguments.out}"
+    )
+
+
+def _encode(arguments):
+    from keras_vae.experiments import inference
+
+    run = inference.load_run(arguments.run_dir)
+    pixels, labels, names = inference.read_images(run, arguments.data, arguments.label)
+    mean, sigma = inference.encode(run, pixels, labels)
+    inference.write_codes(arguments.out, names, labels, mean, sigma)
+    print(
+        f"{len(names)} images encoded ({mean.shape[1]} latent dimensions: mean and "
+        f"sigma) -> {arguments.out}"
+    )
+
+
+COMMANDS = {"sample": _sample, "interpolate": _interpolate, "encode": _encode}

@@ -1,0 +1,275 @@
+"""Using a finished run: draw samples, interpolate between images, encode images."""
+
+import csv
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_vae import checks, datasets, plots
+from keras_vae.datasets.images import list_images, read_image
+from keras_vae.datasets.loading import CLASS_NAMES
+from keras_vae.experiments import training
+from keras_vae.files import atomic_path
+from keras_vae.latent_mixture import LatentMixture
+from keras_vae.models import ConditionalVAE
+
+IMAGE_OUTPUTS = (".png", ".npy")
+SPLITS = ("test", "train")
+
+
+@dataclasses.dataclass
+class LoadedRun:
+    """A run folder's model with what is needed to use it."""
+
+    directory: str
+    config: dict
+    model: keras.Model
+    preprocessing: datasets.Preprocessing
+    density: LatentMixture = None  # the run's latent_mixture.npz, if any
+
+    @property
+    def conditional(self):
+        return isinstance(self.model, ConditionalVAE)
+
+    @property
+    def image_shape(self):
+        """`(height, width, channels)` of the model's images."""
+        probe = np.zeros((1,) + self.model.latent_shape, "float32")
+        decoded = (
+            self.model.decode(probe, [0])
+            if self.conditional
+            else self.model.decode(probe)
+        )
+        return tuple(decoded.shape[1:])
+
+    @property
+    def class_names(self):
+        """Names of a conditional run's classes, or their numbers as strings."""
+        count = self.model.num_classes
+        names = self.config.get("class_names") or CLASS_NAMES.get(
+            self.config.get("dataset_used")
+        )
+        if names and len(names) == count:
+            return list(names)
+        return [str(label) for label in range(count)]
+
+    def split(self, name):
+        """Pixels and labels of a split of the run's dataset."""
+        if name not in SPLITS:
+            raise ValueError(f"Unknown split {name!r}. Expected one of {SPLITS}.")
+        data = training.load_named(self.config["dataset_used"], self.config)
+        return (
+            (data.x_test, data.y_test)
+            if name == "test"
+            else (
+                data.x_train,
+                data.y_train,
+            )
+        )
+
+
+def load_run(directory):
+    """Loads a run folder written by `keras-vae train`.
+
+    Raises:
+        ValueError: if the folder is not a finished run, or its model or latent
+            mixture cannot be loaded (the message says why, in one line).
+    """
+    missing = [
+        name
+        for name in ("config.json", "model.keras")
+        if not os.path.isfile(os.path.join(directory, name))
+    ]
+    if missing:
+        raise ValueError(
+            f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
+        )
+    with open(os.path.join(directory, "config.json")) as file:
+        config = json.load(file)
+    path = os.path.join(directory, "model.keras")
+    try:
+        model = keras.models.load_model(path)
+    except (TypeError, ValueError) as error:
+        # Keras names the class it could not find, then dumps the whole config.
+        reason = str(error).strip().splitlines()[0].split(" Full object config")[0]
+        raise ValueError(f"{path} cannot be loaded: {reason}") from None
+    density_path = os.path.join(directory, training.LATENT_MIXTURE_FILE)
+    density = LatentMixture.load(density_path) if os.path.isfile(density_path) else None
+    preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
+    return LoadedRun(directory, config, model, preprocessing, density)
+
+
+def _check_label(run, label):
+    if label is None:
+        return None
+    if not run.conditional:
+        raise ValueError(
+            f"--label needs a conditional (cvae) run; {run.directory} holds a "
+            f"{run.config['model']} run."
+        )
+    if not 0 <= label < run.model.num_classes:
+        raise ValueError(
+            f"--label {label} is not a class of this run: expected 0 to "
+            f"{run.model.num_classes - 1} ({', '.join(run.class_names)})."
+        )
+    return label
+
+
+def sample(run, n, label=None, seed=0, prior=False):
+    """Decodes `n` draws of a run's model, as pixels in [0, 1].
+
+    Draws come from the run's latent mixture when it has one, else (or with
+    `prior=True`) from the prior N(0, I). A conditional run draws `n` samples
+    of class `label`, or, without one, `n` samples spread over its classes in
+    order.
+
+    Returns:
+        Tuple `(pixels, labels)`; `labels` is `None` for an unconditional run.
+    """
+    n = checks.positive_integer("n", n)
+    label = _check_label(run, label)
+    density = None if prior else run.density
+    if not run.conditional:
+        return run.preprocessing.to_pixels(
+            run.model.sample(n, seed, density=density)
+        ), None
+    if label is None:
+        per_class = -(-n // run.model.num_classes)
+        labels = np.repeat(np.arange(run.model.num_classes), per_class)[:n]
+    else:
+        labels = np.full(n, label)
+    pixels = run.model.sample(labels, seed, density=density)
+    return run.preprocessing.to_pixels(pixels), labels
+
+
+def read_endpoint(run, source):
+    """One image for `interpolate`: an image file, or `test:N` / `train:N`, the
+    N-th image of a split of the run's dataset, as pixels in [0, 1]."""
+    split, _, index = source.partition(":")
+    if split in SPLITS and index:
+        x, _ = run.split(split)
+        if not index.isdigit() or int(index) >= len(x):
+            raise ValueError(
+                f"{source}: expected {split}:N with N from 0 to {len(x) - 1}."
+            )
+        return x[int(index)]
+    return read_image(source, run.image_shape)
+
+
+def interpolate(run, start, end, steps=10, label=None):
+    """Decodes `steps` codes on the line between the posterior means of two
+    images (pixels in [0, 1]), the first and last being the images' own.
+
+    A conditional run encodes and decodes every code with class `label`.
+
+    Returns:
+        Array `(steps,) + image_shape` of pixels.
+    """
+    steps = checks.positive_integer("steps", steps, minimum=2)
+    label = _check_label(run, label)
+    if run.conditional and label is None:
+        raise ValueError(
+            "A conditional (cvae) run interpolates within one class: pass --label."
+        )
+    inputs = run.preprocessing.transform(np.stack([start, end]), run.config["seed"])
+    if run.conditional:
+        labels = np.full(2, label)
+        mean, _ = run.model.encode(inputs, labels)
+    else:
+        mean, _ = run.model.encode(inputs)
+    weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+    codes = (1 - weights) * mean[:1] + weights * mean[1:]
+    codes = codes.reshape((steps,) + run.model.latent_shape)
+    decoded = (
+        run.model.decode(codes, np.full(steps, label))
+        if run.conditional
+        else run.model.decode(codes)
+    )
+    return run.preprocessing.to_pixels(decoded)
+
+
+def read_images(run, source, label=None):
+    """Images to encode: a folder of images (class sub-folders give labels),
+    one image file, or the name of a split of the run's dataset.
+
+    Returns:
+        Tuple `(pixels, labels, names)`: labels are `None` when there are
+        none; `names` say where each image came from.
+    """
+    label = _check_label(run, label)
+    if source in SPLITS:
+        x, y = run.split(source)
+        names = [f"{source}:{index}" for index in range(len(x))]
+    elif os.path.isdir(source):
+        paths, y, class_names = list_images(source)
+        if (
+            y is not None
+            and run.conditional
+            and len(class_names) > run.model.num_classes
+        ):
+            raise ValueError(
+                f"{source} has {len(class_names)} class folders; the run has "
+                f"{run.model.num_classes} classes."
+            )
+        x = np.stack([read_image(path, run.image_shape) for path in paths])
+        names = paths
+    elif os.path.isfile(source):
+        x, y, names = read_image(source, run.image_shape)[None], None, [source]
+    else:
+        raise ValueError(
+            f"{source} is neither an image file, a folder of images, nor a split "
+            f"of the run's dataset ({' or '.join(SPLITS)})."
+        )
+    if label is not None:
+        y = np.full(len(x), label, "int32")
+    if run.conditional and y is None:
+        raise ValueError(
+            "A conditional (cvae) run encodes images with their class: give a "
+            "folder of class sub-folders, a split, or --label."
+        )
+    return x, y, names
+
+
+def encode(run, pixels, labels=None):
+    """Posterior means and standard deviations of images (pixels in [0, 1]).
+
+    Returns:
+        Tuple `(mean, sigma)` of arrays `(n, latent_dim)`.
+    """
+    inputs = run.preprocessing.transform(pixels, run.config["seed"])
+    if run.conditional:
+        mean, sigma = run.model.encode(inputs, labels)
+    else:
+        mean, sigma = run.model.encode(inputs)
+    return mean.reshape(len(mean), -1), sigma.reshape(len(sigma), -1)
+
+
+def write_codes(path, names, labels, mean, sigma):
+    """Writes one CSV row per image: its name, label, and the posterior's
+    mean and standard deviation per latent dimension; atomically."""
+    latent_dim = mean.shape[1]
+    header = ["image"] + (["label"] if labels is not None else [])
+    header += [f"mean_{j}" for j in range(latent_dim)]
+    header += [f"sigma_{j}" for j in range(latent_dim)]
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        for index, name in enumerate(names):
+            label = [int(labels[index])] if labels is not None else []
+            writer.writerow(
+                [name, *label]
+                + [f"{value:.6g}" for value in mean[index]]
+                + [f"{value:.6g}" for value in sigma[index]]
+            )
+
+
+def write_images(path, pixels, columns, title, row_labels=None):
+    """Writes images as a PNG grid or, for a `.npy` path, as the array."""
+    if path.lower().endswith(".npy"):
+        with atomic_path(path) as temporary:
+            np.save(temporary, np.asarray(pixels, "float32"))
+        return
+    plots.save(plots.images_figure(pixels, columns, title, row_labels), path)

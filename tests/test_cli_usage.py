@@ -1,0 +1,290 @@
+"""`keras-vae sample`, `interpolate` and `encode` on runs trained on digits."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_vae import cli, datasets
+from keras_vae.experiments import inference
+
+
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    keras.utils.set_random_seed(0)
+    arguments = ["train", "--dataset", "digits", "--epochs", "2", "--out", str(out)]
+    assert cli.main(arguments + ["--latent-dim", "4"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cvae_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "cvae"
+    keras.utils.set_random_seed(0)
+    arguments = ["train", "--model", "cvae", "--dataset", "digits", "--epochs", "2"]
+    arguments += ["--latent-dim", "3", "--latent-mixture", "2", "--out", str(out)]
+    assert cli.main(arguments) == 0
+    return out
+
+
+def _size(path):
+    with Image.open(path) as image:
+        return image.size
+
+
+def _write_png(path, pixels):
+    Image.fromarray(np.round(pixels[..., 0] * 255).astype("uint8")).save(path)
+
+
+def _digits_test():
+    data = datasets.load("digits")
+    return data.x_test, data.y_test
+
+
+def test_sample_writes_a_grid_and_an_array(vae_run, tmp_path, capsys):
+    png, array = tmp_path / "grid.png", tmp_path / "grid.npy"
+    assert cli.main(["sample", str(vae_run), "--n", "10", "--out", str(png)]) == 0
+    assert "10 samples from the prior N(0, I)" in capsys.readouterr().out
+    width, height = _size(png)
+    assert 0.7 < width / height < 1.5  # 4 columns, 3 rows
+    assert cli.main(["sample", str(vae_run), "--n", "10", "--out", str(array)]) == 0
+    pixels = np.load(array)
+    assert pixels.shape == (10, 8, 8, 1)
+    assert pixels.min() >= 0 and pixels.max() <= 1
+    assert cli.main(["sample", str(vae_run), "--n", "10", "--out", str(array)]) == 0
+    np.testing.assert_array_equal(np.load(array), pixels)  # seeded
+    assert (
+        cli.main(
+            ["sample", str(vae_run), "--n", "10", "--seed", "1", "--out", str(array)]
+        )
+        == 0
+    )
+    assert not np.allclose(np.load(array), pixels)
+
+
+def test_sample_draws_the_class_asked_for(cvae_run, tmp_path):
+    run = inference.load_run(str(cvae_run))
+    out = tmp_path / "samples.npy"
+    for label in (3, 4):
+        arguments = ["sample", str(cvae_run), "--n", "6", "--label", str(label)]
+        assert cli.main(arguments + ["--out", str(out)]) == 0
+        expected = run.model.sample(np.full(6, label), 0, density=run.density)
+        np.testing.assert_allclose(
+            np.load(out), run.preprocessing.to_pixels(expected), atol=1e-5
+        )
+    # Without --label: every class in order, as many of each as fit in --n.
+    pixels, labels = inference.sample(run, 25)
+    assert pixels.shape == (25, 8, 8, 1)
+    np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 3)[:25])
+
+
+def test_sample_uses_the_runs_latent_mixture_unless_prior(cvae_run, tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    assert cli.main(["sample", str(cvae_run), "--label", "1", "--out", str(out)]) == 0
+    assert "latent mixture (2 components)" in capsys.readouterr().out
+    mixture = np.load(out)
+    arguments = ["sample", str(cvae_run), "--label", "1", "--prior", "--out", str(out)]
+    assert cli.main(arguments) == 0
+    assert "prior N(0, I)" in capsys.readouterr().out
+    assert not np.allclose(np.load(out), mixture)
+
+
+def test_interpolate_runs_between_the_two_reconstructions(vae_run, tmp_path):
+    out = tmp_path / "path.npy"
+    arguments = ["interpolate", str(vae_run), "--from", "test:0", "--to", "test:7"]
+    assert cli.main(arguments + ["--steps", "5", "--out", str(out)]) == 0
+    path = np.load(out)
+    assert path.shape == (5, 8, 8, 1)
+    run = inference.load_run(str(vae_run))
+    x_test, _ = _digits_test()
+    inputs = run.preprocessing.transform(x_test[[0, 7]], run.config["seed"])
+    ends = run.preprocessing.to_pixels(run.model.reconstruct(inputs))
+    np.testing.assert_allclose(path[[0, -1]], ends, atol=1e-5)
+    # The middle lies between the ends.
+    distances = [np.abs(image - ends[1]).sum() for image in path]
+    assert distances[0] > distances[2] > distances[-1]
+
+
+def test_interpolate_reads_image_files(vae_run, tmp_path, capsys):
+    x_test, _ = _digits_test()
+    start, end = tmp_path / "a.png", tmp_path / "b.png"
+    _write_png(start, x_test[0])
+    _write_png(end, x_test[7])
+    from_files, from_split = tmp_path / "files.npy", tmp_path / "split.npy"
+    arguments = ["interpolate", str(vae_run), "--from", str(start), "--to", str(end)]
+    assert cli.main(arguments + ["--out", str(from_files)]) == 0
+    arguments = ["interpolate", str(vae_run), "--from", "test:0", "--to", "test:7"]
+    assert cli.main(arguments + ["--out", str(from_split)]) == 0
+    # Equal up to the PNG's 8-bit quantization of the inputs.
+    np.testing.assert_allclose(np.load(from_files), np.load(from_split), atol=0.02)
+    png = tmp_path / "strip.png"
+    assert (
+        cli.main(
+            [
+                "interpolate",
+                str(vae_run),
+                "--from",
+                str(start),
+                "--to",
+                str(end),
+                "--out",
+                str(png),
+            ]
+        )
+        == 0
+    )
+    width, height = _size(png)
+    assert width > 4 * height  # one row: the two images and 10 steps
+
+
+def test_encode_writes_means_and_sigmas(vae_run, tmp_path, capsys):
+    out = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(vae_run), "test", "--out", str(out)]) == 0
+    with open(out) as file:
+        rows = list(csv.reader(file))
+    x_test, _ = _digits_test()
+    assert len(rows) == len(x_test) + 1
+    assert rows[0] == ["image", "label"] + [f"mean_{j}" for j in range(4)] + [
+        f"sigma_{j}" for j in range(4)
+    ]
+    assert rows[1][:2] == ["test:0", str(_digits_test()[1][0])]
+    run = inference.load_run(str(vae_run))
+    mean, sigma = run.model.encode(
+        run.preprocessing.transform(x_test, run.config["seed"])
+    )
+    values = np.array([row[2:] for row in rows[1:]], "float32")
+    np.testing.assert_allclose(values[:, :4], mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(values[:, 4:], sigma, rtol=1e-4, atol=1e-5)
+    assert f"{len(x_test)} images encoded" in capsys.readouterr().out
+
+
+def test_encode_takes_class_folders_for_a_conditional_run(cvae_run, tmp_path):
+    x_test, y_test = _digits_test()
+    folder = tmp_path / "images"
+    for label in (0, 1):
+        (folder / f"class_{label}").mkdir(parents=True)
+        for index in np.flatnonzero(y_test == label)[:3]:
+            _write_png(folder / f"class_{label}" / f"{index}.png", x_test[index])
+    out = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(cvae_run), str(folder), "--out", str(out)]) == 0
+    with open(out) as file:
+        rows = list(csv.DictReader(file))
+    assert [row["label"] for row in rows] == ["0"] * 3 + ["1"] * 3
+    assert os.path.basename(os.path.dirname(rows[0]["image"])) == "class_0"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["sample", "{vae}", "--label", "1"], "--label needs a conditional (cvae) run"),
+        (
+            ["sample", "{cvae}", "--label", "10"],
+            "--label 10 is not a class of this run",
+        ),
+        (["sample", "{missing}"], "is not a finished run folder"),
+        (
+            ["interpolate", "{cvae}", "--from", "test:0", "--to", "test:1"],
+            "interpolates within one class: pass --label",
+        ),
+        (
+            ["interpolate", "{vae}", "--from", "test:0", "--to", "test:100000"],
+            "expected test:N with N from 0 to",
+        ),
+        (
+            ["interpolate", "{vae}", "--from", "{big}", "--to", "test:1"],
+            "is 12x9 pixels; the model takes 8x8 images. Resize it first.",
+        ),
+        (
+            ["interpolate", "{vae}", "--from", "{corrupt}", "--to", "test:1"],
+            "is not a readable image",
+        ),
+        (["encode", "{vae}", "{corrupt}"], "is not a readable image"),
+        (["encode", "{vae}", "{empty}"], "holds no image files"),
+        (["encode", "{vae}", "nowhere"], "is neither an image file, a folder"),
+        (["encode", "{cvae}", "{flat}"], "encodes images with their class"),
+    ],
+)
+def test_mistakes_are_one_line_and_write_nothing(
+    arguments, message, vae_run, cvae_run, tmp_path, capsys
+):
+    paths = {
+        "vae": str(vae_run),
+        "cvae": str(cvae_run),
+        "missing": str(tmp_path / "missing"),
+        "big": str(tmp_path / "big.png"),
+        "corrupt": str(tmp_path / "corrupt.png"),
+        "empty": str(tmp_path / "empty"),
+        "flat": str(tmp_path / "flat"),
+    }
+    Image.new("L", (9, 12)).save(paths["big"])
+    with open(paths["corrupt"], "wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n truncated")
+    os.makedirs(paths["empty"])
+    os.makedirs(paths["flat"])
+    Image.new("L", (8, 8)).save(os.path.join(paths["flat"], "a.png"))
+    out = tmp_path / "out.npy" if arguments[0] != "encode" else tmp_path / "out.csv"
+    arguments = [part.format(**paths) for part in arguments] + ["--out", str(out)]
+    assert cli.main(arguments) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+    assert not out.exists()
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["sample", "r", "--out", "grid.jpg"], "must end with .png or .npy"),
+        (["encode", "r", "test", "--out", "codes.txt"], "must end with .csv"),
+        (["sample", "r", "--out", "no/such/folder/grid.png"], "is not a folder"),
+        (["interpolate", "r", "--from", "a.png"], "required: --to"),
+        (["interpolate", "r", "--from", "a", "--to", "b", "--steps", "1"], ">= 2"),
+        (["sample", "r", "--n", "0"], "--n"),
+    ],
+)
+def test_bad_flags_are_one_line_errors(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(arguments)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [b for b in ("tensorflow", "jax", "torch") if b != keras.backend.backend()],
+)
+def test_runs_of_one_backend_are_used_on_another(vae_run, tmp_path, backend):
+    """Interpolation is deterministic: equal on every backend."""
+    here = tmp_path / "here.npy"
+    arguments = ["interpolate", str(vae_run), "--from", "test:0", "--to", "test:3"]
+    assert cli.main(arguments + ["--out", str(here)]) == 0
+    there = tmp_path / "there.npy"
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_vae", *arguments, "--out", str(there)]
+        + ["--backend", backend],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""
+    np.testing.assert_allclose(np.load(there), np.load(here), atol=1e-4)
+
+
+def test_a_conv_vae_run_is_trained_and_used(tmp_path):
+    out = tmp_path / "conv"
+    arguments = ["train", "--model", "conv_vae", "--dataset", "digits", "--epochs", "2"]
+    assert cli.main(arguments + ["--latent-dim", "4", "--out", str(out)]) == 0
+    run = inference.load_run(str(out))
+    assert run.model.encoder.name == "conv_encoder" and not run.conditional
+    samples = tmp_path / "s.npy"
+    assert cli.main(["sample", str(out), "--n", "5", "--out", str(samples)]) == 0
+    assert np.load(samples).shape == (5, 8, 8, 1)

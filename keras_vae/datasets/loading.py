@@ -9,7 +9,7 @@ import numpy as np
 
 from keras_vae.datasets.idx import read_idx
 
-DATASETS = ("mnist", "fashion_mnist", "digits")
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "digits")
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
 _IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -20,6 +20,18 @@ _IDX_FILES = {
 
 
 CLASS_NAMES = {
+    "cifar10": (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
     "fashion_mnist": (
         "T-shirt/top",
         "Trouser",
@@ -78,7 +90,8 @@ def load(name="mnist", path=None, image_size=None, color_mode=None, seed=0):
     """Loads a dataset by name, or from files given by path.
 
     Args:
-        name: String, `"mnist"`, `"fashion_mnist"` or `"digits"`. With `path`,
+        name: String, `"mnist"`, `"fashion_mnist"`, `"cifar10"` (32x32 RGB)
+            or `"digits"`. With `path`,
             only a label for the files.
         path: String or `None`. A folder holding the four IDX files
             (`train-images-idx3-ubyte[.gz]`, ...), an `.npz` file with
@@ -138,7 +151,7 @@ def load(name="mnist", path=None, image_size=None, color_mode=None, seed=0):
             _load_path(name, DEBIAN_FASHION_MNIST),
             source=f"Debian package dataset-fashion-mnist ({DEBIAN_FASHION_MNIST})",
         )
-    if name in ("mnist", "fashion_mnist"):
+    if name in ("mnist", "fashion_mnist", "cifar10"):
         return _load_keras(name)
     raise ValueError(f"Unknown dataset {name!r}. Expected one of {DATASETS}.")
 
@@ -236,12 +249,20 @@ def _load_keras(name):
         try:
             (x_train, y_train), (x_test, y_test) = module.load_data()
         except Exception as error:
-            file = "mnist.npz" if name == "mnist" else "the four IDX .gz files"
+            remedy = {
+                "mnist": "Download mnist.npz elsewhere and pass it with --data-path",
+                "fashion_mnist": "Download the four IDX .gz files elsewhere and "
+                "pass their folder with --data-path",
+                "cifar10": "Download cifar-10-python.tar.gz elsewhere and put it "
+                "in ~/.keras/datasets",
+            }[name]
             raise DataUnavailableError(
                 f"{name} is neither in the Keras cache (~/.keras/datasets) nor "
-                f"downloadable here ({type(error).__name__}). Download {file} "
-                "elsewhere and pass it with --data-path, or use --dataset digits."
+                f"downloadable here ({type(error).__name__}). {remedy}, or use "
+                "--dataset digits."
             ) from None
+    # CIFAR-10's labels come as (n, 1).
+    y_train, y_test = np.ravel(y_train), np.ravel(y_test)
     return _validated(name, f"keras.datasets.{name}", x_train, y_train, x_test, y_test)
 
 

@@ -111,3 +111,28 @@ def test_unavailable_mnist_says_how_to_provide_it(monkeypatch, capsys):
     with pytest.raises(datasets.DataUnavailableError, match="mnist.npz.*--data-path"):
         datasets.load("mnist")
     assert capsys.readouterr().out == ""  # Keras' download chatter is kept off
+
+
+def test_unavailable_cifar10_says_how_to_provide_it(monkeypatch):
+    def offline():
+        raise Exception("URL fetch failure")
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    with pytest.raises(
+        datasets.DataUnavailableError, match="cifar-10-python.tar.gz.*~/.keras/datasets"
+    ):
+        datasets.load("cifar10")
+
+
+def test_cifar10_labels_and_class_names(monkeypatch):
+    rng = np.random.default_rng(0)
+
+    def cached():
+        images = rng.integers(0, 256, (20, 32, 32, 3), dtype="uint8")
+        labels = (np.arange(20) % 10).reshape(-1, 1).astype("uint8")
+        return (images, labels), (images[:10], labels[:10])
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", cached)
+    data = datasets.load("cifar10")
+    assert data.image_shape == (32, 32, 3) and data.y_train.shape == (20,)
+    assert data.class_names[:2] == ["airplane", "automobile"]

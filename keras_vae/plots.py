@@ -69,16 +69,21 @@ def show_grid(axis, grid, title=None, row_labels=None):
 
 def embed_latents(means, seed=0):
     """2-D coordinates of latent means for a map: the means themselves for a
-    2-D latent, (z, 0) for a 1-D latent, a t-SNE embedding otherwise.
+    2-D latent, (z, 0) for a 1-D latent, the first two coordinates when every
+    code is the same (a collapsed encoder), a t-SNE embedding otherwise.
 
     Returns:
         Tuple `(points, method)` with `method` one of "latent", "t-SNE".
     """
     means = np.asarray(means, "float32")
+    # A collapsed encoder gives every image the same code; scikit-learn's
+    # t-SNE crashes the process (segmentation fault) on identical points.
+    collapsed = len(means) < 2 or float(means.std(axis=0).max()) < 1e-6
     if means.shape[1] == 2:
         return means, "latent"
-    if means.shape[1] == 1:
-        return np.concatenate([means, np.zeros_like(means)], axis=1), "latent"
+    if means.shape[1] == 1 or collapsed:
+        padding = np.zeros((len(means), max(0, 2 - means.shape[1])), "float32")
+        return np.concatenate([means[:, :2], padding], axis=1), "latent"
     from sklearn.manifold import TSNE
 
     perplexity = min(30.0, (len(means) - 1) / 3)

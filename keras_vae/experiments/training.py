@@ -204,6 +204,8 @@ def train(out=None, say=print, verbose=None, **settings):
                 restore_best_weights=True,
             )
         )
+    guard = StopOnDivergence()
+    fit_callbacks.append(guard)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     history = model.fit(
@@ -218,6 +220,8 @@ def train(out=None, say=print, verbose=None, **settings):
     # Fashion-MNIST) are not needed after fit; the figures' peak is lower
     # without them (docs/benchmarks.md).
     del prepared
+    if guard.diverged_epoch is not None:
+        _report_divergence(model, config, out, guard)
 
     last = {key: float(values[-1]) for key, values in history.history.items()}
     metrics = {
@@ -247,6 +251,56 @@ def train(out=None, say=print, verbose=None, **settings):
             run.density.save(temporary)
     write_figures(run)
     return run
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Stops `fit` after the first epoch whose loss is NaN or infinite and
+    restores the weights of the last epoch that ended finite.
+
+    Checked once per epoch (a check per batch would stall JAX's asynchronous
+    steps): a diverging epoch runs to its end, then training stops.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged_epoch = None  # 0-based
+        self.good_epochs = 0
+        self._weights = None
+
+    def on_train_begin(self, logs=None):
+        self._weights = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = [value for key, value in (logs or {}).items() if key.endswith("loss")]
+        if all(np.isfinite(float(value)) for value in values):
+            self._weights = self.model.get_weights()
+            self.good_epochs = epoch + 1
+            return
+        self.diverged_epoch = epoch
+        self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.diverged_epoch is not None:
+            self.model.set_weights(self._weights)
+
+
+LAST_GOOD_FILE = "last_good.keras"
+
+
+def _report_divergence(model, config, out, guard):
+    """Saves the last finite weights, if an epoch ended finite, and raises."""
+    kept = "no epoch ended with a finite loss, so no model is saved"
+    if guard.good_epochs:
+        path = os.path.join(out, LAST_GOOD_FILE)
+        with atomic_path(path) as temporary:
+            model.save(temporary)
+        kept = f"the model after epoch {guard.good_epochs} is saved as {path}"
+    raise ValueError(
+        f"Training diverged: the loss became NaN or infinite in epoch "
+        f"{guard.diverged_epoch + 1} of {config['epochs']} (learning rate "
+        f"{config['learning_rate']:g}, parameterization "
+        f"{config['parameterization']}); {kept}. Try a lower --learning-rate."
+    )
 
 
 def _check_mixture_size(config, training_labels):

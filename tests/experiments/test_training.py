@@ -41,3 +41,47 @@ def test_dynamic_binarization_keeps_the_tf_data_pipeline():
     first, second = (next(iter(dataset)).numpy() for _ in range(2))
     assert set(np.unique(first)) == {0.0, 1.0}
     assert (first != second).mean() > 0.05
+
+
+def test_divergence_stops_fit_and_restores_the_last_finite_epoch():
+    import keras
+
+    import keras_vae
+
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp((8, 8), latent_dim=2, hidden_units=(8,))
+    )
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).normal(size=(64, 8, 8)).astype("float32")
+    kept = {}
+
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                kept["weights"] = self.model.get_weights()
+                self.model.set_weights(
+                    [np.full_like(w, np.nan) for w in self.model.get_weights()]
+                )
+
+    guard = training.StopOnDivergence()
+    history = vae.fit(
+        x, epochs=5, batch_size=32, verbose=0, callbacks=[Poison(), guard]
+    )
+    assert guard.diverged_epoch == 2 and guard.good_epochs == 2
+    assert len(history.history["loss"]) == 3  # stopped after the NaN epoch
+    for restored, expected in zip(vae.get_weights(), kept["weights"], strict=True):
+        np.testing.assert_array_equal(restored, expected)
+
+
+def test_a_diverging_run_is_one_line_naming_the_epoch(tmp_path, capsys):
+    from keras_vae import cli
+
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--epochs", "2", "--out", str(out)]
+    assert cli.main(arguments + ["--learning-rate", "1e30"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "Training diverged: the loss became NaN or infinite in epoch 1 of 2" in error
+    assert "no epoch ended with a finite loss, so no model is saved" in error
+    assert not (out / "model.keras").exists()
+    assert not (out / training.LAST_GOOD_FILE).exists()

@@ -31,6 +31,28 @@ run keras-vae train --data-path photos --model conv_vae --color-mode rgb --laten
   --epochs 10 --out photos-run >> photos.txt
 run keras-vae sample photos-run --n 64 --out photos-samples.png >> photos.txt
 
+# sigma = softplus(rho) against exp(log_var / 2): test ELBO, or the epoch that diverged.
+{
+  printf '%-16s %13s %22s %22s\n' parameterization "learning rate" "seed 0" "seed 1"
+  for lr in 0.001 0.01 0.03; do
+    for p in softplus log_var; do
+      cells=()
+      for seed in 0 1; do
+        out=param-$p-$lr-$seed
+        echo "+ keras-vae train --parameterization $p --learning-rate $lr --seed $seed" >&2
+        keras-vae train --dataset fashion_mnist --parameterization "$p" --learning-rate "$lr" \
+          --seed "$seed" --epochs 5 --out "$out" > "$out.txt" 2>&1 || true
+        cell=$(awk '/^test /{print $NF}' "$out.txt")
+        epoch=$(sed -n 's/.*infinite in epoch \([0-9]*\).*/\1/p' "$out.txt")
+        if [ -n "$epoch" ]; then cell="diverged, epoch $epoch"; fi
+        if [ -z "$cell" ]; then cell="failed: see $out.txt"; fi
+        cells+=("$cell")
+      done
+      printf '%-16s %13s %22s %22s\n' "$p" "$lr" "${cells[0]}" "${cells[1]}"
+    done
+  done
+} > parameterization-table.txt
+
 copy() { cp "$1" "$docs/figures/$2"; }
 copy use-sample-cvae.png use-sample-cvae.png
 copy use-interpolate.png use-interpolate.png
@@ -48,4 +70,6 @@ for log in train-vae train-cvae evaluate sweep tune use photos; do
   grep -v "^Epoch\|step -\|^I0000\|^WARNING: All log" "$log.txt" > "$docs/figures/$log-output.txt" || true
 done
 cp tune/fashion/results.csv "$docs/figures/tune-results.csv"
+sed -n '/^beta /,/^(test set/p' sweep.txt > "$docs/figures/sweep-table.txt"
+cp parameterization-table.txt "$docs/figures/parameterization-table.txt"
 echo "figures and outputs written to $docs/figures (runs kept in $work)" >&2

@@ -1,22 +1,15 @@
 """Every ```python example in a public docstring runs."""
 
 import inspect
-import os
 import re
-import runpy
 
 import pytest
 
 import keras_vae
+from tests.test_docs import api_objects
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Every object with an API page: the generator's list is the one list.
-PUBLIC = [
-    obj
-    for _, _, obj in runpy.run_path(os.path.join(ROOT, "docs", "generate_api.py"))[
-        "public_objects"
-    ]()
-]
+# Every object with an API reference page.
+PUBLIC = [obj for _, obj in api_objects()]
 
 
 def _example(obj):

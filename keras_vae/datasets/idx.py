@@ -21,6 +21,19 @@ def read_idx(path):
         ValueError: if the file is not a well-formed IDX file: wrong magic
             number, unknown type code, or fewer bytes than its header promises.
             The message names the file.
+
+    Example:
+
+    ```python
+    import os
+
+    from keras_vae.datasets import read_idx
+
+    folder = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+    if os.path.isdir(folder):
+        labels = read_idx(os.path.join(folder, "t10k-labels-idx1-ubyte.gz"))
+        print(labels.shape, labels.dtype)  # (10000,) uint8
+    ```
     """
     opener = gzip.open if os.fspath(path).endswith(".gz") else open
     try:

@@ -48,7 +48,24 @@ CLASS_NAMES = {
 
 
 class DataUnavailableError(RuntimeError):
-    """The requested dataset is neither on this machine nor downloadable."""
+    """The requested dataset is neither on this machine nor downloadable.
+
+    Raised by `load` for MNIST, Fashion-MNIST and CIFAR-10 when Keras has no
+    cached copy and cannot download one; the message says how to provide the
+    files.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    try:
+        data = keras_vae.datasets.load("mnist")
+    except keras_vae.datasets.DataUnavailableError as error:
+        print(error)  # offline: where to put mnist.npz
+        data = keras_vae.datasets.load("digits")
+    ```
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +75,16 @@ class ImageData:
     Images are float32 arrays `(n, height, width, channels)` in [0, 1] or, for
     a folder of image files, `ImageFiles` that read them on demand; labels
     int32 arrays `(n,)`.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    data = keras_vae.datasets.load("digits")
+    print(data.image_shape, data.num_classes, data.class_names[:3])
+    # (8, 8, 1) 10 ['0', '1', '2']
+    ```
     """
 
     name: str

@@ -7,7 +7,43 @@ class Likelihood:
     A likelihood turns the decoder's raw output into a negative log-likelihood
     per example and into the distribution's mean in data space (what figures
     show). Subclasses implement `negative_log_likelihood` and `mean`, and
-    `validate_targets` when only some target values are valid.
+    `validate_targets` when only some target values are valid. Register a
+    subclass with `keras.saving.register_keras_serializable` so that models
+    using it save and load.
+
+    Example:
+
+    ```python
+    import math
+
+    import keras
+    import numpy as np
+    from keras import ops
+
+    import keras_vae
+
+
+    @keras.saving.register_keras_serializable(package="my_project")
+    class Laplace(keras_vae.likelihoods.Likelihood):
+        # Unit-scale Laplace: the absolute error plus log 2 per value.
+        name = "laplace"
+
+        def negative_log_likelihood(self, targets, outputs):
+            error = ops.abs(targets - outputs)
+            error = ops.reshape(error, (ops.shape(error)[0], -1))
+            return ops.sum(error, axis=-1) + math.log(2.0) * error.shape[-1]
+
+        def mean(self, outputs):
+            return outputs
+
+
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp((8, 8), latent_dim=2), likelihood=Laplace()
+    )
+    vae.compile(optimizer="adam")
+    x = np.random.default_rng(0).normal(size=(64, 8, 8)).astype("float32")
+    vae.fit(x, epochs=1, verbose=0)
+    ```
     """
 
     name = None

@@ -19,6 +19,15 @@ def get(identifier):
 
     Raises:
         ValueError: if the identifier is not recognized.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    likelihood = keras_vae.likelihoods.get("bernoulli")
+    print(type(likelihood).__name__)  # Bernoulli
+    ```
     """
     if isinstance(identifier, Likelihood):
         return identifier

@@ -42,7 +42,7 @@ def test_every_public_name_has_an_api_page():
             obj = getattr(module, name)
             if callable(obj) and id(obj) not in documented:
                 missing.append(f"{module_name}.{name}")
-    for name in ("VAEHyperModel", "ConditionalVAEHyperModel", "make_tuner"):
+    for name in tuning.__all__:
         if id(getattr(tuning, name)) not in documented:
             missing.append(f"tuning.{name}")
     assert missing == []

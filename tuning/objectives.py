@@ -89,6 +89,27 @@ class ObjectiveMetrics(keras.callbacks.Callback):
     Args:
         validation_data: `x`, `(x,)` or `(x, labels)` arrays, or `None`.
         rate_budget: Float or `None`, the KL budget in nats.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import keras_vae
+    import tuning
+
+    x = np.random.default_rng(0).normal(size=(256, 8, 8)).astype("float32")
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8), latent_dim=4))
+    vae.compile(optimizer="adam")
+    history = vae.fit(
+        x[:192],
+        validation_data=x[192:],
+        epochs=2,
+        verbose=0,
+        callbacks=[tuning.ObjectiveMetrics(x[192:], rate_budget=5.0)],
+    )
+    print(history.history["val_active_units"])  # per epoch
+    print(history.history["val_reconstruction_at_rate"])
+    ```
     """
 
     def __init__(self, validation_data, rate_budget=None):

@@ -172,6 +172,27 @@ def results(tuner):
 
     Metrics are those of the trial's best epoch (the one whose weights
     KerasTuner keeps). Rows are sorted best first; unfinished trials last.
+
+    Example:
+
+    ```python
+    import keras_vae
+    import tuning
+
+    data = keras_vae.datasets.load("digits")
+    x = (data.x_train - data.x_train.mean()) / data.x_train.std()
+    hypermodel = tuning.VAEHyperModel(
+        input_shape=data.image_shape, latent_dim=(2, 8), beta=1.0, hidden_units=64
+    )
+    tuner = tuning.make_tuner(
+        hypermodel, tuner="random", max_trials=1, directory="runs"
+    )
+    tuner.search(x[:1200], validation_data=x[1200:], epochs=1, verbose=0)
+    rows = tuning.results(tuner)
+    print(rows[0]["latent_dim"], rows[0]["objective"])  # e.g. 5 val_elbo
+    print(tuning.format_results(rows))
+    tuning.write_results(tuner, rows, "runs/summary")  # results.csv/.png, best.keras
+    ```
     """
     objective = tuner.oracle.objective
     hypermodel = tuner.hypermodel
@@ -216,7 +237,32 @@ def _value_at_step(trial, name, step):
 
 
 def write_results(tuner, rows, folder):
-    """Writes `results.csv`, `results.png` and `best.keras` into `folder`."""
+    """Writes `results.csv`, `results.png` and `best.keras` into `folder`.
+
+    `rows` are those of `results(tuner)`; `best.keras` is the best completed
+    trial's model, written only when a trial completed.
+
+    Example:
+
+    ```python
+    import keras_vae
+    import tuning
+
+    data = keras_vae.datasets.load("digits")
+    x = (data.x_train - data.x_train.mean()) / data.x_train.std()
+    hypermodel = tuning.VAEHyperModel(
+        input_shape=data.image_shape, latent_dim=(2, 8), beta=1.0, hidden_units=64
+    )
+    tuner = tuning.make_tuner(
+        hypermodel, tuner="random", max_trials=1, directory="runs"
+    )
+    tuner.search(x[:1200], validation_data=x[1200:], epochs=1, verbose=0)
+    rows = tuning.results(tuner)
+    print(rows[0]["latent_dim"], rows[0]["objective"])  # e.g. 5 val_elbo
+    print(tuning.format_results(rows))
+    tuning.write_results(tuner, rows, "runs/summary")  # results.csv/.png, best.keras
+    ```
+    """
     os.makedirs(folder, exist_ok=True)
     with atomic_path(os.path.join(folder, "results.csv")) as temporary:
         with open(temporary, "w", newline="") as file:
@@ -272,7 +318,29 @@ def _plot(rows, objective):
 
 
 def format_results(rows):
-    """The results as an aligned text table."""
+    """The results of `results(tuner)` as an aligned text table, best first.
+
+    Example:
+
+    ```python
+    import keras_vae
+    import tuning
+
+    data = keras_vae.datasets.load("digits")
+    x = (data.x_train - data.x_train.mean()) / data.x_train.std()
+    hypermodel = tuning.VAEHyperModel(
+        input_shape=data.image_shape, latent_dim=(2, 8), beta=1.0, hidden_units=64
+    )
+    tuner = tuning.make_tuner(
+        hypermodel, tuner="random", max_trials=1, directory="runs"
+    )
+    tuner.search(x[:1200], validation_data=x[1200:], epochs=1, verbose=0)
+    rows = tuning.results(tuner)
+    print(rows[0]["latent_dim"], rows[0]["objective"])  # e.g. 5 val_elbo
+    print(tuning.format_results(rows))
+    tuning.write_results(tuner, rows, "runs/summary")  # results.csv/.png, best.keras
+    ```
+    """
     columns = [
         "trial",
         "latent_dim",

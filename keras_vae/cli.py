@@ -227,9 +227,16 @@ def build_parser():
         "train",
         help="train one model and write its run folder with figures",
         description="Train one model; writes model.keras, config.json, history.csv, "
-        "metrics.json and PNG figures into the run folder.",
+        "metrics.json and PNG figures into the run folder. An interrupted run "
+        "continues from its last finished epoch when the same command is run again.",
     )
     _add_run_arguments(train)
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (a folder holding an unfinished run "
+        "with the same settings is resumed without it)",
+    )
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -312,7 +319,9 @@ def _print_metrics_table(rows):
 def _train(arguments):
     from keras_vae.experiments import training
 
-    run = training.train(out=arguments.out, **_run_settings(arguments))
+    run = training.train(
+        out=arguments.out, overwrite=arguments.overwrite, **_run_settings(arguments)
+    )
     print(f"\nRun folder: {run.directory}")
     print(
         f"Dataset: {run.config['dataset_used']} ({run.config['data_source']}), "

@@ -235,7 +235,8 @@ def test_data_path_trains_on_idx_files(tmp_path):
 
 def test_refuses_to_overwrite_a_run(vae_run, capsys):
     assert cli.main(["train", "--dataset", "digits", "--out", str(vae_run)]) == 1
-    assert "already holds a run" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "already holds a finished run" in error and "--overwrite" in error
 
 
 @pytest.mark.parametrize(

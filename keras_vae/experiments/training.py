@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_vae import architectures, callbacks, datasets, plots, schedules
 from keras_vae import settings as config_lib
+from keras_vae.experiments import resume
 from keras_vae.files import atomic_path, write_json
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
@@ -136,30 +137,36 @@ def schedule_callbacks(config, steps_per_epoch):
     return result
 
 
-def train(out=None, say=print, verbose=None, **settings):
+def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     """Trains one model and writes its run folder.
 
+    The model and optimizer are backed up after every epoch; a run that was
+    interrupted (killed, or out of memory) continues from its last finished
+    epoch when `train` is called again on its folder with the same settings.
+
     Args:
-        out: String or `None`, the run folder; must not hold a run yet.
-            Defaults to `runs/<timestamp>-<model>`.
+        out: String or `None`, the run folder. Defaults to
+            `runs/<timestamp>-<model>`.
         say: Callable for progress lines.
         verbose: Keras `fit` verbosity; defaults to a progress bar on a
             terminal and one line per epoch otherwise.
+        overwrite: Boolean, replace a run already in `out` (finished, or
+            unfinished with other settings).
         **settings: Run settings, see `keras_vae.settings.DEFAULTS`.
 
     Returns:
         A `Run`.
 
     Raises:
-        ValueError: on invalid settings, bad data, or an occupied run folder,
-            before anything is written.
+        ValueError: on invalid settings, bad data, or a folder holding a
+            finished run (without `overwrite`) or an unfinished one with other
+            settings, before anything is written.
         keras_vae.datasets.DataUnavailableError: if the named dataset is not
             available.
     """
     config = config_lib.resolve(**settings)
     out = out or default_run_directory(config["model"])
-    if os.path.exists(os.path.join(out, "model.keras")):
-        raise ValueError(f"{out} already holds a run; choose another --out.")
+    state = resume.claim(out, config, overwrite)
     prepared = prepare_data(config, say)
     data, preprocessing = prepared.data, prepared.preprocessing
     if config["model"] == "cvae" and not data.labelled:
@@ -184,17 +191,33 @@ def train(out=None, say=print, verbose=None, **settings):
         config, preprocessing, data.x_test, data.y_test, config["seed"] + 1
     )
 
+    done = resume.prepare(out, state)
     os.makedirs(out, exist_ok=True)
     write_json(
         os.path.join(out, "config.json"),
         {**config, "preprocessing_state": preprocessing.get_config()},
     )
     say(f"Training {config['model']} on {prepared.describe()} -> {out}")
+    if state == resume.RESUME:
+        say(
+            f"Resuming the unfinished run in {out} after epoch {done} of "
+            f"{config['epochs']}."
+        )
     # Schedulers first: they add beta and C to the logs that CSVLogger writes.
     fit_callbacks = schedule_callbacks(
         config, -(-prepared.num_training // config["batch_size"])
     )
-    fit_callbacks.append(keras.callbacks.CSVLogger(os.path.join(out, "history.csv")))
+    fit_callbacks.append(
+        keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
+    )
+    # After the CSV row: a kill between the two repeats the epoch, whose row
+    # resume.prepare then removes, rather than leaving a gap.
+    # Two generations of backup: a kill while one is written leaves the other.
+    fit_callbacks.append(
+        keras.callbacks.BackupAndRestore(
+            os.path.join(out, resume.BACKUP_DIR), double_checkpoint=True
+        )
+    )
     if config["early_stopping"]:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -208,7 +231,7 @@ def train(out=None, say=print, verbose=None, **settings):
     fit_callbacks.append(guard)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    history = model.fit(
+    model.fit(
         **prepared.training,
         validation_data=prepared.validation,
         epochs=config["epochs"],
@@ -223,9 +246,11 @@ def train(out=None, say=print, verbose=None, **settings):
     if guard.diverged_epoch is not None:
         _report_divergence(model, config, out, guard)
 
-    last = {key: float(values[-1]) for key, values in history.history.items()}
+    # The whole history, epochs before a resumption included.
+    rows = resume.history_rows(out)
+    last = rows[-1]
     metrics = {
-        "epochs_trained": len(history.history["loss"]),
+        "epochs_trained": len(rows),
         "train": {name: last[name] for name in METRIC_NAMES},
         "validation": {name: last[f"val_{name}"] for name in METRIC_NAMES},
         "test": evaluate_split(model, test),

@@ -1,0 +1,106 @@
+"""Run folders that survive a crash: claim a folder, back up each epoch, resume.
+
+`keras-vae train --out DIR` backs the model and optimizer up after every epoch
+(Keras' `BackupAndRestore`, in `DIR/.backup`). Started again with the same
+settings on a folder whose run did not finish, it continues from the last
+backed-up epoch; `history.csv` is cut back to that epoch first, so it ends
+without gaps or repeated epochs.
+"""
+
+import csv
+import json
+import os
+import shutil
+
+from keras_vae import settings as config_lib
+
+BACKUP_DIR = ".backup"
+NEW, RESUME, OVERWRITE = "new", "resume", "overwrite"
+
+
+def claim(out, config, overwrite=False):
+    """What `train` may do with the folder `out`, decided before anything runs.
+
+    Returns:
+        `NEW` (no run there), `RESUME` (an unfinished run with the same
+        settings) or `OVERWRITE` (a run that `overwrite=True` replaces).
+
+    Raises:
+        ValueError: if `out` holds a finished run and `overwrite` is false, or
+            an unfinished run with other settings.
+    """
+    finished = os.path.exists(os.path.join(out, "model.keras"))
+    config_path = os.path.join(out, "config.json")
+    if overwrite and (finished or os.path.exists(config_path)):
+        return OVERWRITE
+    if finished:
+        raise ValueError(
+            f"{out} already holds a finished run; choose another --out, or pass "
+            "--overwrite to replace it."
+        )
+    if not os.path.exists(config_path):
+        return NEW
+    with open(config_path) as file:
+        saved = json.load(file)
+    differences = [
+        f"{key} {saved.get(key)!r} -> {value!r}"
+        for key, value in _settings(config).items()
+        if _settings(saved).get(key) != value
+    ]
+    if differences:
+        raise ValueError(
+            f"{out} holds an unfinished run with other settings ("
+            + ", ".join(differences[:4])
+            + "); start it again with its own settings to resume it, or pass "
+            "--overwrite to replace it."
+        )
+    return RESUME
+
+
+def _settings(config):
+    values = {key: config.get(key) for key in config_lib.DEFAULTS}
+    if values.get("data_path"):
+        values["data_path"] = os.path.abspath(values["data_path"])
+    if values.get("image_size") is not None:
+        values["image_size"] = list(values["image_size"])
+    return values
+
+
+def prepare(out, state):
+    """Empties a folder to overwrite, or cuts `history.csv` back to the last
+    backed-up epoch of a run to resume. Returns the number of epochs done."""
+    if state == OVERWRITE:
+        shutil.rmtree(out)
+        return 0
+    if state == NEW:
+        return 0
+    done = backed_up_epochs(out)
+    history = os.path.join(out, "history.csv")
+    if os.path.exists(history):
+        with open(history, newline="") as file:
+            rows = list(csv.reader(file))
+        kept = rows[: 1 + done] if done else []
+        with open(history, "w", newline="") as file:
+            csv.writer(file).writerows(kept)
+        if not kept:
+            os.remove(history)
+    return done
+
+
+def backed_up_epochs(out):
+    """Epochs completed according to the folder's backup (0 without one)."""
+    path = os.path.join(out, BACKUP_DIR, "training_metadata.json")
+    try:
+        with open(path) as file:
+            return int(json.load(file)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def history_rows(out):
+    """The rows of `history.csv` as dicts of floats, epoch by epoch."""
+    with open(os.path.join(out, "history.csv"), newline="") as file:
+        return [
+            {key: float(value) for key, value in row.items()}
+            for row in csv.DictReader(file)
+        ]

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates every figure and number in the docs from the package itself, on
-# real Fashion-MNIST (Debian's dataset-fashion-mnist, or --data-path files).
-# Usage: docs/make_figures.sh [WORK_DIR]   (about 15 minutes on 2 CPU cores)
+# Regenerates the figures and command outputs of the docs (train, evaluate,
+# sweep, tune, sample/interpolate/encode, the photographs, the parameterization
+# study) from the package itself, on real Fashion-MNIST (Debian's
+# dataset-fashion-mnist, or --data-path files). Not covered: the speed tables
+# (python benchmarks/run.py), the likelihood table (benchmarks/likelihood_table.py)
+# and the conditional study of docs/commands/evaluate.md.
+# Usage: docs/make_figures.sh [WORK_DIR]   (about 20 minutes on 2 CPU cores)
 set -euo pipefail
 docs=$(cd "$(dirname "$0")" && pwd)
 work=${1:-$(mktemp -d)}

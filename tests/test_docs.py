@@ -74,8 +74,13 @@ def test_docs_link_only_to_files_that_exist():
 
 
 def _guide_blocks():
-    """Every ```python block of the docs pages (guides, getting started, ...)."""
+    """Every ```python block of the README and the docs pages."""
     docs = os.path.join(ROOT, "docs")
+    with open(os.path.join(ROOT, "README.md")) as file:
+        for index, block in enumerate(
+            re.findall(r"```python\n(.*?)```", file.read(), re.S)
+        ):
+            yield pytest.param(block, id=f"README.md-{index}")
     for folder, _, names in sorted(os.walk(docs)):
         for name in sorted(names):
             if not name.endswith(".md"):

@@ -32,25 +32,41 @@ def _output_path(*extensions):
     return check
 
 
+def _command(commands, name, help, description):
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train")
+    add_framework_arguments(parser)
+    return parser
+
+
+def _add_label(parser, help):
+    parser.add_argument("--label", type=non_negative_int, metavar="K", help=help)
+
+
+def _add_out(parser, default, extensions, help):
+    parser.add_argument(
+        "--out",
+        type=_output_path(*extensions),
+        default=default,
+        metavar="FILE",
+        help=f"{help}(default: %(default)s)",
+    )
+
+
 def add_commands(commands):
     """sample, interpolate and encode: using a finished run."""
-    sample = commands.add_parser(
+    sample = _command(
+        commands,
         "sample",
-        help="draw samples of a run's model",
-        description="Decode draws of a run's model into a PNG grid or a .npy array "
-        "of pixels in [0, 1]. Draws come from the run's latent mixture when it has "
-        "one (train --latent-mixture), else from the prior N(0, I).",
+        "draw samples of a run's model",
+        "Decode draws of a run's model into a PNG grid or a .npy array of pixels "
+        "in [0, 1]. Draws come from the run's latent mixture when it has one "
+        "(train --latent-mixture), else from the prior N(0, I).",
     )
-    sample.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train")
     sample.add_argument(
         "--n", type=positive_int, default=64, help="how many (default: %(default)s)"
     )
-    sample.add_argument(
-        "--label",
-        type=non_negative_int,
-        metavar="K",
-        help="cvae: samples of class K (default: every class, one row each)",
-    )
+    _add_label(sample, "cvae: samples of class K (default: every class, one row each)")
     sample.add_argument(
         "--seed", type=non_negative_int, default=0, help="(default: %(default)s)"
     )
@@ -59,24 +75,15 @@ def add_commands(commands):
         action="store_true",
         help="draw from the prior even if the run has a latent mixture",
     )
-    sample.add_argument(
-        "--out",
-        type=_output_path(".png", ".npy"),
-        default="samples.png",
-        metavar="FILE",
-        help=".png grid or .npy array (default: %(default)s)",
-    )
-    add_framework_arguments(sample)
+    _add_out(sample, "samples.png", (".png", ".npy"), ".png grid or .npy array ")
 
-    interpolate = commands.add_parser(
+    interpolate = _command(
+        commands,
         "interpolate",
-        help="decode the line between the codes of two images",
-        description="Encode two images, decode STEPS codes on the line between "
-        "their posterior means, and write them as a PNG strip (the two images at "
-        "its ends) or a .npy array.",
-    )
-    interpolate.add_argument(
-        "run_dir", metavar="RUN_DIR", help="a folder written by train"
+        "decode the line between the codes of two images",
+        "Encode two images, decode STEPS codes on the line between their "
+        "posterior means, and write them as a PNG strip (the two images at its "
+        "ends) or a .npy array.",
     )
     for end in ("from", "to"):
         interpolate.add_argument(
@@ -93,48 +100,26 @@ def add_commands(commands):
         default=10,
         help="codes on the line, ends included (default: %(default)s)",
     )
-    interpolate.add_argument(
-        "--label",
-        type=non_negative_int,
-        metavar="K",
-        help="cvae (required): the class to encode and decode with",
+    _add_label(interpolate, "cvae (required): the class to encode and decode with")
+    _add_out(
+        interpolate, "interpolation.png", (".png", ".npy"), ".png strip or .npy array "
     )
-    interpolate.add_argument(
-        "--out",
-        type=_output_path(".png", ".npy"),
-        default="interpolation.png",
-        metavar="FILE",
-        help=".png strip or .npy array (default: %(default)s)",
-    )
-    add_framework_arguments(interpolate)
 
-    encode = commands.add_parser(
+    encode = _command(
+        commands,
         "encode",
-        help="write the latent codes of images to a CSV",
-        description="Encode images with a run's model; one CSV row per image with "
-        "the posterior's mean and standard deviation per latent dimension.",
+        "write the latent codes of images to a CSV",
+        "Encode images with a run's model; one CSV row per image with the "
+        "posterior's mean and standard deviation per latent dimension.",
     )
-    encode.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by train")
     encode.add_argument(
         "data",
         metavar="DATA",
         help="a folder of images (class sub-folders give labels), one image file, "
         "or test / train: a split of the run's dataset",
     )
-    encode.add_argument(
-        "--label",
-        type=non_negative_int,
-        metavar="K",
-        help="cvae: encode every image with class K",
-    )
-    encode.add_argument(
-        "--out",
-        type=_output_path(".csv"),
-        default="codes.csv",
-        metavar="FILE",
-        help="(default: %(default)s)",
-    )
-    add_framework_arguments(encode)
+    _add_label(encode, "cvae: encode every image with class K")
+    _add_out(encode, "codes.csv", (".csv",), "")
 
 
 def _sample(arguments):
@@ -149,13 +134,12 @@ def _sample(arguments):
         if arguments.prior or run.density is None
         else f"latent mixture ({run.density.components} components)"
     )
-    if labels is None:
-        columns, rows = math.isqrt(len(pixels) - 1) + 1, None
-    elif arguments.label is None:
+    # A square grid, or one labelled row per class.
+    columns, rows = math.isqrt(len(pixels) - 1) + 1, None
+    if labels is not None and arguments.label is None:
         columns = -(-len(pixels) // run.model.num_classes)
         rows = run.class_names[: -(-len(pixels) // columns)]
-    else:
-        columns, rows = math.isqrt(len(pixels) - 1) + 1, None
+    elif labels is not None:
         source += f", class {run.class_names[arguments.label]}"
     inference.write_images(
         arguments.out, pixels, columns, f"{len(pixels)} samples, {source}", rows
@@ -199,7 +183,7 @@ def _encode(arguments):
 
     run = inference.load_run(arguments.run_dir)
     pixels, labels, names = inference.read_images(run, arguments.data, arguments.label)
-    mean, sigma = inference.encode(run, pixels, labels)
+    mean, sigma = run.encode(pixels, labels)
     inference.write_codes(arguments.out, names, labels, mean, sigma)
     print(
         f"{len(names)} images encoded ({mean.shape[1]} latent dimensions: mean and "

@@ -10,14 +10,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def api_objects():
-    """(page, object) of every API reference page: its `::: path` line."""
+    """(page, object) of every object an API reference page renders (its
+    `::: path` lines; a page may hold a few closely related functions)."""
     folder = os.path.join(ROOT, "docs", "api")
     result = []
     for name in sorted(os.listdir(folder)):
         with open(os.path.join(folder, name)) as file:
-            match = re.search(r"^::: (\S+)$", file.read(), re.M)
-        if match:
-            module, _, attribute = match.group(1).rpartition(".")
+            paths = re.findall(r"^::: (\S+)$", file.read(), re.M)
+        for path in paths:
+            module, _, attribute = path.rpartition(".")
             result.append((name, getattr(importlib.import_module(module), attribute)))
     return result
 

@@ -242,26 +242,7 @@ def write_results(tuner, rows, folder):
     `rows` are those of `results(tuner)`; `best.keras` is the best completed
     trial's model, written only when a trial completed.
 
-    Example:
-
-    ```python
-    import keras_vae
-    import tuning
-
-    data = keras_vae.datasets.load("digits")
-    x = (data.x_train - data.x_train.mean()) / data.x_train.std()
-    hypermodel = tuning.VAEHyperModel(
-        input_shape=data.image_shape, latent_dim=(2, 8), beta=1.0, hidden_units=64
-    )
-    tuner = tuning.make_tuner(
-        hypermodel, tuner="random", max_trials=1, directory="runs"
-    )
-    tuner.search(x[:1200], validation_data=x[1200:], epochs=1, verbose=0)
-    rows = tuning.results(tuner)
-    print(rows[0]["latent_dim"], rows[0]["objective"])  # e.g. 5 val_elbo
-    print(tuning.format_results(rows))
-    tuning.write_results(tuner, rows, "runs/summary")  # results.csv/.png, best.keras
-    ```
+    Example: see `results`.
     """
     os.makedirs(folder, exist_ok=True)
     with atomic_path(os.path.join(folder, "results.csv")) as temporary:
@@ -320,26 +301,7 @@ def _plot(rows, objective):
 def format_results(rows):
     """The results of `results(tuner)` as an aligned text table, best first.
 
-    Example:
-
-    ```python
-    import keras_vae
-    import tuning
-
-    data = keras_vae.datasets.load("digits")
-    x = (data.x_train - data.x_train.mean()) / data.x_train.std()
-    hypermodel = tuning.VAEHyperModel(
-        input_shape=data.image_shape, latent_dim=(2, 8), beta=1.0, hidden_units=64
-    )
-    tuner = tuning.make_tuner(
-        hypermodel, tuner="random", max_trials=1, directory="runs"
-    )
-    tuner.search(x[:1200], validation_data=x[1200:], epochs=1, verbose=0)
-    rows = tuning.results(tuner)
-    print(rows[0]["latent_dim"], rows[0]["objective"])  # e.g. 5 val_elbo
-    print(tuning.format_results(rows))
-    tuning.write_results(tuner, rows, "runs/summary")  # results.csv/.png, best.keras
-    ```
+    Example: see `results`.
     """
     columns = [
         "trial",

@@ -73,7 +73,7 @@ class ImageFiles:
         import tensorflow as tf
 
         try:
-            return decode(tf.io.read_file(path), self.image_shape, self.resize).numpy()
+            return self.decode_paths(path).numpy()
         except tf.errors.OpError as error:
             reason = error.message.strip().splitlines()[0]
             raise ValueError(f"{path} is not a readable image: {reason}") from None

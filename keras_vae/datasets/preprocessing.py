@@ -161,19 +161,12 @@ class Preprocessing:
             x = files.decode_paths(paths)
             if self.mode == "standardize":
                 x = (x - self.mean) / self.std
-            elif self.mode == "binarize_static":
-                # The same binary image every epoch: its seed is its index.
-                x = tf.cast(
-                    tf.random.stateless_uniform(
-                        tf.shape(x),
-                        seed=tf.stack([tf.constant(seed, "int64"), indices]),
-                    )
-                    < x,
-                    x.dtype,
-                )
-            elif self.mode == "binarize":
-                x = tf.cast(
-                    tf.random.stateless_uniform(tf.shape(x), seed=draw) < x, x.dtype
+            elif self.binary:
+                # Static: the same binary image every epoch, seeded by its
+                # index; dynamic: a fresh draw per image and epoch.
+                static = tf.stack([tf.constant(seed, "int64"), indices])
+                x = _binarize_batch(
+                    x, static if self.mode == "binarize_static" else draw
                 )
             return (x, labels[0]) if labels else x
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from keras_vae import checks, evaluation
 from keras_vae.evaluation import conditional_samples, latent_usage
-from keras_vae.experiments import inference, training
+from keras_vae.experiments import inference, splits, training
 from keras_vae.files import atomic_path
 from keras_vae.settings import DEFAULT_IW_SAMPLES
 
@@ -203,7 +203,7 @@ def conditional_summary(
         result["mixture_components"] = density.components
     # The same measures on reconstructions of real test images: what prior
     # samples of this decoder could reach if they landed where real codes do.
-    subset = training.stratified_subset(
+    subset = splits.stratified_subset(
         y_test, SAMPLES_PER_CLASS * model.num_classes, seed
     )
     reconstructions = preprocessing.to_pixels(

@@ -2,6 +2,7 @@
 
 import csv
 import dataclasses
+import functools
 import json
 import os
 
@@ -34,16 +35,25 @@ class LoadedRun:
     def conditional(self):
         return isinstance(self.model, ConditionalVAE)
 
-    @property
+    @functools.cached_property
     def image_shape(self):
         """`(height, width, channels)` of the model's images."""
         probe = np.zeros((1,) + self.model.latent_shape, "float32")
-        decoded = (
-            self.model.decode(probe, [0])
-            if self.conditional
-            else self.model.decode(probe)
-        )
-        return tuple(decoded.shape[1:])
+        return self.decode(probe, [0])[0].shape
+
+    def encode(self, pixels, labels=None):
+        """Posterior means and standard deviations `(n, latent_dim)` of images
+        (pixels in [0, 1]); `labels` only for a conditional run."""
+        inputs = self.preprocessing.transform(pixels, self.config["seed"])
+        arguments = (inputs, labels) if self.conditional else (inputs,)
+        mean, sigma = self.model.encode(*arguments)
+        return mean.reshape(len(mean), -1), sigma.reshape(len(sigma), -1)
+
+    def decode(self, codes, labels=None):
+        """Pixels in [0, 1] of latent codes; `labels` only for a conditional run."""
+        codes = np.reshape(codes, (len(codes),) + self.model.latent_shape)
+        arguments = (codes, labels) if self.conditional else (codes,)
+        return self.preprocessing.to_pixels(self.model.decode(*arguments))
 
     @property
     def class_names(self):
@@ -61,14 +71,9 @@ class LoadedRun:
         if name not in SPLITS:
             raise ValueError(f"Unknown split {name!r}. Expected one of {SPLITS}.")
         data = training.load_named(self.config["dataset_used"], self.config)
-        return (
-            (data.x_test, data.y_test)
-            if name == "test"
-            else (
-                data.x_train,
-                data.y_train,
-            )
-        )
+        if name == "test":
+            return data.x_test, data.y_test
+        return data.x_train, data.y_train
 
 
 def load_run(directory):
@@ -132,16 +137,13 @@ def sample(run, n, label=None, seed=0, prior=False):
     n = checks.positive_integer("n", n)
     label = _check_label(run, label)
     density = None if prior else run.density
-    if not run.conditional:
-        return run.preprocessing.to_pixels(
-            run.model.sample(n, seed, density=density)
-        ), None
-    if label is None:
+    labels = None
+    if run.conditional and label is None:
         per_class = -(-n // run.model.num_classes)
         labels = np.repeat(np.arange(run.model.num_classes), per_class)[:n]
-    else:
+    elif run.conditional:
         labels = np.full(n, label)
-    pixels = run.model.sample(labels, seed, density=density)
+    pixels = run.model.sample(n if labels is None else labels, seed, density=density)
     return run.preprocessing.to_pixels(pixels), labels
 
 
@@ -174,21 +176,11 @@ def interpolate(run, start, end, steps=10, label=None):
         raise ValueError(
             "A conditional (cvae) run interpolates within one class: pass --label."
         )
-    inputs = run.preprocessing.transform(np.stack([start, end]), run.config["seed"])
-    if run.conditional:
-        labels = np.full(2, label)
-        mean, _ = run.model.encode(inputs, labels)
-    else:
-        mean, _ = run.model.encode(inputs)
+    labels = None if label is None else np.full(steps, label)
+    ends = np.stack([start, end])
+    mean, _ = run.encode(ends, None if labels is None else labels[:2])
     weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
-    codes = (1 - weights) * mean[:1] + weights * mean[1:]
-    codes = codes.reshape((steps,) + run.model.latent_shape)
-    decoded = (
-        run.model.decode(codes, np.full(steps, label))
-        if run.conditional
-        else run.model.decode(codes)
-    )
-    return run.preprocessing.to_pixels(decoded)
+    return run.decode((1 - weights) * mean[:1] + weights * mean[1:], labels)
 
 
 def read_images(run, source, label=None):
@@ -214,7 +206,8 @@ def read_images(run, source, label=None):
                 f"{source} has {len(class_names)} class folders; the run has "
                 f"{run.model.num_classes} classes."
             )
-        x = np.stack([read_image(path, run.image_shape) for path in paths])
+        shape = run.image_shape
+        x = np.stack([read_image(path, shape) for path in paths])
         names = paths
     elif os.path.isfile(source):
         x, y, names = read_image(source, run.image_shape)[None], None, [source]
@@ -231,20 +224,6 @@ def read_images(run, source, label=None):
             "folder of class sub-folders, a split, or --label."
         )
     return x, y, names
-
-
-def encode(run, pixels, labels=None):
-    """Posterior means and standard deviations of images (pixels in [0, 1]).
-
-    Returns:
-        Tuple `(mean, sigma)` of arrays `(n, latent_dim)`.
-    """
-    inputs = run.preprocessing.transform(pixels, run.config["seed"])
-    if run.conditional:
-        mean, sigma = run.model.encode(inputs, labels)
-    else:
-        mean, sigma = run.model.encode(inputs)
-    return mean.reshape(len(mean), -1), sigma.reshape(len(sigma), -1)
 
 
 def write_codes(path, names, labels, mean, sigma):

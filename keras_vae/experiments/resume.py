@@ -42,10 +42,11 @@ def claim(out, config, overwrite=False):
         return NEW
     with open(config_path) as file:
         saved = json.load(file)
+    saved, wanted = _settings(saved), _settings(config)
     differences = [
-        f"{key} {saved.get(key)!r} -> {value!r}"
-        for key, value in _settings(config).items()
-        if _settings(saved).get(key) != value
+        f"{key} {saved[key]!r} -> {value!r}"
+        for key, value in wanted.items()
+        if saved[key] != value
     ]
     if differences:
         raise ValueError(

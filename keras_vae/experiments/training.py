@@ -8,16 +8,16 @@ import sys
 import keras
 import numpy as np
 
-from keras_vae import architectures, callbacks, datasets, plots, schedules
+from keras_vae import architectures, callbacks, datasets, schedules
 from keras_vae import settings as config_lib
-from keras_vae.experiments import resume
+from keras_vae.experiments import divergence, figures, resume
+from keras_vae.experiments.splits import split
 from keras_vae.files import atomic_path, write_json
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
 from keras_vae.models.vae import METRIC_NAMES
 
 LATENT_MIXTURE_FILE = "latent_mixture.npz"
-TSNE_POINTS = 2000
 
 
 @dataclasses.dataclass
@@ -227,7 +227,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
                 restore_best_weights=True,
             )
         )
-    guard = StopOnDivergence()
+    guard = divergence.StopOnDivergence()
     fit_callbacks.append(guard)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
@@ -244,7 +244,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     # without them (docs/benchmarks.md).
     del prepared
     if guard.diverged_epoch is not None:
-        _report_divergence(model, config, out, guard)
+        divergence.report(model, config, out, guard)
 
     # The whole history, epochs before a resumption included.
     rows = resume.history_rows(out)
@@ -274,58 +274,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         )
         with atomic_path(os.path.join(out, LATENT_MIXTURE_FILE)) as temporary:
             run.density.save(temporary)
-    write_figures(run)
+    figures.write_figures(run)
     return run
-
-
-class StopOnDivergence(keras.callbacks.Callback):
-    """Stops `fit` after the first epoch whose loss is NaN or infinite and
-    restores the weights of the last epoch that ended finite.
-
-    Checked once per epoch (a check per batch would stall JAX's asynchronous
-    steps): a diverging epoch runs to its end, then training stops.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.diverged_epoch = None  # 0-based
-        self.good_epochs = 0
-        self._weights = None
-
-    def on_train_begin(self, logs=None):
-        self._weights = self.model.get_weights()
-
-    def on_epoch_end(self, epoch, logs=None):
-        values = [value for key, value in (logs or {}).items() if key.endswith("loss")]
-        if all(np.isfinite(float(value)) for value in values):
-            self._weights = self.model.get_weights()
-            self.good_epochs = epoch + 1
-            return
-        self.diverged_epoch = epoch
-        self.model.stop_training = True
-
-    def on_train_end(self, logs=None):
-        if self.diverged_epoch is not None:
-            self.model.set_weights(self._weights)
-
-
-LAST_GOOD_FILE = "last_good.keras"
-
-
-def _report_divergence(model, config, out, guard):
-    """Saves the last finite weights, if an epoch ended finite, and raises."""
-    kept = "no epoch ended with a finite loss, so no model is saved"
-    if guard.good_epochs:
-        path = os.path.join(out, LAST_GOOD_FILE)
-        with atomic_path(path) as temporary:
-            model.save(temporary)
-        kept = f"the model after epoch {guard.good_epochs} is saved as {path}"
-    raise ValueError(
-        f"Training diverged: the loss became NaN or infinite in epoch "
-        f"{guard.diverged_epoch + 1} of {config['epochs']} (learning rate "
-        f"{config['learning_rate']:g}, parameterization "
-        f"{config['parameterization']}); {kept}. Try a lower --learning-rate."
-    )
 
 
 def _check_mixture_size(config, training_labels):
@@ -428,19 +378,6 @@ def _first(inputs):
     return inputs[0] if isinstance(inputs, tuple) else inputs
 
 
-def split(labels, config):
-    """Training and validation indices, stratified by label when possible."""
-    from sklearn.model_selection import train_test_split
-
-    indices = np.arange(len(labels))
-    return train_test_split(
-        indices,
-        test_size=config["validation_fraction"],
-        random_state=config["seed"],
-        stratify=_stratify(labels),
-    )
-
-
 def model_inputs(config, preprocessing, x, y, seed):
     """Evaluation data as `config`'s model takes it: `x` or `(x, labels)`."""
     x = preprocessing.transform(x, seed)
@@ -452,128 +389,3 @@ def evaluate_split(model, inputs, batch_size=256):
     x, y = inputs if isinstance(inputs, tuple) else (inputs, None)
     results = model.evaluate(x, y, batch_size=batch_size, verbose=0, return_dict=True)
     return {name: float(results[name]) for name in METRIC_NAMES}
-
-
-def write_figures(run, num_examples=10):
-    """Writes the run's PNG figures and fills `run.latent`, `run.reconstructions`
-    and `run.samples`."""
-    model, data, preprocessing = run.model, run.data, run.preprocessing
-    seed, out = run.config["seed"], run.directory
-    conditional = isinstance(model, ConditionalVAE)
-    test_elbo = run.metrics["test"]["elbo"]
-
-    subset = stratified_subset(data.y_train, TSNE_POINTS, seed)
-    x_subset = preprocessing.transform(data.x_train[subset], seed)
-    labels = data.y_train[subset]
-    means = (model.encode(x_subset, labels) if conditional else model.encode(x_subset))[
-        0
-    ]
-    points, method = plots.embed_latents(means, seed)
-    run.latent = (points, labels, method)
-    title = (
-        f"{method} of encoder means, {len(subset)} training images "
-        f"(latent_dim={means.shape[1]}, test ELBO {test_elbo:.1f} nats)"
-    )
-    plots.save(
-        plots.latent_figure(points, labels, method, title, data.class_names),
-        os.path.join(out, "latent_tsne.png"),
-    )
-
-    chosen = stratified_subset(data.y_test, num_examples, seed)
-    originals = np.asarray(data.x_test[chosen])
-    inputs = preprocessing.transform(originals, seed)
-    reconstructed = (
-        model.reconstruct(inputs, data.y_test[chosen])
-        if conditional
-        else model.reconstruct(inputs)
-    )
-    run.reconstructions = (originals, preprocessing.to_pixels(reconstructed))
-    reconstruction = run.metrics["test"]["reconstruction_loss"]
-    plots.save(
-        plots.reconstructions_figure(
-            *run.reconstructions,
-            "test images (top) and reconstructions; "
-            f"test -log p(x|z) {reconstruction:.1f} nats",
-        ),
-        os.path.join(out, "reconstructions.png"),
-    )
-
-    source = (
-        "prior N(0, I)"
-        if run.density is None
-        else f"latent mixture ({run.density.components} components"
-        + (" per class)" if conditional else ")")
-    )
-    if conditional:
-        classes = np.repeat(np.arange(model.num_classes), num_examples)
-        samples = preprocessing.to_pixels(
-            model.sample(classes, seed=seed, density=run.density)
-        )
-        run.samples = samples[::num_examples][:num_examples]
-        plots.save(
-            plots.images_figure(
-                samples,
-                num_examples,
-                f"{source} samples, one row per class",
-                row_labels=data.class_names,
-            ),
-            os.path.join(out, "conditioned.png"),
-        )
-        prior = preprocessing.to_pixels(
-            model.sample(
-                np.random.default_rng(seed).integers(0, model.num_classes, 64),
-                seed=seed,
-                density=run.density,
-            )
-        )
-    else:
-        prior = preprocessing.to_pixels(
-            model.sample(64, seed=seed, density=run.density)
-        )
-        run.samples = prior[:num_examples]
-    plots.save(
-        plots.images_figure(prior, 8, f"{source} samples, beta={run.config['beta']:g}"),
-        os.path.join(out, "samples.png"),
-    )
-
-    if means.shape[1] == 2:
-        codes = plots.manifold_codes()
-        steps = int(np.sqrt(len(codes)))
-        decoded = (
-            model.decode(codes, np.zeros(len(codes), "int32"))
-            if conditional
-            else model.decode(codes)
-        )
-        plots.save(
-            plots.images_figure(
-                preprocessing.to_pixels(decoded),
-                steps,
-                "decoded latent grid at normal quantiles 5%-95%"
-                + (" (class 0)" if conditional else ""),
-            ),
-            os.path.join(out, "manifold.png"),
-        )
-
-
-def stratified_subset(labels, size, seed):
-    """Up to `size` indices with every class in proportion, in a fixed order."""
-    if len(labels) <= size:
-        return np.arange(len(labels))
-    from sklearn.model_selection import train_test_split
-
-    classes = len(np.unique(labels))
-    # Stratifying needs every class on both sides of the split.
-    stratify = _stratify(labels) if min(size, len(labels) - size) >= classes else None
-    chosen, _ = train_test_split(
-        np.arange(len(labels)),
-        train_size=size,
-        random_state=seed,
-        stratify=stratify,
-    )
-    return np.sort(chosen)
-
-
-def _stratify(labels):
-    """`labels` for stratified splits, or `None` when a class has one example."""
-    counts = np.bincount(labels)
-    return labels if counts[counts > 0].min() >= 2 else None

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_vae import settings
-from keras_vae.experiments import training
+from keras_vae.experiments import divergence, training
 
 
 def _config(**overrides):
@@ -63,7 +63,7 @@ def test_divergence_stops_fit_and_restores_the_last_finite_epoch():
                     [np.full_like(w, np.nan) for w in self.model.get_weights()]
                 )
 
-    guard = training.StopOnDivergence()
+    guard = divergence.StopOnDivergence()
     history = vae.fit(
         x, epochs=5, batch_size=32, verbose=0, callbacks=[Poison(), guard]
     )
@@ -84,4 +84,4 @@ def test_a_diverging_run_is_one_line_naming_the_epoch(tmp_path, capsys):
     assert "Training diverged: the loss became NaN or infinite in epoch 1 of 2" in error
     assert "no epoch ended with a finite loss, so no model is saved" in error
     assert not (out / "model.keras").exists()
-    assert not (out / training.LAST_GOOD_FILE).exists()
+    assert not (out / divergence.LAST_GOOD_FILE).exists()

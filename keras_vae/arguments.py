@@ -91,9 +91,15 @@ def add_framework_arguments(parser):
 
 
 def start_framework(arguments):
-    """Chooses the backend (see `select_backend`) and imports TensorFlow, quietly
+    """Chooses the backend (see `select_backend`), asks XLA for deterministic
+    GPU kernels if `arguments.deterministic`, and imports TensorFlow, quietly
     unless `arguments.verbose`."""
     select_backend(arguments.backend)
+    if getattr(arguments, "deterministic", False):
+        # Read when XLA starts, so before Keras imports JAX; CPUs are
+        # deterministic already.
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
     if not arguments.verbose:
         import_tensorflow_quietly()
 

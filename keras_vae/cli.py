@@ -141,6 +141,13 @@ def _add_run_arguments(parser, with_beta=True):
         default=defaults["seed"],
         help="seeds data order, initialization and sampling (default: %(default)s)",
     )
+    group.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic kernels (TensorFlow op determinism, PyTorch's "
+        "deterministic algorithms, XLA's on GPUs): the same --seed then gives the "
+        "same metrics.json on any device, at some cost in speed",
+    )
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",

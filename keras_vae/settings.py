@@ -28,6 +28,9 @@ DEFAULTS = {
     "image_size": None,
     "color_mode": None,
     "seed": 0,
+    # Deterministic kernels on every backend (GPUs, tf.data); see
+    # keras_vae.experiments.training.enable_determinism.
+    "deterministic": False,
     "early_stopping": None,
     "validation_fraction": 0.1,
     # Against posterior collapse; all off in the original study.
@@ -95,11 +98,9 @@ def resolve(**settings):
             "validation_fraction must be below 0.5. "
             f"Received: {config['validation_fraction']}"
         )
-    if not isinstance(config["condition_all_layers"], bool):
-        raise ValueError(
-            "condition_all_layers must be True or False. "
-            f"Received: {config['condition_all_layers']!r}"
-        )
+    for key in ("condition_all_layers", "deterministic"):
+        if not isinstance(config[key], bool):
+            raise ValueError(f"{key} must be True or False. Received: {config[key]!r}")
     if config["condition_all_layers"] and config["model"] != "cvae":
         raise ValueError(
             "condition_all_layers joins the class to every layer of the "

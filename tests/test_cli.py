@@ -357,7 +357,7 @@ def test_train_with_schedule_free_bits_and_capacity(tmp_path):
 
 def test_sweep_rejects_duplicate_betas(tmp_path, capsys):
     assert cli.main(["sweep", "--beta", "1", "1", "--out", str(tmp_path / "s")]) == 1
-    assert "Each beta once" in capsys.readouterr().err
+    assert "Expected each beta once" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
 
 

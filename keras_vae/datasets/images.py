@@ -76,7 +76,10 @@ class ImageFiles:
             return self.decode_paths(path).numpy()
         except tf.errors.OpError as error:
             reason = error.message.strip().splitlines()[0]
-            raise ValueError(f"{path} is not a readable image: {reason}") from None
+            raise ValueError(
+                f"{path} is not a readable image ({reason}); expected a PNG, "
+                "JPEG, BMP or GIF file."
+            ) from None
 
     def decode_paths(self, paths):
         """Decodes a `tf.data` element of file paths into images."""
@@ -259,7 +262,10 @@ def _header_size(path):
         with Image.open(path) as image:
             width, height = image.size
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"{path} is not a readable image: {error}") from None
+        raise ValueError(
+            f"{path} is not a readable image ({error}); expected a PNG, JPEG, BMP "
+            "or GIF file."
+        ) from None
     return height, width
 
 

@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import io
 import os
+import zipfile
 
 import numpy as np
 
@@ -189,6 +190,11 @@ def _load_path(name, path):
             key: read_idx(_find_idx(path, stem)) for key, stem in _IDX_FILES.items()
         }
     elif path.endswith(".npz") and os.path.isfile(path):
+        if not zipfile.is_zipfile(path):
+            raise ValueError(
+                f"{path} is not an .npz file (a zip archive of .npy arrays); it may "
+                "be truncated or corrupt. Expected one written by numpy.savez."
+            )
         try:
             with np.load(path, allow_pickle=False) as file:
                 missing = [key for key in _IDX_FILES if key not in file.files]

@@ -54,7 +54,13 @@ class Preprocessing:
         if mode == "standardize":
             if isinstance(x_train, ImageFiles):
                 return cls(mode, *_streamed_moments(x_train))
-            return cls(mode, float(np.mean(x_train)), float(np.std(x_train)))
+            mean, std = float(np.mean(x_train)), float(np.std(x_train))
+            if not std > 0:
+                raise ValueError(
+                    f"Every training pixel has the value {mean:g}: standardizing "
+                    "divides by their std, 0. Expected images whose pixels vary."
+                )
+            return cls(mode, mean, std)
         return cls(mode)
 
     @property

@@ -217,6 +217,7 @@ def within_class_diversity(
     ```
     """
     checks.positive_integer("num_per_class", num_per_class, minimum=2)
+    checks.class_labels(labels_real, _conditional(model).num_classes, len(x_real))
     samples, requested = _samples(
         model, classifier, num_per_class, seed, to_pixels, density
     )
@@ -275,7 +276,7 @@ def spread_ratios(
     return float(np.nanmean(ratios)), ratios
 
 
-def _samples(model, classifier, num_per_class, seed, to_pixels, density):
+def _conditional(model):
     from keras_vae.models import ConditionalVAE
 
     if not isinstance(model, ConditionalVAE):
@@ -283,6 +284,11 @@ def _samples(model, classifier, num_per_class, seed, to_pixels, density):
             "Label fidelity and within-class diversity judge a ConditionalVAE's "
             f"conditioned samples. Received: {type(model).__name__}"
         )
+    return model
+
+
+def _samples(model, classifier, num_per_class, seed, to_pixels, density):
+    _conditional(model)
     num_per_class = checks.positive_integer("num_per_class", num_per_class)
     classes = classifier.output_shape[-1]
     if classes != model.num_classes:

@@ -61,8 +61,8 @@ def importance_weighted_bound(
     print(bound.shape, bound.mean() <= elbo.mean())  # (32,) True
     ```
     """
-    x, labels = model_inputs("importance_weighted_bound", model, x, labels)
     num_samples = checks.positive_integer("num_samples", num_samples)
+    x, labels = model_inputs("importance_weighted_bound", model, x, labels)
     batch_size = checks.positive_integer(
         "batch_size", max(4096, num_samples) if batch_size is None else batch_size
     )
@@ -145,8 +145,8 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=256, seed=0):
     print(per_example.shape)  # (32,)
     ```
     """
-    x, labels = model_inputs("negative_elbo", model, x, labels)
     num_samples = checks.positive_integer("num_samples", num_samples)
+    x, labels = model_inputs("negative_elbo", model, x, labels)
     seed_generator = keras.random.SeedGenerator(seed)
 
     def elbo(x_batch, labels_batch):

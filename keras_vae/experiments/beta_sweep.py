@@ -56,7 +56,7 @@ def sweep(
         config_lib.resolve(**settings, beta=beta)  # every error before any run
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     if len(set(betas)) != len(betas):
-        raise ValueError(f"Each beta once, please. Received: {list(betas)}")
+        raise ValueError(f"Expected each beta once. Received: {list(betas)}")
     out = out or training.default_run_directory("sweep")
     if os.path.exists(os.path.join(out, "sweep.csv")):
         raise ValueError(f"{out} already holds a sweep; choose another --out.")

@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import json
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -15,7 +16,7 @@ from keras_vae.datasets.loading import CLASS_NAMES
 from keras_vae.experiments import training
 from keras_vae.files import atomic_path
 from keras_vae.latent_mixture import LatentMixture
-from keras_vae.models import ConditionalVAE
+from keras_vae.models import VAE, ConditionalVAE
 
 IMAGE_OUTPUTS = (".png", ".npy")
 SPLITS = ("test", "train")
@@ -92,19 +93,43 @@ def load_run(directory):
         raise ValueError(
             f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
         )
-    with open(os.path.join(directory, "config.json")) as file:
-        config = json.load(file)
-    path = os.path.join(directory, "model.keras")
+    config_path = os.path.join(directory, "config.json")
     try:
-        model = keras.models.load_model(path)
-    except (TypeError, ValueError) as error:
-        # Keras names the class it could not find, then dumps the whole config.
-        reason = str(error).strip().splitlines()[0].split(" Full object config")[0]
-        raise ValueError(f"{path} cannot be loaded: {reason}") from None
+        with open(config_path) as file:
+            config = json.load(file)
+        if not isinstance(config, dict) or "model" not in config:
+            raise ValueError("it holds no run settings")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{config_path} is not the config.json of a run ({error}); "
+            "it is written by keras-vae train."
+        ) from None
+    model = _load_model(os.path.join(directory, "model.keras"))
     density_path = os.path.join(directory, training.LATENT_MIXTURE_FILE)
     density = LatentMixture.load(density_path) if os.path.isfile(density_path) else None
     preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
     return LoadedRun(directory, config, model, preprocessing, density)
+
+
+def _load_model(path):
+    """Loads a run's model safely (no Python code from the file)."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"{path} cannot be loaded: it is not a .keras file (a zip archive); "
+            "it may be truncated or corrupt."
+        )
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except (TypeError, ValueError, KeyError, OSError) as error:
+        # Keras names the class it could not find, then dumps the whole config.
+        reason = str(error).strip().splitlines()[0].split(" Full object config")[0]
+        raise ValueError(f"{path} cannot be loaded: {reason}") from None
+    if not isinstance(model, VAE):
+        raise ValueError(
+            f"{path} holds a {type(model).__name__}, not a keras_vae VAE or "
+            "ConditionalVAE."
+        )
+    return model
 
 
 def _check_label(run, label):
@@ -158,6 +183,11 @@ def read_endpoint(run, source):
                 f"{source}: expected {split}:N with N from 0 to {len(x) - 1}."
             )
         return x[int(index)]
+    if not os.path.isfile(source):
+        raise ValueError(
+            f"{source} is neither an image file nor test:N or train:N; expected "
+            "an image of the model's size or an image of the run's dataset."
+        )
     return read_image(source, run.image_shape)
 
 

@@ -186,6 +186,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         # Evaluate and the other commands read the data from anywhere.
         config["data_path"] = os.path.abspath(config["data_path"])
     keras.utils.set_random_seed(config["seed"])
+    if config["deterministic"]:
+        enable_determinism()
     model = build_model(config, data.image_shape, data.num_classes)
     test = model_inputs(
         config, preprocessing, data.x_test, data.y_test, config["seed"] + 1
@@ -276,6 +278,25 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
             run.density.save(temporary)
     figures.write_figures(run)
     return run
+
+
+def enable_determinism():
+    """Makes every kernel that training uses deterministic, on any device.
+
+    TensorFlow's op determinism (which covers `tf.data`, used on every
+    backend) and PyTorch's deterministic algorithms. On CPUs, runs with the
+    same seed are identical without it (measured; docs/reliability.md); on
+    GPUs, atomic additions in reductions and convolutions vary between runs.
+    JAX reads `--xla_gpu_deterministic_ops` from `XLA_FLAGS` when it starts,
+    which `keras-vae train --deterministic` sets before importing Keras.
+    """
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
 
 
 def _check_mixture_size(config, training_labels):

@@ -73,7 +73,7 @@ class ConditionalVAE(VAE):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(
                 "ConditionalVAE expects inputs [x, labels]. Received: "
-                f"{type(inputs).__name__} {inputs!r:.200}"
+                f"{utils.describe(inputs)}"
             )
         return inputs[0], inputs[1]
 

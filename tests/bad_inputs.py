@@ -1,0 +1,815 @@
+"""Bad inputs across the library, its command lines and the tuner, with the
+error each must end in.
+
+`tests/test_bad_inputs.py` runs every case; `docs/bad_inputs_table.py` runs
+them again to write the table of `docs/reliability.md`, which the test keeps
+equal to what the cases print.
+
+A case sets files up in an empty working folder (`setup`), then does one bad
+thing there (`trigger`). Library calls must raise `ValueError` or `TypeError`;
+command lines must exit non-zero with one line on stderr and no traceback. The
+message must contain `received` and `expected` (what the user gave, what was
+wanted), and the folder must hold the same files afterwards: nothing
+half-written.
+"""
+
+import contextlib
+import dataclasses
+import functools
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+
+import numpy as np
+
+from tests.datasets.idx_files import idx_bytes, write_idx_folder
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    area: str
+    description: str  # the bad input, as the docs table shows it
+    trigger: object  # callable(), run in the working folder
+    received: str  # a part of the message naming what was received
+    expected: str  # a part of the message naming what was expected
+    setup: object = None  # callable(), run in the working folder first
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    message: str  # the one line the user reads
+    files_before: list
+    files_after: list
+    command_line: bool
+    exit_code: int = None
+    stderr: str = ""
+
+
+def run_case(case, folder):
+    """Runs `case` in `folder` (empty) and returns its `Outcome`."""
+    import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        if case.setup is not None:
+            case.setup()
+        before = _listing(".")
+        outcome = case.trigger()
+        return dataclasses.replace(
+            outcome, files_before=before, files_after=_listing(".")
+        )
+    finally:
+        os.chdir(previous)
+
+
+def _listing(folder):
+    return sorted(
+        os.path.relpath(os.path.join(root, name), folder)
+        for root, _, names in os.walk(folder)
+        for name in names
+    )
+
+
+# --- How a case does its bad thing ---------------------------------------------
+
+
+def library(function, *arguments, **keywords):
+    """A library call that must raise."""
+
+    def trigger():
+        try:
+            function()(*arguments, **keywords)
+        except (ValueError, TypeError) as error:
+            line = str(error).strip().splitlines()[0]
+            return Outcome(f"{type(error).__name__}: {line}", None, None, False)
+        raise AssertionError("no error was raised")
+
+    return trigger
+
+
+def command(*argv, tuning=False, environment=None):
+    """A command line (`keras-vae ...`, or `python -m tuning ...`) that must fail."""
+
+    def trigger():
+        from keras_vae import cli
+        from tuning import cli as tuning_cli
+
+        main = tuning_cli.main if tuning else cli.main
+        stderr = io.StringIO()
+        saved = dict(os.environ)
+        os.environ.update(environment or {})
+        try:
+            with (
+                contextlib.redirect_stderr(stderr),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
+                try:
+                    code = main(list(argv))
+                except SystemExit as exit:  # argparse
+                    code = exit.code
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        text = stderr.getvalue()
+        message = text.strip().splitlines()[-1] if text.strip() else ""
+        return Outcome(message, None, None, True, code, text)
+
+    return trigger
+
+
+def _module(path):
+    """`"keras_vae.layers.Sampling"` -> the object, imported when the case runs."""
+
+    def get():
+        import importlib
+
+        module, name = path.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+    return get
+
+
+def _new(path):
+    """A factory of an instance of the class at `path`, built with no arguments."""
+    return lambda: _module(path)()()
+
+
+def _call(factory, method, *arguments, **keywords):
+    """A callable that builds an object with `factory()` and calls `method` on it."""
+
+    def call():
+        return getattr(factory(), method)(*arguments, **keywords)
+
+    return lambda: call
+
+
+def _float(*shape, value=0.0):
+    return np.full(shape, value, dtype="float32")
+
+
+# --- Files the cases start from -----------------------------------------------
+
+
+def _write(path, content):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(content)
+
+
+def _npz(path, **overrides):
+    labels = np.arange(20) % 2
+    arrays = {
+        "x_train": _float(20, 8, 8),
+        "y_train": labels,
+        "x_test": _float(20, 8, 8),
+        "y_test": labels,
+    }
+    arrays.update(overrides)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+
+
+def _png(path, size=(8, 8)):
+    import matplotlib.image
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    pixels = np.random.default_rng(len(path)).uniform(size=size)
+    matplotlib.image.imsave(path, pixels, cmap="gray")
+
+
+@functools.cache
+def _finished_run():
+    """A finished digits VAE run (one epoch), trained once per process."""
+    from keras_vae.experiments import training
+
+    folder = os.path.join(tempfile.mkdtemp(prefix="bad-inputs-"), "run")
+    training.train(
+        out=folder,
+        dataset="digits",
+        epochs=1,
+        latent_dim=2,
+        say=lambda *_: None,
+        verbose=0,
+    )
+    return folder
+
+
+def _copy_run(target="run", edit_model=None, replace_model=None):
+    """Copies the finished run to `target`, optionally tampering with it."""
+
+    def setup():
+        source = _finished_run()
+        shutil.copytree(source, target)
+        model = os.path.join(target, "model.keras")
+        if replace_model is not None:
+            replace_model(model)
+        elif edit_model is not None:
+            with zipfile.ZipFile(os.path.join(source, "model.keras")) as archive:
+                items = [(i, archive.read(i.filename)) for i in archive.infolist()]
+            with zipfile.ZipFile(model, "w") as archive:
+                for item, content in items:
+                    if item.filename == "config.json":
+                        content = edit_model(content)
+                    archive.writestr(item, content)
+
+    return setup
+
+
+def _narrower_layers(config):
+    return config.replace(b'"units": 500', b'"units": 400')
+
+
+def _unknown_class(config):
+    config = config.replace(b'"class_name": "VAE"', b'"class_name": "NotAVAE"')
+    return config.replace(b"keras_vae>VAE", b"elsewhere>NotAVAE")
+
+
+def _truncate(path):
+    with open(path, "rb") as file:
+        content = file.read()
+    _write(path, content[: len(content) // 2])
+
+
+def _lambda_model(path):
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: 2 * x)(inputs)).save(path)
+
+
+def _conditional_classifier():
+    """A ConditionalVAE of two classes and a classifier, for the fidelity cases."""
+    from keras_vae import architectures, evaluation, models
+
+    encoder, decoder = architectures.conv_conditional((8, 8, 1), 2, 2)
+    model = models.ConditionalVAE(encoder, decoder, num_classes=2)
+    classifier = evaluation.train_classifier(
+        _float(4, 8, 8, 1), np.array([0, 1, 0, 1]), 2, epochs=1
+    )
+    return model, classifier
+
+
+def _vae():
+    from keras_vae import architectures, models
+
+    model = models.VAE(*architectures.mlp((8, 8, 1), 2))
+    model.compile(optimizer="adam")
+    return model
+
+
+def _cvae():
+    from keras_vae import architectures, models
+
+    model = models.ConditionalVAE(
+        *architectures.conv_conditional((8, 8, 1), 2, 3), num_classes=3
+    )
+    model.compile(optimizer="adam")
+    return model
+
+
+def _single_output_encoder_vae():
+    import keras
+
+    from keras_vae import architectures, models
+
+    _, decoder = architectures.mlp((8, 8, 1), 2)
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model = models.VAE(encoder, decoder)
+    model.compile(optimizer="adam")
+    return model
+
+
+def _mismatched_decoder_vae():
+    from keras_vae import architectures, models
+
+    encoder, _ = architectures.mlp((8, 8, 1), 2)
+    _, decoder = architectures.mlp((28, 28, 1), 2)
+    model = models.VAE(encoder, decoder)
+    model.compile(optimizer="adam")
+    return model
+
+
+def _label_fidelity_of(model_factory, **keywords):
+    def call():
+        from keras_vae import evaluation
+
+        _, classifier = _conditional_classifier()
+        return evaluation.label_fidelity(model_factory(), classifier, **keywords)
+
+    return lambda: call
+
+
+def later(function):
+    """For `library`: call `function` itself, imported lazily by its body."""
+    return lambda: function
+
+
+def _vae_with_nan_beta():
+    from keras_vae import architectures, models
+
+    return models.VAE(*architectures.mlp((8, 8, 1), 2), beta=float("nan"))
+
+
+def _bound_with_no_samples():
+    from keras_vae import evaluation
+
+    return evaluation.importance_weighted_bound(
+        _vae(), _float(4, 8, 8, 1), num_samples=0
+    )
+
+
+def _grid_tuner():
+    import tuning
+
+    return tuning.make_tuner(tuning.VAEHyperModel((8, 8, 1)), tuner="grid")
+
+
+def _within_class_diversity_with_bad_labels():
+    from keras_vae import evaluation
+
+    model, classifier = _conditional_classifier()
+    return evaluation.within_class_diversity(
+        model, classifier, _float(4, 8, 8, 1), np.array([0, 1, 2, 7])
+    )
+
+
+RUN_ARGS = ("--dataset", "digits", "--epochs", "1")
+
+CASES = [
+    # Layers
+    Case(
+        "layer",
+        "`Sampling()` called on one tensor",
+        library(_call(_new("keras_vae.layers.Sampling"), "__call__", _float(2, 3))),
+        "Received input_shape=(2, 3)",
+        "expects a list of two tensors",
+    ),
+    Case(
+        "layer",
+        "`Sampling()` on a mean and a scale of different shapes",
+        library(
+            _call(
+                _new("keras_vae.layers.Sampling"),
+                "__call__",
+                [_float(2, 3), _float(2, 4)],
+            )
+        ),
+        "mean.shape=(2, 3), raw_scale.shape=(2, 4)",
+        "of the same shape",
+    ),
+    Case(
+        "layer",
+        "`KLRegularizer(beta=-1)`",
+        library(_module("keras_vae.layers.KLRegularizer"), beta=-1),
+        "beta=-1",
+        "non-negative",
+    ),
+    Case(
+        "layer",
+        "`KLRegularizer(free_bits=-0.5)`",
+        library(_module("keras_vae.layers.KLRegularizer"), free_bits=-0.5),
+        "free_bits=-0.5",
+        ">= 0",
+    ),
+    Case(
+        "layer",
+        '`KLRegularizer(parameterization="exp")`',
+        library(_module("keras_vae.layers.KLRegularizer"), parameterization="exp"),
+        "parameterization='exp'",
+        "('softplus', 'log_var')",
+    ),
+    Case(
+        "layer",
+        "`ConditionalConcat(num_classes=0)`",
+        library(_module("keras_vae.layers.ConditionalConcat"), num_classes=0),
+        "num_classes=0",
+        "integer >= 1",
+    ),
+    # Models
+    Case(
+        "model",
+        '`VAE("encoder", decoder)`: not a Keras layer',
+        library(_module("keras_vae.models.VAE"), "encoder", None),
+        "encoder='encoder'",
+        "Keras layer or model",
+    ),
+    Case(
+        "model",
+        "`VAE(encoder, decoder, beta=nan)`",
+        library(later(_vae_with_nan_beta)),
+        "beta=nan",
+        "finite",
+    ),
+    Case(
+        "model",
+        "`fit` of a VAE whose encoder returns one tensor",
+        library(_call(_single_output_encoder_vae, "fit", _float(4, 8, 8, 1))),
+        "one tensor of shape (None, 2)",
+        "two tensors (mean, raw_scale)",
+    ),
+    Case(
+        "model",
+        "`fit` of a VAE whose decoder draws 28x28 images for 8x8 inputs",
+        library(_call(_mismatched_decoder_vae, "fit", _float(4, 8, 8, 1))),
+        "(None, 28, 28, 1)",
+        "must have the input's shape",
+    ),
+    Case(
+        "model",
+        "`fit` on images holding NaN",
+        library(_call(_vae, "fit", _float(4, 8, 8, 1, value=np.nan), verbose=0)),
+        "256 NaN or infinite values",
+        "Clean or impute",
+    ),
+    Case(
+        "model",
+        "`fit` on 28x28 images of a model built for 8x8",
+        library(_call(_vae, "fit", _float(4, 28, 28, 1), verbose=0)),
+        "found shape=(None, 28, 28)",
+        "expected shape=(None, 8, 8, 1)",
+    ),
+    Case(
+        "model",
+        "`fit` with `sample_weight`",
+        library(
+            _call(_vae, "fit", _float(4, 8, 8, 1), sample_weight=np.ones(4), verbose=0)
+        ),
+        "sample_weight",
+        "Resample the data instead",
+    ),
+    Case(
+        "model",
+        "`fit` of a ConditionalVAE without labels",
+        library(_call(_cvae, "fit", _float(4, 8, 8, 1), verbose=0)),
+        "Received: one tensor of shape",
+        "expects inputs [x, labels]",
+    ),
+    # Likelihoods
+    Case(
+        "likelihood",
+        '`likelihoods.get("poisson")`',
+        library(_module("keras_vae.likelihoods.get"), "poisson"),
+        "likelihood='poisson'",
+        "['bernoulli', 'gaussian']",
+    ),
+    Case(
+        "likelihood",
+        "`Gaussian(variance=0)`",
+        library(_module("keras_vae.likelihoods.Gaussian"), variance=0),
+        "variance=0",
+        "positive float",
+    ),
+    # Data
+    Case(
+        "data",
+        "IDX file with a wrong magic number",
+        library(_module("keras_vae.datasets.read_idx"), "bad-idx3-ubyte"),
+        "bad-idx3-ubyte is not an IDX file",
+        "magic number 0x0000",
+        setup=lambda: _write("bad-idx3-ubyte", b"\x12\x34\x08\x01" + bytes(8)),
+    ),
+    Case(
+        "data",
+        "IDX file cut short",
+        library(_module("keras_vae.datasets.read_idx"), "short-idx3-ubyte"),
+        "it holds 100 bytes",
+        "promises shape (10, 28, 28) (7840 bytes",
+        setup=lambda: _write(
+            "short-idx3-ubyte", idx_bytes(np.zeros((10, 28, 28), "uint8"))[:116]
+        ),
+    ),
+    Case(
+        "data",
+        "gzipped IDX file that is not gzip data",
+        library(_module("keras_vae.datasets.read_idx"), "corrupt-idx3-ubyte.gz"),
+        "corrupt-idx3-ubyte.gz",
+        "Cannot read IDX file",
+        setup=lambda: _write("corrupt-idx3-ubyte.gz", b"\x1f\x8b" + b"garbage" * 9),
+    ),
+    Case(
+        "data",
+        "IDX folder whose test labels are missing",
+        library(_module("keras_vae.datasets.load"), "custom", "idx"),
+        "t10k-labels-idx1-ubyte",
+        "idx",
+        setup=lambda: (
+            write_idx_folder("idx"),
+            os.remove(os.path.join("idx", "t10k-labels-idx1-ubyte.gz")),
+        ),
+    ),
+    Case(
+        "data",
+        "`.npz` without labels and test arrays",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "lacks the arrays ['y_train', 'x_test', 'y_test']",
+        "expected x_train, y_train, x_test and y_test",
+        setup=lambda: np.savez("data.npz", x_train=_float(5, 8, 8)),
+    ),
+    Case(
+        "data",
+        "`.npz` whose images hold NaN",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "x_train holds NaN",
+        "NaN or infinite",
+        setup=lambda: _npz("data.npz", x_train=_float(20, 8, 8, value=np.nan)),
+    ),
+    Case(
+        "data",
+        "`.npz` whose images are a flat vector",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "Received shape (20,)",
+        "(n, height, width[, channels])",
+        setup=lambda: _npz("data.npz", x_train=np.zeros(20)),
+    ),
+    Case(
+        "data",
+        "`.npz` with fractional labels",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "Received dtype float64",
+        "non-negative integer labels",
+        setup=lambda: _npz("data.npz", y_train=np.arange(20) / 2),
+    ),
+    Case(
+        "data",
+        "`.npz` with 20 images and 5 labels",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "20 train images but 5 train labels",
+        "data.npz",
+        setup=lambda: _npz("data.npz", y_train=np.arange(5)),
+    ),
+    Case(
+        "data",
+        "`.npz` that is a text file",
+        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        "data.npz is not an .npz file",
+        "numpy.savez",
+        setup=lambda: _write("data.npz", b"x_train,y_train\n"),
+    ),
+    Case(
+        "data",
+        "image folder holding a file that is not an image",
+        library(_module("keras_vae.datasets.load"), "custom", "images"),
+        "images/a/notes.png is not a readable image",
+        "expected a PNG, JPEG, BMP or GIF file",
+        setup=lambda: (
+            _png("images/a/1.png"),
+            _png("images/a/2.png"),
+            _write("images/a/notes.png", b"shopping list"),
+        ),
+    ),
+    Case(
+        "data",
+        "image folder with 8x8 and 9x9 images, no `image_size`",
+        library(_module("keras_vae.datasets.load"), "custom", "images"),
+        "9x9 in images/a/3.png",
+        "pass --image-size H W (image_size=(H, W))",
+        setup=lambda: (
+            _png("images/a/1.png"),
+            _png("images/a/2.png"),
+            _png("images/a/3.png", (9, 9)),
+        ),
+    ),
+    Case(
+        "data",
+        '`Preprocessing.fit("whiten", x)`',
+        library(
+            _call(
+                _module("keras_vae.datasets.Preprocessing"),
+                "fit",
+                "whiten",
+                _float(2, 8, 8),
+            )
+        ),
+        "'whiten'",
+        "('standardize', 'scale', 'binarize', 'binarize_static')",
+    ),
+    # Evaluation
+    Case(
+        "evaluation",
+        "`importance_weighted_bound(model, x, num_samples=0)`",
+        library(later(_bound_with_no_samples)),
+        "num_samples=0",
+        "integer >= 1",
+    ),
+    Case(
+        "evaluation",
+        "`label_fidelity` of a VAE (not conditional)",
+        library(_label_fidelity_of(_vae)),
+        "VAE",
+        "ConditionalVAE",
+    ),
+    Case(
+        "evaluation",
+        "`within_class_diversity` with a label 7 for 2 classes",
+        library(later(_within_class_diversity_with_bad_labels)),
+        "7",
+        "integers in [0, 2)",
+    ),
+    # Command line
+    Case(
+        "command line",
+        "`keras-vae train --epochs 0`",
+        command("train", "--epochs", "0"),
+        "got 0",
+        "expected an integer >= 1",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --data-path missing.npz`",
+        command("train", "--data-path", "missing.npz", "--out", "run"),
+        "missing.npz",
+        "neither a folder of IDX files nor an existing .npz file",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --model cvae` on a flat folder of images",
+        command("train", "--model", "cvae", "--data-path", "images", "--out", "run"),
+        "flat folder of images",
+        "each class in a sub-folder",
+        setup=lambda: [_png(f"images/{i}.png") for i in range(4)],
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --data-path black.npz` whose every pixel is 0",
+        command("train", "--data-path", "black.npz", "--out", "run"),
+        "Every training pixel has the value 0",
+        "Expected images whose pixels vary",
+        setup=lambda: _npz("black.npz"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --condition-all-layers` with `--model vae`",
+        command("train", "--condition-all-layers", *RUN_ARGS, "--out", "run"),
+        "not 'vae'",
+        "needs model 'cvae'",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out run` where a finished run is",
+        command("train", *RUN_ARGS, "--latent-dim", "2", "--out", "run"),
+        "run already holds a finished run",
+        "--overwrite",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --config run.toml` with an unknown key",
+        command("train", "--config", "run.toml"),
+        "unknown key 'epoch'",
+        "expected one of backend, batch-size",
+        setup=lambda: _write("run.toml", b"epoch = 3\n"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --backend jax` with `KERAS_BACKEND=torch`",
+        command("train", "--backend", "jax", environment={"KERAS_BACKEND": "torch"}),
+        "KERAS_BACKEND=torch",
+        "unset one of them",
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate folder` that is not a run",
+        command("evaluate", "folder"),
+        "lacks config.json, model.keras",
+        "not a finished run folder",
+        setup=lambda: os.makedirs("folder"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run` whose model.keras is cut short",
+        command("evaluate", "run"),
+        "run/model.keras",
+        "not a .keras file (a zip archive)",
+        setup=_copy_run(replace_model=_truncate),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run` whose model.keras holds a Lambda layer",
+        command("evaluate", "run"),
+        "`Lambda` layer whose `function` is a Python lambda",
+        "disallowed",
+        setup=_copy_run(replace_model=_lambda_model),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run` whose model names an unknown class",
+        command("evaluate", "run"),
+        "'NotAVAE'",
+        "Could not locate class",
+        setup=_copy_run(edit_model=_unknown_class),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run` whose model config has wrong layer sizes",
+        command("evaluate", "run"),
+        "received input with shape (None, 400)",
+        "expected axis -1 of input shape to have value 500",
+        setup=_copy_run(edit_model=_narrower_layers),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run` whose config.json is not JSON",
+        command("evaluate", "run"),
+        "run/config.json",
+        "written by keras-vae train",
+        setup=lambda: (
+            _copy_run()(),
+            _write(os.path.join("run", "config.json"), b"{"),
+        ),
+    ),
+    Case(
+        "command line",
+        "`keras-vae evaluate run --iw-samples -1`",
+        command("evaluate", "run", "--iw-samples", "-1"),
+        "got -1",
+        "expected an integer >= 0",
+    ),
+    Case(
+        "command line",
+        "`keras-vae sweep --beta 1 1`",
+        command("sweep", "--beta", "1", "1", *RUN_ARGS),
+        "Received: [1.0, 1.0]",
+        "Expected each beta once",
+    ),
+    Case(
+        "command line",
+        "`keras-vae sample run --label 3` of a VAE run",
+        command("sample", "run", "--label", "3", "--out", "s.png"),
+        "a vae run",
+        "--label needs a conditional (cvae) run",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae sample run --out samples.jpg`",
+        command("sample", "run", "--out", "samples.jpg"),
+        "samples.jpg",
+        ".png",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae interpolate run --from missing.png --to test:0`",
+        command("interpolate", "run", "--from", "missing.png", "--to", "test:0"),
+        "missing.png is neither an image file nor test:N",
+        "expected an image of the model's size",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae encode run photos/` of 28x28 images for an 8x8 model",
+        command("encode", "run", "photos", "--out", "codes.csv"),
+        "photos/a.png is 28x28 pixels",
+        "the model takes 8x8 images",
+        setup=lambda: (_copy_run()(), _png("photos/a.png", (28, 28))),
+    ),
+    Case(
+        "command line",
+        "`keras-vae tune --max-trials 0`",
+        command("tune", "--max-trials", "0"),
+        "got 0",
+        "expected an integer >= 1",
+    ),
+    Case(
+        "command line",
+        "`keras-vae tune --latent-dim 32 2`",
+        command("tune", "--latent-dim", "32", "2", *RUN_ARGS),
+        "32",
+        "2",
+    ),
+    # Tuner
+    Case(
+        "tuner",
+        '`tuning.make_tuner(hypermodel, tuner="grid")`',
+        library(later(_grid_tuner)),
+        "'grid'",
+        "['bayesian', 'hyperband', 'random']",
+    ),
+    Case(
+        "tuner",
+        '`tuning.make_objective("accuracy")`',
+        library(_module("tuning.make_objective"), "accuracy"),
+        "'accuracy'",
+        "any logged metric with its direction",
+    ),
+    Case(
+        "tuner",
+        "`VAEHyperModel(input_shape, latent_dim=(32, 2))`",
+        library(_module("tuning.VAEHyperModel"), (8, 8, 1), latent_dim=(32, 2)),
+        "(32, 2)",
+        "latent_dim",
+    ),
+    Case(
+        "tuner",
+        "`python -m tuning --objective val_accuracy`",
+        command("--objective", "val_accuracy", *RUN_ARGS, tuning=True),
+        "val_accuracy",
+        "val_elbo",
+    ),
+]

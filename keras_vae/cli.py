@@ -148,6 +148,13 @@ def _add_run_arguments(parser, with_beta=True):
         "deterministic algorithms, XLA's on GPUs): the same --seed then gives the "
         "same metrics.json on any device, at some cost in speed",
     )
+    group.add_argument(
+        "--distribute",
+        choices=settings.DISTRIBUTIONS,
+        help="data-parallel training: mirrored (TensorFlow, the GPUs of this "
+        "machine), multi-worker (TensorFlow, the machines in TF_CONFIG) or "
+        "data-parallel (JAX, every device); --batch-size is the global batch",
+    )
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
@@ -329,11 +336,19 @@ def _train(arguments):
     run = training.train(
         out=arguments.out, overwrite=arguments.overwrite, **_run_settings(arguments)
     )
+    if run is None:
+        print("Training done; the chief worker writes the run folder.")
+        return
     print(f"\nRun folder: {run.directory}")
     print(
         f"Dataset: {run.config['dataset_used']} ({run.config['data_source']}), "
         f"epochs trained: {run.metrics['epochs_trained']}, "
         f"backend: {run.config['backend']}"
+        + (
+            f", {run.config['distribute']} on {run.config['replicas']} replicas"
+            if run.config["distribute"]
+            else ""
+        )
     )
     _print_metrics_table(
         [(split, run.metrics[split]) for split in ("train", "validation", "test")]

@@ -10,6 +10,9 @@ MODELS = ("vae", "conv_vae", "cvae")
 # Keras; a test keeps them equal.
 PARAMETERIZATIONS = ("softplus", "log_var")
 LIKELIHOODS = ("gaussian", "bernoulli")
+# Data-parallel training (keras_vae.experiments.distribution): TensorFlow's
+# MirroredStrategy and MultiWorkerMirroredStrategy, JAX's DataParallel.
+DISTRIBUTIONS = ("mirrored", "multi-worker", "data-parallel")
 
 # The original study's settings.
 DEFAULTS = {
@@ -31,6 +34,7 @@ DEFAULTS = {
     # Deterministic kernels on every backend (GPUs, tf.data); see
     # keras_vae.experiments.training.enable_determinism.
     "deterministic": False,
+    "distribute": None,  # one of DISTRIBUTIONS: data-parallel training
     "early_stopping": None,
     "validation_fraction": 0.1,
     # Against posterior collapse; all off in the original study.
@@ -78,6 +82,8 @@ def resolve(**settings):
         if not isinstance(size, (list, tuple)) or len(size) != 2:
             raise ValueError(f"image_size must be (height, width). Received: {size!r}")
         config["image_size"] = [checks.positive_integer("image_size", d) for d in size]
+    if config["distribute"] is not None:
+        _choice(config, "distribute", DISTRIBUTIONS)
     if config["color_mode"] is not None:
         _choice(config, "color_mode", COLOR_MODES)
     if config["early_stopping"] is not None:

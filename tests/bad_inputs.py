@@ -674,6 +674,20 @@ CASES = [
     ),
     Case(
         "command line",
+        "`keras-vae train --distribute data-parallel` on TensorFlow",
+        command("train", "--distribute", "data-parallel", "--backend", "tensorflow"),
+        "Keras runs on tensorflow",
+        "runs on the jax backend",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --distribute multi-worker` without `TF_CONFIG`",
+        command("train", "--distribute", "multi-worker", *RUN_ARGS, "--out", "run"),
+        "--distribute multi-worker needs the environment variable TF_CONFIG",
+        '"task": {"type": "worker", "index": 0}',
+    ),
+    Case(
+        "command line",
         "`keras-vae evaluate folder` that is not a run",
         command("evaluate", "folder"),
         "lacks config.json, model.keras",

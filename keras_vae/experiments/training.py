@@ -3,13 +3,16 @@
 import dataclasses
 import datetime
 import os
+import shutil
 import sys
+import tempfile
 
 import keras
 import numpy as np
 
 from keras_vae import architectures, callbacks, datasets, schedules
 from keras_vae import settings as config_lib
+from keras_vae.experiments import distribution as distributing
 from keras_vae.experiments import divergence, figures, resume
 from keras_vae.experiments.splits import split
 from keras_vae.files import atomic_path, write_json
@@ -155,7 +158,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         **settings: Run settings, see `keras_vae.settings.DEFAULTS`.
 
     Returns:
-        A `Run`.
+        A `Run`, or `None` on a worker of a multi-worker run other than the
+        chief (which writes the run folder).
 
     Raises:
         ValueError: on invalid settings, bad data, or a folder holding a
@@ -165,9 +169,13 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
             available.
     """
     config = config_lib.resolve(**settings)
+    distribution = distributing.start(config["distribute"], config["batch_size"])
+    if not distribution.chief:
+        # The chief writes the run folder; another worker trains beside it.
+        out, overwrite = tempfile.mkdtemp(prefix="keras-vae-worker-"), True
     out = out or default_run_directory(config["model"])
     state = resume.claim(out, config, overwrite)
-    prepared = prepare_data(config, say)
+    prepared = prepare_data(config, say, multiple=distribution.batch_multiple)
     data, preprocessing = prepared.data, prepared.preprocessing
     if config["model"] == "cvae" and not data.labelled:
         raise ValueError(
@@ -180,6 +188,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         "dataset_used": prepared.dataset_used,
         "data_source": data.source,
         "backend": keras.backend.backend(),
+        "replicas": distribution.replicas,
         "class_names": data.class_names,
     }
     if config["data_path"] is not None:
@@ -188,7 +197,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     keras.utils.set_random_seed(config["seed"])
     if config["deterministic"]:
         enable_determinism()
-    model = build_model(config, data.image_shape, data.num_classes)
+    with distribution.scope:
+        model = build_model(config, data.image_shape, data.num_classes)
     test = model_inputs(
         config, preprocessing, data.x_test, data.y_test, config["seed"] + 1
     )
@@ -212,14 +222,17 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     fit_callbacks.append(
         keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
     )
-    # After the CSV row: a kill between the two repeats the epoch, whose row
-    # resume.prepare then removes, rather than leaving a gap.
-    # Two generations of backup: a kill while one is written leaves the other.
-    fit_callbacks.append(
-        keras.callbacks.BackupAndRestore(
-            os.path.join(out, resume.BACKUP_DIR), double_checkpoint=True
+    if not distribution.multi_worker:
+        # After the CSV row: a kill between the two repeats the epoch, whose
+        # row resume.prepare then removes, rather than leaving a gap.
+        # Two generations of backup: a kill while one is written leaves the
+        # other. (Workers would each resume from their own folder, out of
+        # step: a multi-worker run starts again.)
+        fit_callbacks.append(
+            keras.callbacks.BackupAndRestore(
+                os.path.join(out, resume.BACKUP_DIR), double_checkpoint=True
+            )
         )
-    )
     if config["early_stopping"]:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -247,6 +260,11 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     del prepared
     if guard.diverged_epoch is not None:
         divergence.report(model, config, out, guard)
+    distribution.end_training()
+    if distribution.multi_worker:
+        model = _leave_cluster(model, out, distribution)
+        if model is None:
+            return None
 
     # The whole history, epochs before a resumption included.
     rows = resume.history_rows(out)
@@ -278,6 +296,24 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
             run.density.save(temporary)
     figures.write_figures(run)
     return run
+
+
+def _leave_cluster(model, out, distribution):
+    """The trained model on this process only, or `None` on a worker.
+
+    Under a multi-worker strategy, `evaluate` and `predict` are collective
+    and `predict` gathers every worker's batch: after `fit`, the chief
+    evaluates and draws the figures on a copy of the model outside the
+    strategy, and the other workers are done.
+    """
+    path = os.path.join(out, ".trained.keras")
+    model.save(path)
+    if not distribution.chief:
+        shutil.rmtree(out)
+        return None
+    trained = keras.models.load_model(path)
+    os.remove(path)
+    return trained
 
 
 def enable_determinism():
@@ -359,7 +395,7 @@ class PreparedData:
         )
 
 
-def prepare_data(config, say=print, max_examples=None):
+def prepare_data(config, say=print, max_examples=None, multiple=1):
     """Loads `config`'s dataset, fits the preprocessing on the training images,
     holds out a stratified validation split and builds the training pipeline.
 
@@ -367,6 +403,8 @@ def prepare_data(config, say=print, max_examples=None):
         config: Resolved settings (`keras_vae.settings.resolve`).
         say: Callable for progress lines (the dataset fallback notice).
         max_examples: Integer or `None`, keep only this many training images.
+        multiple: Integer, keep a multiple of it of training and of
+            validation images (for `Distribution.batch_multiple`).
 
     Returns:
         A `PreparedData`.
@@ -376,6 +414,8 @@ def prepare_data(config, say=print, max_examples=None):
     train_index, validation_index = split(data.y_train, config)
     if max_examples:
         train_index = np.sort(train_index)[:max_examples]
+    train_index = train_index[: len(train_index) // multiple * multiple]
+    validation_index = validation_index[: len(validation_index) // multiple * multiple]
     conditional = config["model"] == "cvae"
     training = preprocessing.training_inputs(
         data.x_train[train_index],

@@ -9,8 +9,8 @@ from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
 from keras_vae.models import utils
 from keras_vae.models.backends import (
-    AUTO_STEPS_PER_EXECUTION,
     Trainer,
+    auto_steps_per_execution,
     check_backend,
 )
 
@@ -183,11 +183,13 @@ class VAE(Trainer, keras.Model):
                 call of the compiled training function processes. `"auto"`
                 (the default) takes the fastest measured value of the backend
                 (`keras_vae.models.backends.AUTO_STEPS_PER_EXECUTION`): 32 on
-                TensorFlow, 1 on JAX and PyTorch. With N > 1, per-batch
-                callback hooks (`on_train_batch_begin/end`) run once every N
-                batches, so a callback that changes beta per batch acts every
-                N batches; per-epoch hooks are unaffected. Pass `1` for hooks
-                at every batch.
+                TensorFlow, 1 on JAX and PyTorch; 1 for a model built under a
+                `tf.distribute` strategy, where Keras' multi-step loop fails.
+                With N > 1, per-batch callback hooks
+                (`on_train_batch_begin/end`) run once every N batches, so a
+                callback that changes beta per batch acts every N batches;
+                per-epoch hooks are unaffected. Pass `1` for hooks at every
+                batch.
             **kwargs: Other arguments of `keras.Model.compile`, such as
                 `jit_compile` or `run_eagerly`.
         """
@@ -198,7 +200,7 @@ class VAE(Trainer, keras.Model):
                 f"`compile`. Received: loss={loss!r}, metrics={metrics!r}"
             )
         if steps_per_execution == "auto":
-            steps_per_execution = AUTO_STEPS_PER_EXECUTION[keras.backend.backend()]
+            steps_per_execution = auto_steps_per_execution(self)
         super().compile(
             optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs
         )

@@ -31,6 +31,17 @@ else:
     Trainer = object
 
 
+def auto_steps_per_execution(model):
+    """What `compile(steps_per_execution="auto")` means for `model`."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow" and getattr(model, "_distribute_strategy", None):
+        # Under a tf.distribute strategy Keras' loop of N steps per call fails
+        # ("You must feed a value for placeholder tensor ... while/cond"):
+        # one step per call.
+        return 1
+    return AUTO_STEPS_PER_EXECUTION[backend]
+
+
 def check_backend(class_name):
     """Raises `RuntimeError` unless Keras runs on a backend with a trainer."""
     backend = keras.backend.backend()
@@ -48,5 +59,6 @@ __all__ = [
     "AUTO_STEPS_PER_EXECUTION",
     "SUPPORTED_BACKENDS",
     "Trainer",
+    "auto_steps_per_execution",
     "check_backend",
 ]

@@ -18,9 +18,22 @@ class TensorFlowTrainer:
         self.optimizer.apply_gradients(
             zip(gradients, self.trainable_weights, strict=True)
         )
-        return self._update_trackers(terms, x)
+        return self._replica_logs(self._update_trackers(terms, x))
 
     def test_step(self, data):
         x, labels, target = self._unpack_batch(data)
         terms = self.compute_elbo_terms(x, labels, target, training=False)
-        return self._update_trackers(terms, x)
+        return self._replica_logs(self._update_trackers(terms, x))
+
+    def _replica_logs(self, logs):
+        # Keras 3 averages a multi-worker step's logs over the replicas with
+        # strategy.reduce("MEAN", value, axis=0), which fails on scalars
+        # (tensorflow/tensorflow#72388); with a leading axis of 1 each log
+        # reduces to the scalar Keras expects.
+        strategy = self.distribute_strategy
+        if (
+            isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode()
+        ):
+            return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs

@@ -199,6 +199,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", metavar="RUN")
     parser.add_argument("--iw-samples", type=int, default=1000)
+    parser.add_argument(
+        "--markdown", metavar="FILE", help="also write the table to FILE"
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras_vae
@@ -224,16 +227,23 @@ def main():
         print(f"{directory}: peer {peer:.2f} ({time.perf_counter() - started:.0f} s)")
         sys.stdout.flush()
         rows.append((directory, config, ours, peer))
-    print(
-        "\n| run | model | z | epochs | ours, -log p(x) <= | peer | ours vs peer |\n"
-        "|---|---|---:|---:|---:|---:|---:|"
-    )
+    lines = [
+        "| run | model | z | epochs | ours, −log p(x) ≤ | PyTorch peer | ours − peer |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    names = {"vae": "MLP VAE", "cvae": "conv CVAE", "conv_vae": "conv VAE"}
     for directory, config, ours, peer in rows:
-        print(
-            f"| {os.path.basename(directory.rstrip('/'))} | {config['model']} "
+        difference = f"{ours - peer:+.2f}".replace("-", "−")
+        lines.append(
+            f"| {os.path.basename(directory.rstrip('/'))} | {names[config['model']]} "
             f"| {config['latent_dim']} | {config['epochs']} | {ours:.2f} "
-            f"| {peer:.2f} | {ours - peer:+.2f} nats |"
+            f"| {peer:.2f} | {difference} nats |"
         )
+    table = "\n".join(lines) + "\n"
+    print("\n" + table, end="")
+    if arguments.markdown:
+        with open(arguments.markdown, "w") as file:
+            file.write(table)
 
 
 if __name__ == "__main__":

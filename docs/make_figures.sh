@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Regenerates the figures and command outputs of the docs (train, evaluate,
 # sweep, tune, sample/interpolate/encode, the photographs, the parameterization
-# study) from the package itself, on real Fashion-MNIST (Debian's
-# dataset-fashion-mnist, or --data-path files). Not covered: the speed tables
-# (python benchmarks/run.py), the likelihood table (benchmarks/likelihood_table.py)
-# and the conditional study of docs/commands/evaluate.md.
-# Usage: docs/make_figures.sh [WORK_DIR]   (about 20 minutes on 2 CPU cores)
+# study, the bad-input table) from the package itself, on real Fashion-MNIST
+# (Debian's dataset-fashion-mnist, or --data-path files). With --all, also the
+# conditional study (docs/conditional_study.py, about 70 minutes), the
+# likelihood table beside the PyTorch peer (benchmarks/likelihood_table.py,
+# about 35 minutes) and the speed tables of docs/benchmarks.md
+# (benchmarks/run.py, about 40 minutes; run nothing else meanwhile).
+# Usage: docs/make_figures.sh [--all] [WORK_DIR]
+#        (about 20 minutes on 2 CPU cores; with --all about 3 hours)
 set -euo pipefail
+all=false
+if [ "${1:-}" = --all ]; then all=true; shift; fi
 docs=$(cd "$(dirname "$0")" && pwd)
 work=${1:-$(mktemp -d)}
 mkdir -p "$work" "$docs/figures"
@@ -76,4 +81,14 @@ done
 cp tune/fashion/results.csv "$docs/figures/tune-results.csv"
 sed -n '/^beta /,/^(test set/p' sweep.txt > "$docs/figures/sweep-table.txt"
 cp parameterization-table.txt "$docs/figures/parameterization-table.txt"
+run python "$docs/bad_inputs_table.py"
+
+if $all; then
+  run python "$docs/conditional_study.py" study
+  # The runs of docs/likelihoods.md's commands, under their names there.
+  ln -sfn train-vae vae && ln -sfn study/original cvae
+  run python "$docs/../benchmarks/likelihood_table.py" vae cvae \
+    --iw-samples 100 --markdown "$docs/figures/likelihood-table.md"
+  run python "$docs/../benchmarks/run.py"
+fi
 echo "figures and outputs written to $docs/figures (runs kept in $work)" >&2

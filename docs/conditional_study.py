@@ -8,7 +8,7 @@ with `keras-vae train`, judges every run with `keras-vae evaluate RUN
 with a fixed seed on the same images), then runs the winning setting's command
 and `evaluate` on it. Writes, into docs/figures:
 
-- conditional-study-table.md: the table of every lever;
+- conditional-study-table.txt: the table of every lever;
 - cvae-win-output.txt: the winning run's `evaluate` output;
 - cvae-before.png, cvae-after.png: the original's prior samples and the
   winning run's samples, one row per class.
@@ -132,7 +132,7 @@ def main():
         with open(os.path.join(run, "metrics.json")) as file:
             numbers["elbo"] = json.load(file)["test"]["elbo"]
         rows.append((label, arguments, numbers))
-    with open(os.path.join(FIGURES, "conditional-study-table.md"), "w") as file:
+    with open(os.path.join(FIGURES, "conditional-study-table.txt"), "w") as file:
         file.write(table(rows))
     winner = train(work, "cvae-win", WINNER)
     output, _ = judge(winner, latent_mixture=False)

@@ -88,7 +88,7 @@ if $all; then
   # The runs of docs/likelihoods.md's commands, under their names there.
   ln -sfn train-vae vae && ln -sfn study/original cvae
   run python "$docs/../benchmarks/likelihood_table.py" vae cvae \
-    --iw-samples 100 --markdown "$docs/figures/likelihood-table.md"
+    --iw-samples 100 --markdown "$docs/figures/likelihood-table.txt"
   run python "$docs/../benchmarks/run.py"
 fi
 echo "figures and outputs written to $docs/figures (runs kept in $work)" >&2

@@ -9,7 +9,8 @@ with a fixed seed on the same images), then runs the winning setting's command
 and `evaluate` on it. Writes, into docs/figures:
 
 - conditional-study-table.txt: the table of every lever;
-- cvae-win-output.txt: the winning run's `evaluate` output;
+- cvae-original-output.txt, cvae-win-output.txt: `evaluate`'s output on the
+  original and on the winning run;
 - cvae-before.png, cvae-after.png: the original's prior samples and the
   winning run's samples, one row per class.
 
@@ -55,11 +56,11 @@ def keras_vae(*arguments, log=None):
     return result.stdout
 
 
-def train(work, name, arguments):
-    out = os.path.join(work, name)
-    if not os.path.exists(os.path.join(out, "model.keras")):
-        keras_vae("train", *BASE, *arguments, "--out", out, log=out + "-train.txt")
-    return out
+def train(name, arguments):
+    """Trains into the folder `name` of the working folder, unless done."""
+    if not os.path.exists(os.path.join(name, "model.keras")):
+        keras_vae("train", *BASE, *arguments, "--out", name, log=name + "-train.txt")
+    return name
 
 
 def judge(run, latent_mixture=True):
@@ -115,6 +116,11 @@ def table(rows):
     return "\n".join(lines) + "\n"
 
 
+def _write(name, text):
+    with open(os.path.join(FIGURES, name), "w") as file:
+        file.write(text)
+
+
 def _percent(text):
     return text.replace("%", " %")
 
@@ -122,24 +128,25 @@ def _percent(text):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    work = sys.argv[1]
+    work = os.path.abspath(sys.argv[1])
     os.makedirs(work, exist_ok=True)
+    os.chdir(work)  # the outputs name the runs by their folder names
     rows = []
     for name, label, arguments in LEVERS:
-        run = train(work, name, arguments)
-        _, numbers = judge(run)
+        run = train(name, arguments)
+        output, numbers = judge(run)
+        if name == "original":
+            _write("cvae-original-output.txt", output)
         # The test ELBO that training wrote (evaluate draws its own sample).
         with open(os.path.join(run, "metrics.json")) as file:
             numbers["elbo"] = json.load(file)["test"]["elbo"]
         rows.append((label, arguments, numbers))
-    with open(os.path.join(FIGURES, "conditional-study-table.txt"), "w") as file:
-        file.write(table(rows))
-    winner = train(work, "cvae-win", WINNER)
+    _write("conditional-study-table.txt", table(rows))
+    winner = train("cvae-win", WINNER)
     output, _ = judge(winner, latent_mixture=False)
-    with open(os.path.join(FIGURES, "cvae-win-output.txt"), "w") as file:
-        file.write(output)
+    _write("cvae-win-output.txt", output)
     shutil.copy(
-        os.path.join(work, "original", "conditioned.png"),
+        os.path.join("original", "conditioned.png"),
         os.path.join(FIGURES, "cvae-before.png"),
     )
     shutil.copy(

@@ -753,6 +753,13 @@ CASES = [
     ),
     Case(
         "command line",
+        "`keras-vae sweep --beta 0 4 --distribute multi-worker`",
+        command("sweep", "--beta", "0", "4", "--distribute", "multi-worker", *RUN_ARGS),
+        "a sweep trains one per beta",
+        "run keras-vae train --beta B on the workers",
+    ),
+    Case(
+        "command line",
         "`keras-vae sample run --label 3` of a VAE run",
         command("sample", "run", "--label", "3", "--out", "s.png"),
         "a vae run",

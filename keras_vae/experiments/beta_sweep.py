@@ -57,6 +57,12 @@ def sweep(
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     if len(set(betas)) != len(betas):
         raise ValueError(f"Expected each beta once. Received: {list(betas)}")
+    if settings.get("distribute") == "multi-worker":
+        raise ValueError(
+            "--distribute multi-worker trains one model per process, and a sweep "
+            "trains one per beta: run keras-vae train --beta B on the workers for "
+            "each beta instead (mirrored and data-parallel sweep as usual)."
+        )
     out = out or training.default_run_directory("sweep")
     if os.path.exists(os.path.join(out, "sweep.csv")):
         raise ValueError(f"{out} already holds a sweep; choose another --out.")

@@ -2,6 +2,7 @@
 resident memory after each.
 
     python benchmarks/soak.py [--fits 50] [--models new|same|plain] [--json FILE]
+    python benchmarks/soak.py --table FILE [--fits 50]   # every row, about 6 minutes
 
 Each round fits a VAE (the original MLP on the bundled 8x8 digits) for one
 epoch, evaluates it, bounds its likelihood, encodes and samples:
@@ -13,9 +14,11 @@ epoch, evaluates it, bounds its likelihood, encodes and samples:
   sizes every round (`compile(loss="mse")`, fit, evaluate, predict): what
   Keras itself keeps per model, to compare with.
 
-Prints one JSON object with the RSS in MB after every round. Linux only (it
-reads /proc/self/statm). `tests/test_soak.py` runs it; docs/reliability.md
-reports it.
+Prints one JSON object with the RSS in MB after every round. With `--table`,
+runs every row of docs/reliability.md's table instead (each in a fresh
+process, one after the other, on the backends installed) and writes it as
+markdown. Linux only (it reads /proc/self/statm). `tests/test_soak.py` runs
+it; `docs/make_figures.sh --all` writes the table.
 """
 
 import argparse
@@ -41,12 +44,64 @@ def _plain_autoencoder(keras, shape, latent_dim):
     return model
 
 
+ROWS = [
+    ("tensorflow", "new", "new VAE each fit"),
+    ("tensorflow", "same", "one VAE refitted"),
+    ("tensorflow", "plain", "new plain Keras model"),
+    ("jax", "new", "new VAE each fit"),
+    ("jax", "same", "one VAE refitted"),
+    ("torch", "new", "new VAE each fit"),
+    ("torch", "same", "one VAE refitted"),
+]
+NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def write_table(path, fits):
+    """Runs every row of `ROWS` in a process of its own; writes the table."""
+    import importlib.util
+    import subprocess
+
+    lines = [
+        f"| backend | models | at start | after fit 1 | after fit 10 | after fit "
+        f"{fits // 2} | after fit {fits} | MB per fit, fits 10–{fits} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend, models, label in ROWS:
+        if importlib.util.find_spec(backend) is None:
+            continue
+        result = subprocess.run(
+            [sys.executable, __file__, "--fits", str(fits), "--models", models],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KERAS_BACKEND": backend},
+            check=True,
+        )
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        rss = report["rss_mb_after_each_fit"]
+        cells = [report["rss_mb_at_start"], rss[0], rss[9], rss[fits // 2 - 1]]
+        cells.append(rss[-1])
+        per_fit = (rss[-1] - rss[9]) / (fits - 10)
+        lines.append(
+            f"| {NAMES[backend]} | {label} | "
+            + " | ".join(f"{cell:,.0f}" for cell in cells)
+            + f" | {per_fit:.2f} |"
+        )
+        print(lines[-1], flush=True)
+    with open(path, "w") as file:
+        file.write("\n".join(lines) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", type=int, default=50)
     parser.add_argument("--models", choices=("new", "same", "plain"), default="new")
     parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument("--table", metavar="FILE", help="write every row to FILE")
     arguments = parser.parse_args(argv)
+    if arguments.fits < 11:
+        parser.error("--fits must be at least 11")
+    if arguments.table:
+        return write_table(arguments.table, arguments.fits)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     import keras

@@ -6,7 +6,8 @@
 # conditional study (docs/conditional_study.py, about 70 minutes), the
 # likelihood table beside the PyTorch peer (benchmarks/likelihood_table.py,
 # about 35 minutes) and the speed tables of docs/benchmarks.md
-# (benchmarks/run.py, about 40 minutes; run nothing else meanwhile).
+# (benchmarks/run.py, about 40 minutes; run nothing else meanwhile) and the
+# memory soak table (benchmarks/soak.py --table, about 6 minutes).
 # Usage: docs/make_figures.sh [--all] [WORK_DIR]
 #        (about 20 minutes on 2 CPU cores; with --all about 3 hours)
 set -euo pipefail
@@ -89,6 +90,7 @@ if $all; then
   ln -sfn train-vae vae && ln -sfn study/original cvae
   run python "$docs/../benchmarks/likelihood_table.py" vae cvae \
     --iw-samples 100 --markdown "$docs/figures/likelihood-table.txt"
+  run python "$docs/../benchmarks/soak.py" --table "$docs/figures/soak-table.txt"
   run python "$docs/../benchmarks/run.py"
 fi
 echo "figures and outputs written to $docs/figures (runs kept in $work)" >&2

@@ -35,7 +35,6 @@ class Distribution:
     scope: object = dataclasses.field(default_factory=contextlib.nullcontext)
     replicas: int = 1
     chief: bool = True  # writes the run folder; other workers only train
-    task: str = ""  # "worker 1", for messages
 
     @property
     def multi_worker(self):
@@ -88,17 +87,15 @@ def start(kind, batch_size):
         import tensorflow as tf
 
         if kind == "mirrored":
-            strategy = tf.distribute.MirroredStrategy()
-            chief, task = True, ""
+            strategy, chief = tf.distribute.MirroredStrategy(), True
         else:
             task_type, task_id, cluster = _tf_config()
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
             chief = task_type == "chief" or (
                 task_type == "worker" and task_id == 0 and "chief" not in cluster
             )
-            task = f"{task_type} {task_id}"
         distribution = Distribution(
-            kind, strategy.scope(), strategy.num_replicas_in_sync, chief, task
+            kind, strategy.scope(), strategy.num_replicas_in_sync, chief
         )
     if batch_size % distribution.replicas:
         raise ValueError(

@@ -340,6 +340,8 @@ def _within_class_diversity_with_bad_labels():
 
 
 RUN_ARGS = ("--dataset", "digits", "--epochs", "1")
+# Every .npz case loads the file data.npz that its setup wrote.
+LOAD_NPZ = library(_module("keras_vae.datasets.load"), "custom", "data.npz")
 
 CASES = [
     # Layers
@@ -506,7 +508,7 @@ CASES = [
     Case(
         "data",
         "`.npz` without labels and test arrays",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "lacks the arrays ['y_train', 'x_test', 'y_test']",
         "expected x_train, y_train, x_test and y_test",
         setup=lambda: np.savez("data.npz", x_train=_float(5, 8, 8)),
@@ -514,7 +516,7 @@ CASES = [
     Case(
         "data",
         "`.npz` whose images hold NaN",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "x_train holds NaN",
         "NaN or infinite",
         setup=lambda: _npz("data.npz", x_train=_float(20, 8, 8, value=np.nan)),
@@ -522,7 +524,7 @@ CASES = [
     Case(
         "data",
         "`.npz` whose images are a flat vector",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "Received shape (20,)",
         "(n, height, width[, channels])",
         setup=lambda: _npz("data.npz", x_train=np.zeros(20)),
@@ -530,7 +532,7 @@ CASES = [
     Case(
         "data",
         "`.npz` with fractional labels",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "Received dtype float64",
         "non-negative integer labels",
         setup=lambda: _npz("data.npz", y_train=np.arange(20) / 2),
@@ -538,7 +540,7 @@ CASES = [
     Case(
         "data",
         "`.npz` with 20 images and 5 labels",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "20 train images but 5 train labels",
         "data.npz",
         setup=lambda: _npz("data.npz", y_train=np.arange(5)),
@@ -546,7 +548,7 @@ CASES = [
     Case(
         "data",
         "`.npz` that is a text file",
-        library(_module("keras_vae.datasets.load"), "custom", "data.npz"),
+        LOAD_NPZ,
         "data.npz is not an .npz file",
         "numpy.savez",
         setup=lambda: _write("data.npz", b"x_train,y_train\n"),

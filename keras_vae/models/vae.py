@@ -183,7 +183,7 @@ class VAE(Trainer, keras.Model):
                 call of the compiled training function processes. `"auto"`
                 (the default) takes the fastest measured value of the backend
                 (`keras_vae.models.backends.AUTO_STEPS_PER_EXECUTION`): 32 on
-                TensorFlow, 1 on JAX and PyTorch; 1 for a model built under a
+                TensorFlow and JAX, 1 on PyTorch; 1 for a model built under a
                 `tf.distribute` strategy, where Keras' multi-step loop fails.
                 With N > 1, per-batch callback hooks
                 (`on_train_batch_begin/end`) run once every N batches, so a

@@ -122,6 +122,35 @@ def test_per_batch_hooks_run_once_per_execution():
     assert counter.batches == [3, 7, 11]  # 12 batches, hooks after every 4th
 
 
+class _SetBetaAtEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.beta = 0.5 * epoch
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch", reason="Keras' torch trainer requires 1"
+)
+def test_several_steps_per_call_train_as_single_steps():
+    # 200 images in batches of 16: 12 full batches and one of 8, so with 5
+    # steps per call two calls run 5 batches each (on JAX one compiled scan
+    # each) and the last 3 run one by one, the last at its own shape. Beta
+    # changes between epochs, so each call must read it as data.
+    x = _data(n=200)
+    weights = []
+    for steps in (1, 5):
+        keras.utils.set_random_seed(0)  # same initial weights and shuffling
+        model = _vae(steps_per_execution=steps)
+        history = model.fit(
+            x, epochs=3, batch_size=16, verbose=0, callbacks=[_SetBetaAtEpoch()]
+        )
+        weights.append([w.numpy() for w in model.weights])
+        assert float(model.beta) == 1.0
+    for single, several in zip(*weights, strict=True):
+        np.testing.assert_allclose(several, single, rtol=1e-4, atol=1e-6)
+    # The epochs' logs are the epochs' means, the same both ways.
+    assert history.history["loss"][0] != history.history["loss"][2]
+
+
 def test_every_standard_callback_in_one_fit(tmp_path):
     model = _vae()
     x = _data()

@@ -13,10 +13,10 @@ import keras
 SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
 # `compile(steps_per_execution="auto")`, measured in docs/benchmarks.md: on
-# TensorFlow one graph call runs a loop of N steps, which removes the per-step
-# Python overhead; Keras' JAX trainer still calls its compiled step once per
-# batch, so N > 1 gains nothing there; PyTorch requires 1.
-AUTO_STEPS_PER_EXECUTION = {"tensorflow": 32, "jax": 1, "torch": 1}
+# TensorFlow one graph call runs a loop of N steps, and on JAX one compiled call
+# scans the step over N stacked batches (`JAXTrainer.make_train_function`);
+# either removes the per-step Python overhead. PyTorch requires 1.
+AUTO_STEPS_PER_EXECUTION = {"tensorflow": 32, "jax": 32, "torch": 1}
 
 _backend = keras.backend.backend()
 if _backend == "tensorflow":

@@ -81,6 +81,57 @@ class JAXTrainer:
         )
         return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
 
+    def make_train_function(self, force=False):
+        """Runs `steps_per_execution` batches in one compiled call.
+
+        Keras' own JAX trainer calls its compiled step from Python once per
+        batch whatever `steps_per_execution` is. On a CPU that Python work
+        (the data iterator, the callbacks, re-attaching the state) competes
+        with the step's own threads. Here one compiled call stacks N batches
+        and runs the step over them with `jax.lax.scan`, so that work happens
+        once every N batches, as on TensorFlow. A short remainder (fewer than
+        N batches, or a smaller last batch) runs one compiled step per batch,
+        so no shape is compiled twice. Keras' own path is kept for
+        `run_eagerly`, `jit_compile=False`, a `keras.distribution`, and NNX.
+        """
+        if self.train_function is not None and not force:
+            return
+        if (
+            self.steps_per_execution == 1
+            or self.run_eagerly
+            or not self.jit_compile
+            or keras.distribution.distribution() is not None
+            or keras.config.is_nnx_enabled()
+        ):
+            return super().make_train_function(force=force)
+        steps = self.steps_per_execution
+        train_step = jax.jit(self.train_step, donate_argnums=0)
+        train_steps = jax.jit(self._scanned_train_steps, donate_argnums=0)
+
+        def iterator_step(state, iterator):
+            batches = [next(iterator)]
+            try:
+                while len(batches) < steps:
+                    batches.append(next(iterator))
+            except StopIteration:
+                pass
+            if len(batches) == steps and _same_shapes(batches):
+                return train_steps(state, tuple(batches))
+            for data in batches:
+                logs, state = train_step(state, data)
+            return logs, state
+
+        self.train_function = iterator_step
+
+    def _scanned_train_steps(self, state, batches):
+        def body(state, data):
+            logs, state = self.train_step(state, data)
+            return state, logs
+
+        stacked = jax.tree.map(lambda *values: jax.numpy.stack(values), *batches)
+        state, logs = jax.lax.scan(body, state, stacked)
+        return jax.tree.map(lambda values: values[-1], logs), state
+
     def test_step(self, state, data):
         trainable, non_trainable, metrics_variables = state
         x, labels, target = self._unpack_batch(data)
@@ -91,6 +142,14 @@ class JAXTrainer:
             metrics_variables, terms, x
         )
         return logs, (trainable, non_trainable, metrics_variables)
+
+
+def _same_shapes(batches):
+    shapes = [
+        [getattr(leaf, "shape", None) for leaf in jax.tree.leaves(data)]
+        for data in batches
+    ]
+    return all(shape == shapes[0] for shape in shapes)
 
 
 def _pairs(variables, values):

@@ -29,6 +29,26 @@ def test_training_data_are_arrays_that_fit_shuffles(model):
         assert arguments["y"] is None
 
 
+@pytest.mark.parametrize("model", ["vae", "cvae"])
+def test_tensorflow_gets_the_only_copy_of_the_training_arrays(model):
+    import tensorflow as tf
+
+    prepared = training.prepare_data(_config(model=model))
+    arrays = dict(prepared.training)
+    training._keep_one_copy(prepared)  # the suite runs on TensorFlow
+    for key in ("x", "y"):
+        handed = prepared.training[key]
+        if arrays[key] is None:
+            assert handed is None
+            continue
+        assert isinstance(handed, tf.Tensor)
+        expected = arrays[key].copy()
+        arrays[key][...] = 0  # the tensor owns its own copy
+        np.testing.assert_array_equal(handed.numpy(), expected)
+        assert handed.dtype == expected.dtype and handed.shape == expected.shape
+    assert prepared.training["shuffle"] is True
+
+
 def test_dynamic_binarization_keeps_the_tf_data_pipeline():
     import tensorflow as tf
 

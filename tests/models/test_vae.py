@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_vae
-from keras_vae.architectures import mlp
+from keras_vae.architectures import conv, mlp
 from keras_vae.models import VAE
 from keras_vae.models.backends import AUTO_STEPS_PER_EXECUTION
 
@@ -130,16 +130,25 @@ class _SetBetaAtEpoch(keras.callbacks.Callback):
 @pytest.mark.skipif(
     keras.backend.backend() == "torch", reason="Keras' torch trainer requires 1"
 )
-def test_several_steps_per_call_train_as_single_steps():
+@pytest.mark.parametrize("networks", ["mlp", "conv"])
+def test_several_steps_per_call_train_as_single_steps(networks):
     # 200 images in batches of 16: 12 full batches and one of 8, so with 5
     # steps per call two calls run 5 batches each (on JAX one compiled scan
-    # each) and the last 3 run one by one, the last at its own shape. Beta
-    # changes between epochs, so each call must read it as data.
+    # each, or for convolutions on a CPU one call per batch) and the last 3
+    # run one by one, the last at its own shape. Beta changes between
+    # epochs, so each call must read it as data.
     x = _data(n=200)
     weights = []
     for steps in (1, 5):
         keras.utils.set_random_seed(0)  # same initial weights and shuffling
-        model = _vae(steps_per_execution=steps)
+        if networks == "mlp":
+            model = _vae(steps_per_execution=steps)
+        else:
+            model = VAE(*conv((8, 8, 1), 2, filters=(4,)), seed=0)
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps
+            )
+            x = x.reshape(-1, 8, 8, 1)
         history = model.fit(
             x, epochs=3, batch_size=16, verbose=0, callbacks=[_SetBetaAtEpoch()]
         )

@@ -91,8 +91,11 @@ class JAXTrainer:
         and runs the step over them with `jax.lax.scan`, so that work happens
         once every N batches, as on TensorFlow. A short remainder (fewer than
         N batches, or a smaller last batch) runs one compiled step per batch,
-        so no shape is compiled twice. Keras' own path is kept for
-        `run_eagerly`, `jit_compile=False`, a `keras.distribution`, and NNX.
+        so no shape is compiled twice. On a CPU a step with a convolution also
+        runs one compiled call per batch: XLA's CPU backend ran the conv CVAE
+        6x slower inside the loop (docs/benchmarks.md). Keras' own path is
+        kept for `run_eagerly`, `jit_compile=False`, a `keras.distribution`,
+        and NNX.
         """
         if self.train_function is not None and not force:
             return
@@ -107,6 +110,7 @@ class JAXTrainer:
         steps = self.steps_per_execution
         train_step = jax.jit(self.train_step, donate_argnums=0)
         train_steps = jax.jit(self._scanned_train_steps, donate_argnums=0)
+        scan = []  # decided at the first full group of batches
 
         def iterator_step(state, iterator):
             batches = [next(iterator)]
@@ -116,12 +120,21 @@ class JAXTrainer:
             except StopIteration:
                 pass
             if len(batches) == steps and _same_shapes(batches):
-                return train_steps(state, tuple(batches))
+                if not scan:
+                    scan.append(self._scan_pays(state, batches[0]))
+                if scan[0]:
+                    return train_steps(state, tuple(batches))
             for data in batches:
                 logs, state = train_step(state, data)
             return logs, state
 
         self.train_function = iterator_step
+
+    def _scan_pays(self, state, data):
+        if jax.default_backend() != "cpu":
+            return True
+        jaxpr = jax.make_jaxpr(self.train_step)(state, data)
+        return "conv_general_dilated" not in str(jaxpr)
 
     def _scanned_train_steps(self, state, batches):
         def body(state, data):

@@ -2,7 +2,11 @@
 `.ci/run` runs `benchmarks/run.py --quick` to prove the whole suite works)."""
 
 import os
+import re
 import runpy
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -66,3 +70,35 @@ def test_report_replaces_only_its_own_section(tmp_path):
     assert text.startswith("# Title\n\nprose\n\n") and text.endswith("\n\nmore\n")
     assert "old" not in text
     assert "| w | keras_vae, jax | 40 | 2.00 | 100 | 40 % | 900 |" in text
+
+
+def test_matmul_ceiling_runs_the_steps_own_products():
+    # Its own process: the script runs on JAX. The product-only step must
+    # count the FLOPs the harness counts for the real step.
+    code = textwrap.dedent(
+        """
+        import runpy
+        ceiling = runpy.run_path("benchmarks/matmul_ceiling.py")
+        workload = runpy.run_path("benchmarks/workload.py")
+        import keras_vae
+        for z in (2, 20):
+            _, _, flops = ceiling["products"](ceiling["kernel_shapes"](z), 8)
+            networks = keras_vae.architectures.mlp((28, 28, 1), z)
+            assert flops == 8 * workload["training_flops"](*networks), z
+        ceiling["main"](["--batch-size", "8", "--latent-dim", "2", "--calls", "2",
+                         "--repeats", "1"])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.fullmatch(
+        r"MLP VAE z=2 b=8: matrix products only [\d,]+ img/s \(\d+ GFLOP/s\)\n",
+        result.stdout,
+    )

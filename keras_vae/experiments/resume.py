@@ -75,6 +75,7 @@ def prepare(out, state):
         return 0
     if state == NEW:
         return 0
+    _repair_backup(out)
     done = backed_up_epochs(out)
     history = os.path.join(out, "history.csv")
     if os.path.exists(history):
@@ -88,14 +89,60 @@ def prepare(out, state):
     return done
 
 
+# Keras' BackupAndRestore files, and with `double_checkpoint=True` the
+# previous generation beside them (`.bkp`).
+_WEIGHTS, _METADATA = "latest.weights.h5", "training_metadata.json"
+
+
 def backed_up_epochs(out):
-    """Epochs completed according to the folder's backup (0 without one)."""
-    path = os.path.join(out, BACKUP_DIR, "training_metadata.json")
+    """Epochs completed according to the folder's backup (0 without one).
+
+    When the latest metadata cannot be read (the run was killed while Keras
+    wrote it), the previous generation counts, as `prepare` restores it.
+    """
+    backup = os.path.join(out, BACKUP_DIR)
+    epoch = _read_epoch(os.path.join(backup, _METADATA))
+    if epoch is None:
+        epoch = _previous_epoch(backup)
+    return epoch or 0
+
+
+def _previous_epoch(backup):
+    """The epoch of the previous backup generation, `None` without a whole one."""
+    if not os.path.exists(os.path.join(backup, _WEIGHTS + ".bkp")):
+        return None
+    return _read_epoch(os.path.join(backup, _METADATA + ".bkp"))
+
+
+def _read_epoch(path):
     try:
         with open(path) as file:
             return int(json.load(file)["epoch"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _repair_backup(out):
+    """Falls back to the previous backup when the latest metadata is unreadable.
+
+    Keras writes the weights, then truncates and writes the metadata; a kill in
+    between leaves an empty or cut-short `training_metadata.json`, from which
+    Keras' `BackupAndRestore` does not recover (it falls back to its previous
+    generation only when the weights fail to load). The previous generation
+    (`.bkp`) is whole and consistent, one epoch earlier: restore it, or start
+    over when there is none.
+    """
+    backup = os.path.join(out, BACKUP_DIR)
+    metadata = os.path.join(backup, _METADATA)
+    if not os.path.exists(metadata) or _read_epoch(metadata) is not None:
+        return
+    restore = _previous_epoch(backup) is not None
+    for name in (_WEIGHTS, _METADATA):
+        latest = os.path.join(backup, name)
+        if restore:
+            shutil.copyfile(latest + ".bkp", latest)
+        elif os.path.exists(latest):
+            os.remove(latest)
 
 
 def history_rows(out):

@@ -114,3 +114,31 @@ def test_overwrite_replaces_a_finished_run(tmp_path, capsys):
     assert cli.main(arguments + ["--seed", "3", "--overwrite"]) == 0
     assert json.loads((out / "config.json").read_text())["seed"] == 3
     assert _history_epochs(out) == [0]
+
+
+@pytest.mark.parametrize("previous", [True, False])
+def test_a_kill_while_keras_writes_the_metadata_falls_back(tmp_path, previous):
+    # Keras' BackupAndRestore truncates training_metadata.json, then writes
+    # it: a kill in between leaves it empty. Keras itself would fail on it.
+    backup = tmp_path / resume.BACKUP_DIR
+    backup.mkdir()
+    (backup / "latest.weights.h5").write_bytes(b"epoch 3")
+    (backup / "training_metadata.json").write_text("")
+    if previous:
+        (backup / "latest.weights.h5.bkp").write_bytes(b"epoch 2")
+        (backup / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": 0}')
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
+    done = 2 if previous else 0
+    assert resume.backed_up_epochs(str(tmp_path)) == done
+    assert resume.prepare(str(tmp_path), resume.RESUME) == done
+    if previous:  # the previous generation, whole, one epoch earlier
+        assert (backup / "latest.weights.h5").read_bytes() == b"epoch 2"
+        assert json.loads((backup / "training_metadata.json").read_text()) == {
+            "epoch": 2,
+            "batch": 0,
+        }
+        assert _history_epochs(tmp_path) == [0, 1]
+    else:  # nothing to restore: the run starts over
+        assert not (backup / "latest.weights.h5").exists()
+        assert not (backup / "training_metadata.json").exists()
+        assert not (tmp_path / "history.csv").exists()

@@ -110,9 +110,10 @@ class JAXTrainer:
         steps = self.steps_per_execution
         train_step = jax.jit(self.train_step, donate_argnums=0)
         train_steps = jax.jit(self._scanned_train_steps, donate_argnums=0)
-        scan = []  # decided at the first full group of batches
+        scan = None  # decided at the first full group of batches
 
         def iterator_step(state, iterator):
+            nonlocal scan
             batches = [next(iterator)]
             try:
                 while len(batches) < steps:
@@ -120,9 +121,9 @@ class JAXTrainer:
             except StopIteration:
                 pass
             if len(batches) == steps and _same_shapes(batches):
-                if not scan:
-                    scan.append(self._scan_pays(state, batches[0]))
-                if scan[0]:
+                if scan is None:
+                    scan = self._scan_pays(state, batches[0])
+                if scan:
                     return train_steps(state, tuple(batches))
             for data in batches:
                 logs, state = train_step(state, data)

@@ -243,7 +243,6 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     fit_callbacks.append(guard)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    _keep_one_copy(prepared)
     model.fit(
         **prepared.training,
         validation_data=prepared.validation,
@@ -373,22 +372,21 @@ def fit_latent_mixture(
     )
 
 
-def _keep_one_copy(prepared):
-    """Hands TensorFlow the training arrays as tensors, dropping the NumPy ones.
+def _keep_one_copy(training):
+    """On TensorFlow, `fit` arguments whose arrays are tensors owning the data.
 
-    Keras' TensorFlow data adapter copies NumPy arrays into its pipeline and
-    uses tensors as they are, so `fit` on arrays holds two copies of the
-    training data (170 MB each for Fashion-MNIST). Here the arrays become
-    tensors that own the only copy (docs/benchmarks.md). Other backends
-    slice the NumPy arrays directly.
+    Keras' TensorFlow data adapter copies NumPy arrays into its pipeline (in
+    every `fit`, so in every trial of a search) and uses tensors as they are:
+    tensors made once keep one copy of the training data instead of two (170
+    MB each for Fashion-MNIST; docs/benchmarks.md). Other backends slice the
+    NumPy arrays directly; `tf.data` pipelines stay as they are.
     """
-    if keras.backend.backend() != "tensorflow" or "batch_size" not in (
-        prepared.training
-    ):
-        return
-    for key in ("x", "y"):
-        if prepared.training[key] is not None:
-            prepared.training[key] = _tensor_of(prepared.training.pop(key))
+    if keras.backend.backend() != "tensorflow":
+        return training
+    return {
+        key: _tensor_of(value) if isinstance(value, np.ndarray) else value
+        for key, value in training.items()
+    }
 
 
 def _tensor_of(array):
@@ -418,7 +416,7 @@ class PreparedData:
     data: datasets.ImageData
     dataset_used: str
     preprocessing: datasets.Preprocessing
-    training: dict  # `fit` arguments (Preprocessing.training_inputs)
+    training: dict  # `fit` arguments (Preprocessing.training_inputs; tensors on TF)
     validation: object  # x or (x, labels) arrays
     train_index: np.ndarray  # the training images' indices in data.x_train
 
@@ -456,11 +454,13 @@ def prepare_data(config, say=print, max_examples=None, multiple=1):
     train_index = train_index[: len(train_index) // multiple * multiple]
     validation_index = validation_index[: len(validation_index) // multiple * multiple]
     conditional = config["model"] == "cvae"
-    training = preprocessing.training_inputs(
-        data.x_train[train_index],
-        data.y_train[train_index] if conditional else None,
-        config["batch_size"],
-        config["seed"],
+    training = _keep_one_copy(
+        preprocessing.training_inputs(
+            data.x_train[train_index],
+            data.y_train[train_index] if conditional else None,
+            config["batch_size"],
+            config["seed"],
+        )
     )
     validation = model_inputs(
         config,

@@ -27,6 +27,11 @@ def _started_as_command():
 
 
 if not _started_as_command():
+    from keras_vae import framework as _framework
+
+    if _framework.keras_backend() == "tensorflow":
+        # Keras imports TensorFlow: first, without its C++ start-up lines.
+        _framework.import_tensorflow_quietly()
     from keras_vae import architectures as architectures
     from keras_vae import callbacks as callbacks
     from keras_vae import datasets as datasets

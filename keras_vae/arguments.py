@@ -11,11 +11,8 @@ import math
 import os
 import re
 import sys
-import tempfile
 
-# Mirrors keras_vae.models.backends.SUPPORTED_BACKENDS, which imports Keras;
-# a test keeps them equal. Each is also the name of the module it needs.
-BACKENDS = ("tensorflow", "jax", "torch")
+from keras_vae.framework import BACKENDS, configured_backend, import_tensorflow_quietly
 
 
 class Parser(argparse.ArgumentParser):
@@ -92,14 +89,19 @@ def add_framework_arguments(parser):
 
 def start_framework(arguments):
     """Chooses the backend (see `select_backend`), asks XLA for deterministic
-    GPU kernels if `arguments.deterministic`, and imports TensorFlow, quietly
-    unless `arguments.verbose`."""
-    select_backend(arguments.backend)
+    GPU kernels if `arguments.deterministic`, imports the backend's framework
+    and then TensorFlow (for `tf.data`), quietly unless `arguments.verbose`."""
+    backend = select_backend(arguments.backend)
     if getattr(arguments, "deterministic", False):
         # Read when XLA starts, so before Keras imports JAX; CPUs are
         # deterministic already.
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
+    if backend != "tensorflow":
+        # TensorFlow imported first, with KERAS_BACKEND=torch, crashes the
+        # process when PyTorch is a CUDA build (SIGSEGV, nothing printed);
+        # Keras first, which loads its backend, then TensorFlow, works.
+        import keras  # noqa: F401
     if not arguments.verbose:
         import_tensorflow_quietly()
 
@@ -120,8 +122,18 @@ def select_backend(backend):
                 f"--backend {backend} disagrees with the environment variable "
                 f"KERAS_BACKEND={configured}: unset one of them."
             )
-    chosen = backend or os.environ.get("KERAS_BACKEND") or _configured_backend()
-    if chosen in BACKENDS and not importlib.util.find_spec(chosen):
+    chosen = backend or os.environ.get("KERAS_BACKEND") or configured_backend()
+    if chosen not in BACKENDS:
+        where = (
+            f"KERAS_BACKEND={chosen}"
+            if os.environ.get("KERAS_BACKEND")
+            else f"the backend {chosen!r} of Keras' configuration file"
+        )
+        raise ValueError(
+            f"{where} is not a backend keras-vae trains on; expected one of "
+            f"{', '.join(BACKENDS)} (set KERAS_BACKEND or pass --backend)."
+        )
+    if not importlib.util.find_spec(chosen):
         extra = "" if chosen == "tensorflow" else f"[{chosen}]"
         raise ValueError(
             f'The {chosen} backend is not installed: pip install "keras-vae{extra}"'
@@ -138,86 +150,69 @@ def select_backend(backend):
     return chosen
 
 
-# What TensorFlow's C++ side prints while it is imported, whatever
-# TF_CPP_MIN_LOG_LEVEL says (TensorFlow 2.21): absl's notice that logging is not
-# initialized yet, and INFO lines such as "Could not find cuda drivers" or
-# "oneDNN custom operations are on".
-_START_UP_NOISE = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are "
-    r"written to STDERR|I\d{4} [\d:.]+ +\d+ \S+:\d+\] .*"
-)
-
-
-def import_tensorflow_quietly():
-    """Imports TensorFlow without its C++ start-up lines on stderr.
-
-    The lines are written by C++ straight to file descriptor 2, so the
-    descriptor is pointed at a temporary file during the import; afterwards
-    every captured line except the start-up INFO lines is written back to
-    stderr, and so is everything if the import fails. Does nothing if
-    TensorFlow is already imported or not installed.
-    """
-    if "tensorflow" in sys.modules or not importlib.util.find_spec("tensorflow"):
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with tempfile.TemporaryFile() as captured:
-            os.dup2(captured.fileno(), 2)
-            failed = True
-            try:
-                import tensorflow  # noqa: F401
-
-                failed = False
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                captured.seek(0)
-                lines = captured.read().decode(errors="replace").splitlines()
-                kept = [
-                    line
-                    for line in lines
-                    if failed or not _START_UP_NOISE.fullmatch(line)
-                ]
-                if kept:
-                    sys.stderr.write("\n".join(kept) + "\n")
-    finally:
-        os.close(saved)
-
-
-def _configured_backend():
-    """The backend in Keras' configuration file, read without importing Keras."""
-    import json
-
-    base = os.environ.get("KERAS_HOME") or os.path.join(
-        os.path.expanduser("~"), ".keras"
-    )
-    try:
-        with open(os.path.join(base, "keras.json")) as file:
-            return json.load(file).get("backend", "tensorflow")
-    except (OSError, ValueError):
-        return "tensorflow"
-
-
 def report_errors(prog, function, *arguments):
     """Runs `function(*arguments)`; a user error becomes one line on stderr.
+
+    User errors are the library's `ValueError`s, operating-system errors
+    (permissions, a full disk, a name too long, ...), running out of memory
+    (in NumPy, TensorFlow, JAX or PyTorch) and Ctrl-C. An error with a `hint`
+    attribute (what to do next, e.g. how to resume) gets it after the message.
 
     Returns:
         The exit code: 0, 1 after a user error, 130 after Ctrl-C.
     """
-    from keras_vae.datasets import DataUnavailableError
-
     try:
         function(*arguments)
-    except (
-        ValueError,
-        FileNotFoundError,
-        ChildProcessError,
-        DataUnavailableError,
-    ) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as error:
+        print(f"{prog}: interrupted{_hint(error, ';')}", file=sys.stderr)
         return 130
+    except Exception as error:
+        message = user_error_message(error)
+        if message is None:
+            raise
+        print(f"{prog}: error: {message}{_hint(error)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _hint(error, separator=""):
+    hint = getattr(error, "hint", None)
+    return f"{separator} {hint}" if hint else ""
+
+
+def user_error_message(error):
+    """The one line a command prints for `error`, or `None` for a bug."""
+    from keras_vae.datasets import DataUnavailableError
+    from keras_vae.files import describe_os_error
+
+    memory = _out_of_memory(error)
+    if memory is not None:
+        return (
+            f"out of memory ({memory}); choose smaller sizes (such as "
+            "--latent-dim, --batch-size or --n) and try again."
+        )
+    if isinstance(error, OSError):
+        return describe_os_error(error)
+    if isinstance(error, (ValueError, ChildProcessError, DataUnavailableError)):
+        return " ".join(str(error).split()) or type(error).__name__
+    return None
+
+
+def _out_of_memory(error):
+    """What could not be allocated, if `error` says the memory ran out."""
+    text = str(error)
+    name = type(error).__name__
+    if not (
+        isinstance(error, MemoryError)
+        or name in ("ResourceExhaustedError", "OutOfMemoryError")
+        or "RESOURCE_EXHAUSTED" in text
+        or "can't allocate memory" in text
+    ):
+        return None
+    size = re.search(r"(\d{4,}) bytes", text)
+    if size:
+        return f"{int(size.group(1)) / 1e9:.3g} GB were asked for"
+    shape = re.search(r"shape ?\[([\d,]+)\]|shape \(([\d, ]+)\)", text)
+    if shape:
+        return f"an array of shape ({shape.group(1) or shape.group(2)}) was asked for"
+    return text.strip().splitlines()[0][:120] if text.strip() else name

@@ -333,9 +333,16 @@ def _print_metrics_table(rows):
 def _train(arguments):
     from keras_vae.experiments import training
 
-    run = training.train(
-        out=arguments.out, overwrite=arguments.overwrite, **_run_settings(arguments)
-    )
+    out = arguments.out or training.default_run_directory(arguments.model)
+    try:
+        run = training.train(
+            out=out, overwrite=arguments.overwrite, **_run_settings(arguments)
+        )
+    except BaseException as error:
+        if not isinstance(error, ValueError):
+            # Stopped from outside (Ctrl-C, a full disk, memory): it can go on.
+            error.hint = _resume_hint(arguments, out)
+        raise
     if run is None:
         print("Training done; the chief worker writes the run folder.")
         return
@@ -357,6 +364,20 @@ def _train(arguments):
         name for name in os.listdir(run.directory) if name.endswith(".png")
     )
     print("Figures: " + ", ".join(figures))
+
+
+def _resume_hint(arguments, out):
+    """How to continue a run that stopped after some of its epochs."""
+    from keras_vae.experiments import resume
+
+    try:
+        done = resume.backed_up_epochs(out)
+    except OSError:
+        return None
+    if not done:
+        return None
+    command = "the same command" if arguments.out else f"it with --out {out}"
+    return f"{out} keeps epoch {done} of {arguments.epochs}: run {command} to resume."
 
 
 def _evaluate(arguments):
@@ -438,14 +459,22 @@ def _latent_lines(metrics):
 
 
 def _sweep(arguments):
+    from keras_vae.experiments import run_folder, training
     from keras_vae.experiments.beta_sweep import format_table, sweep
 
-    rows = sweep(
-        arguments.beta,
-        out=arguments.out,
-        iw_samples=arguments.iw_samples,
-        **_run_settings(arguments, exclude=("beta",)),
-    )
+    out = arguments.out or training.default_run_directory("sweep")
+    try:
+        rows = sweep(
+            arguments.beta,
+            out=out,
+            iw_samples=arguments.iw_samples,
+            **_run_settings(arguments, exclude=("beta",)),
+        )
+    except BaseException as error:
+        if not isinstance(error, ValueError) and run_folder.read_marker(out):
+            command = "the same command" if arguments.out else f"it with --out {out}"
+            error.hint = f"run {command} to resume the sweep in {out}."
+        raise
     print()
     print(format_table(rows))
     print(

@@ -194,7 +194,7 @@ def run(arguments, argv):
     """Runs the search that `arguments` describe; `argv` re-launches it in
     chief and worker processes when `--workers` is given."""
     import tuning
-    from keras_vae.experiments import training
+    from keras_vae.experiments import run_folder, training
 
     config = settings.resolve(
         model=arguments.model,
@@ -209,17 +209,48 @@ def run(arguments, argv):
     )
     distributed_role = os.environ.get("KERASTUNER_TUNER_ID")
     say = print if distributed_role is None else (lambda *_: None)
+    project = arguments.project or config["model"]
+    folder = os.path.join(arguments.directory, project)
     prepared = training.prepare_data(config, say, arguments.max_examples)
     data = prepared.data
-    conditional = config["model"] == "cvae"
-
     hypermodel_class = (
-        tuning.ConditionalVAEHyperModel if conditional else tuning.VAEHyperModel
+        tuning.ConditionalVAEHyperModel
+        if config["model"] == "cvae"
+        else tuning.VAEHyperModel
     )
     hypermodel = hypermodel_class(
         **hypermodel_arguments(arguments, data.image_shape, data.num_classes)
     )
-    project = arguments.project or config["model"]
+    if distributed_role is not None:
+        # The launching process holds the lock for its chief and workers.
+        return _search(arguments, argv, hypermodel, prepared, project, folder, say)
+    # Every check before the lock file is written.
+    from tuning.search import check_search
+
+    check_search(
+        hypermodel,
+        arguments.tuner,
+        arguments.objective,
+        arguments.max_trials,
+        arguments.epochs,
+        arguments.directory,
+        project,
+        arguments.seed,
+        arguments.overwrite,
+    )
+    os.makedirs(arguments.directory, exist_ok=True)
+    lock = run_folder.Lock(
+        arguments.directory, "keras-vae tune", name=f".{project}.keras-vae.lock"
+    )
+    with lock:
+        return _search(arguments, argv, hypermodel, prepared, project, folder, say)
+
+
+def _search(arguments, argv, hypermodel, prepared, project, folder, say):
+    """The search itself, once the project folder is checked (and locked)."""
+    import tuning
+
+    distributed_role = os.environ.get("KERASTUNER_TUNER_ID")
     tuner = tuning.make_tuner(
         hypermodel,
         tuner=arguments.tuner,
@@ -231,7 +262,6 @@ def run(arguments, argv):
         seed=arguments.seed,
         overwrite=arguments.overwrite and distributed_role is None,
     )
-    folder = os.path.join(arguments.directory, project)
     if arguments.workers:
         from tuning import distributed
 

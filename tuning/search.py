@@ -76,7 +76,8 @@ def make_tuner(
         directory: String, where the search lives.
         project_name: String, subfolder of `directory`.
         seed: Integer, seed of the tuner's sampling.
-        overwrite: Boolean, start afresh, deleting an earlier search.
+        overwrite: Boolean, start afresh, deleting an earlier search (a
+            folder holding anything else is refused, with or without it).
         **kwargs: Other arguments of the KerasTuner tuner, e.g. the distribution
             strategy.
 
@@ -98,6 +99,44 @@ def make_tuner(
     print(type(tuner).__name__)  # RandomSearch; tuner.search(x, ...) runs it
     ```
     """
+    arguments, fingerprint = check_search(
+        hypermodel,
+        tuner,
+        objective,
+        max_trials,
+        max_epochs,
+        directory,
+        project_name,
+        seed,
+        overwrite,
+    )
+    instance = TUNERS[tuner](hypermodel, **arguments, **kwargs)
+    project = os.path.join(directory, project_name)
+    os.makedirs(project, exist_ok=True)
+    write_json(os.path.join(project, FINGERPRINT), fingerprint)
+    return instance
+
+
+def check_search(
+    hypermodel,
+    tuner,
+    objective,
+    max_trials,
+    max_epochs,
+    directory,
+    project_name,
+    seed,
+    overwrite,
+):
+    """`make_tuner`'s checks, which write nothing.
+
+    Returns:
+        Tuple `(arguments, fingerprint)`: the tuner's keyword arguments, and
+        what identifies the search in its folder.
+
+    Raises:
+        ValueError: see `make_tuner`.
+    """
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner {tuner!r}. Expected one of {sorted(TUNERS)}.")
     objective = make_objective(objective)
@@ -116,7 +155,7 @@ def make_tuner(
             "the model's quality. Use 'val_elbo' (the negative ELBO at beta = 1) to "
             "compare models trained with different beta.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     arguments = {
         "objective": objective,
@@ -124,7 +163,6 @@ def make_tuner(
         "directory": directory,
         "project_name": project_name,
         "overwrite": overwrite,
-        **kwargs,
     }
     if tuner == "hyperband":
         _positive("max_epochs", max_epochs)
@@ -140,6 +178,20 @@ def make_tuner(
     }
     project = os.path.join(directory, project_name)
     path = os.path.join(project, FINGERPRINT)
+    if os.path.lexists(project) and not os.path.isdir(project):
+        raise ValueError(
+            f"{project} is a file; expected a new folder or a keras_vae search's "
+            "folder. Choose another directory or project name."
+        )
+    names = sorted(os.listdir(project)) if os.path.isdir(project) else []
+    if names and FINGERPRINT not in names:
+        # KerasTuner's overwrite deletes the whole folder: only ours.
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise ValueError(
+            f"{project} holds files that are not a keras_vae search ({shown}); "
+            "expected a new folder or a search's folder. Choose another "
+            "directory or project name: keras_vae never deletes other files."
+        )
     if not overwrite and os.path.exists(path):
         with open(path) as file:
             earlier = json.load(file)
@@ -149,15 +201,7 @@ def make_tuner(
                 f"{project} holds a different search (its {', '.join(changed)} "
                 "differ). Choose another directory or project name, or overwrite it."
             )
-    elif not overwrite and os.path.isdir(project) and os.listdir(project):
-        raise ValueError(
-            f"{project} holds files that are not a keras_vae search. Choose another "
-            "directory or project name, or overwrite it."
-        )
-    instance = TUNERS[tuner](hypermodel, **arguments)
-    os.makedirs(project, exist_ok=True)
-    write_json(path, fingerprint)
-    return instance
+    return arguments, fingerprint
 
 
 def _positive(name, value):
@@ -291,8 +335,8 @@ def _plot(rows, objective):
     axis.set_ylim(-0.002, 3 * max([r["beta"] for r in done] + [1.0]))
     axis.set_xlabel("latent_dim")
     axis.set_ylabel("β")
-    axis.set_title(
-        f"{len(done)} trials: {objective.name} over (latent_dim, β)", fontsize=10
+    plots.set_title(
+        axis, f"{len(done)} trials: {objective.name} over (latent_dim, β)", 10
     )
     axis.grid(alpha=0.3)
     return figure

@@ -5,7 +5,7 @@ import os
 
 from keras_vae import checks, plots, text
 from keras_vae import settings as config_lib
-from keras_vae.experiments import training
+from keras_vae.experiments import run_folder, training
 from keras_vae.experiments.evaluation import latent_summary
 from keras_vae.files import atomic_path
 
@@ -64,19 +64,30 @@ def sweep(
             "each beta instead (mirrored and data-parallel sweep as usual)."
         )
     out = out or training.default_run_directory("sweep")
+    if run_folder.check_folder(out, "sweep"):
+        run_folder.check_unlocked(out)
     if os.path.exists(os.path.join(out, "sweep.csv")):
         raise ValueError(f"{out} already holds a sweep; choose another --out.")
+    os.makedirs(out, exist_ok=True)
+    with run_folder.Lock(out, "keras-vae sweep"):
+        run_folder.create(out, "sweep")
+        return _sweep_in(out, betas, say, verbose, iw_samples, settings)
 
+
+def _sweep_in(out, betas, say, verbose, iw_samples, settings):
+    """`sweep` once `out` is created and locked."""
     runs, summaries, rows = [], [], []
     for index, beta in enumerate(betas):
         say(f"[{index + 1}/{len(betas)}] beta = {beta:g}")
-        run = training.train(
-            out=os.path.join(out, f"beta-{beta:g}"),
-            say=say,
-            verbose=verbose,
-            **settings,
-            beta=beta,
-        )
+        folder = os.path.join(out, f"beta-{beta:g}")
+        if os.path.exists(os.path.join(folder, "model.keras")):
+            # A sweep that was interrupted: its finished runs are kept.
+            say(f"{folder} holds this beta's finished run: using it.")
+            run = training.finished_run(folder, {**settings, "beta": beta})
+        else:
+            run = training.train(
+                out=folder, say=say, verbose=verbose, **settings, beta=beta
+            )
         runs.append(run)
         test = run.metrics["test"]
         config = run.config
@@ -136,7 +147,8 @@ def _panel(runs, summaries):
             axis, points, labels, method, run.data.class_names, legend=column == 0
         )
         bound = f", bound {summary['iw_bound']:.1f}" if "iw_bound" in summary else ""
-        axis.set_title(
+        plots.set_title(
+            axis,
             f"β = {run.config['beta']:g}: {summary['active_units']} of "
             f"{summary['latent_dim']} units active\nELBO {test['elbo']:.1f}{bound}, "
             f"KL {test['kl_loss']:.1f}, "

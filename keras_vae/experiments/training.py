@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import json
 import os
 import shutil
 import sys
@@ -12,8 +13,8 @@ import numpy as np
 
 from keras_vae import architectures, callbacks, datasets, schedules
 from keras_vae import settings as config_lib
+from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
-from keras_vae.experiments import divergence, figures, resume
 from keras_vae.experiments.splits import split
 from keras_vae.files import atomic_path, write_json
 from keras_vae.latent_mixture import LatentMixture
@@ -176,7 +177,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     out = out or default_run_directory(config["model"])
     state = resume.claim(out, config, overwrite)
     prepared = prepare_data(config, say, multiple=distribution.batch_multiple)
-    data, preprocessing = prepared.data, prepared.preprocessing
+    data = prepared.data
     if config["model"] == "cvae" and not data.labelled:
         raise ValueError(
             f"--model cvae needs classes: {config['data_path']} is a flat folder of "
@@ -199,37 +200,59 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         enable_determinism()
     with distribution.scope:
         model = build_model(config, data.image_shape, data.num_classes)
+        # Built before fit, so that a backup can be restored into it.
+        model.build(_input_shape(config, data.image_shape))
+        model.optimizer.build(model.trainable_variables)
 
-    done = resume.prepare(out, state)
-    os.makedirs(out, exist_ok=True)
+    lock = resume.begin(out, config, state)
+    try:
+        return _train_in(
+            out, config, state, model, prepared, distribution, say, verbose
+        )
+    finally:
+        lock.release()
+
+
+def _input_shape(config, image_shape):
+    x_shape = (None, *image_shape)
+    return [x_shape, (None,)] if config["model"] == "cvae" else x_shape
+
+
+def _train_in(out, config, state, model, prepared, distribution, say, verbose):
+    """`train` once `out` is claimed and locked."""
+    data, preprocessing = prepared.data, prepared.preprocessing
+    backup_folder = os.path.join(out, resume.BACKUP_DIR)
+    history_path = os.path.join(out, "history.csv")
+    done, history = 0, []
+    if state == resume.RESUME and not distribution.multi_worker:
+        done, history = backup.restore(model, backup_folder)
     write_json(
         os.path.join(out, "config.json"),
         {**config, "preprocessing_state": preprocessing.get_config()},
     )
+    backup.write_history(history_path, history)
     say(f"Training {config['model']} on {prepared.describe()} -> {out}")
     if state == resume.RESUME:
         say(
             f"Resuming the unfinished run in {out} after epoch {done} of "
             f"{config['epochs']}."
+            if done
+            else f"Starting the unfinished run in {out} again: none of its epochs "
+            "was backed up."
         )
-    # Schedulers first: they add beta and C to the logs that CSVLogger writes.
+    # Schedulers first: they add beta and C to the logs that the backup records.
     fit_callbacks = schedule_callbacks(
         config, -(-prepared.num_training // config["batch_size"])
     )
+    # Multi-worker runs are not backed up: each worker would resume from its
+    # own folder, out of step, so such a run starts again.
     fit_callbacks.append(
-        keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True)
-    )
-    if not distribution.multi_worker:
-        # After the CSV row: a kill between the two repeats the epoch, whose
-        # row resume.prepare then removes, rather than leaving a gap.
-        # Two generations of backup: a kill while one is written leaves the
-        # other. (Workers would each resume from their own folder, out of
-        # step: a multi-worker run starts again.)
-        fit_callbacks.append(
-            keras.callbacks.BackupAndRestore(
-                os.path.join(out, resume.BACKUP_DIR), double_checkpoint=True
-            )
+        backup.EpochBackup(
+            None if distribution.multi_worker else backup_folder,
+            history_path,
+            history,
         )
+    )
     if config["early_stopping"]:
         fit_callbacks.append(
             keras.callbacks.EarlyStopping(
@@ -247,6 +270,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         **prepared.training,
         validation_data=prepared.validation,
         epochs=config["epochs"],
+        initial_epoch=done,
         callbacks=fit_callbacks,
         verbose=verbose,
     )
@@ -263,6 +287,10 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         if model is None:
             return None
 
+    if os.path.isdir(backup_folder):
+        # Training is over: the newest generation is all a rerun needs, and
+        # the space of the others may be what model.keras needs.
+        backup.prune(backup_folder, keep=1)
     # The whole history, epochs before a resumption included.
     rows = resume.history_rows(out)
     test = model_inputs(
@@ -278,6 +306,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     write_json(os.path.join(out, "metrics.json"), metrics)
     with atomic_path(os.path.join(out, "model.keras")) as temporary:
         model.save(temporary)
+    # The finished model replaces the backup.
+    shutil.rmtree(backup_folder, ignore_errors=True)
     run = Run(out, config, metrics, model, data, preprocessing, None, None, None)
     if config["latent_mixture"]:
         say(
@@ -294,6 +324,43 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
         )
         with atomic_path(os.path.join(out, LATENT_MIXTURE_FILE)) as temporary:
             run.density.save(temporary)
+    figures.write_figures(run)
+    return run
+
+
+def finished_run(out, settings):
+    """The `Run` of a finished run folder trained with `settings`, its figures
+    drawn again (the sweep's panel needs their data).
+
+    Raises:
+        ValueError: if the folder holds a run with other settings.
+    """
+    from keras_vae.experiments import inference
+
+    loaded = inference.load_run(out)
+    wanted = config_lib.resolve(**settings)
+    differences = resume.differences_between(loaded.config, wanted)
+    if differences:
+        raise ValueError(
+            f"{out} holds a finished run with other settings ("
+            + ", ".join(differences[:4])
+            + "); choose another --out."
+        )
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as file:
+        metrics = json.load(file)
+    data = load_named(loaded.config["dataset_used"], loaded.config)
+    run = Run(
+        out,
+        loaded.config,
+        metrics,
+        loaded.model,
+        data,
+        loaded.preprocessing,
+        None,
+        None,
+        None,
+        loaded.density,
+    )
     figures.write_figures(run)
     return run
 

@@ -1,87 +1,133 @@
-"""Run folders survive a crash: resume after SIGKILL, overwrite only when asked."""
+"""The pieces of a run folder that survives a crash: the backup's generations,
+`claim`'s decisions, and folders keras-vae did not write. The faults
+themselves (signals, a full disk, a second process) are injected into real
+commands by `tests/test_faults.py`."""
 
 import csv
+import errno
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
+import keras
+import numpy as np
 import pytest
 
-from keras_vae import cli, settings
-from keras_vae.experiments import resume
+from keras_vae import architectures, models, settings
+from keras_vae.experiments import backup, resume, run_folder
+
+TRAIN = ["train", "--dataset", "digits", "--latent-dim", "2"]
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
 
 
 def _history_epochs(out):
     with open(out / "history.csv", newline="") as file:
-        return [int(row["epoch"]) for row in csv.DictReader(file)]
+        return [int(float(row["epoch"])) for row in csv.DictReader(file)]
 
 
-def test_a_killed_run_resumes_where_it_stopped(tmp_path):
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "keras_vae", "train", "--dataset", "digits"]
-    command += ["--epochs", "30", "--batch-size", "8", "--latent-dim", "2"]
-    environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
-    process = subprocess.Popen(
-        command + ["--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-    )
-    history = out / "history.csv"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and process.poll() is None:
-        if history.exists() and len(history.read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert not (out / "model.keras").exists()
-    done = resume.backed_up_epochs(out)
-    assert 3 <= done < 30
+def _generations(out):
+    return sorted(os.listdir(out / resume.BACKUP_DIR))
 
-    result = subprocess.run(
-        command + ["--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=environment,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resuming the unfinished run in {out} after epoch {done} of 30" in (
-        result.stdout
-    )
-    assert _history_epochs(out) == list(range(30))  # no gap, no repeat
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["epochs_trained"] == 30
-    assert not (out / resume.BACKUP_DIR).exists()
 
-    # Within noise of an uninterrupted run (only the shuffling order differs).
-    straight = tmp_path / "straight"
-    result = subprocess.run(
-        command + ["--out", str(straight)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=environment,
+def test_a_backup_that_would_not_fit_on_the_disk_is_not_started(tmp_path, monkeypatch):
+    model = _model()
+    folder = tmp_path / "backup"
+    folder.mkdir()
+    monkeypatch.setattr(
+        backup.shutil, "disk_usage", lambda _: type("Usage", (), {"free": 1000})
     )
-    assert result.returncode == 0
-    reference = json.loads((straight / "metrics.json").read_text())
-    assert metrics["test"]["elbo"] == pytest.approx(reference["test"]["elbo"], rel=0.05)
+    with pytest.raises(OSError, match="MB are free") as caught:
+        backup.save(model, str(folder), 1, [])
+    assert caught.value.errno == errno.ENOSPC
+    assert os.listdir(folder) == []
+
+
+def _model():
+    encoder, decoder = architectures.mlp((8, 8, 1), 2)
+    model = models.VAE(encoder, decoder, seed=0)
+    model.compile(optimizer="adam")
+    return model
+
+
+def _trained(folder, epochs=2):
+    model = _model()
+    x = np.random.default_rng(0).uniform(size=(64, 8, 8, 1)).astype("float32")
+    history = folder.parent / "history.csv"
+    callback = backup.EpochBackup(str(folder), str(history))
+    model.fit(x, epochs=epochs, batch_size=16, callbacks=[callback], verbose=0)
+    return model
+
+
+def _fresh_model():
+    model = _model()
+    model.build((None, 8, 8, 1))
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_restore_gives_back_the_weights_and_the_optimizer_exactly(tmp_path):
+    folder = tmp_path / "backup"
+    trained = _trained(folder)
+    restored = _fresh_model()
+    epoch, rows = backup.restore(restored, str(folder))
+    assert epoch == 2 and [row["epoch"] for row in rows] == [0, 1]
+    assert int(restored.optimizer.iterations) == int(trained.optimizer.iterations) > 0
+    for mine, theirs in zip(
+        restored.variables + restored.optimizer.variables,
+        trained.variables + trained.optimizer.variables,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(mine), keras.ops.convert_to_numpy(theirs)
+        )
+    assert sorted(os.listdir(folder)) == ["epoch-000001", "epoch-000002"]
+
+
+def test_a_damaged_generation_falls_back_to_the_previous_one(tmp_path):
+    folder = tmp_path / "backup"
+    _trained(folder, epochs=3)
+    newest = folder / "epoch-000003" / backup.WEIGHTS
+    content = bytearray(newest.read_bytes())
+    content[len(content) // 2] ^= 0xFF  # one flipped byte
+    newest.write_bytes(bytes(content))
+    epoch, _ = backup.restore(_fresh_model(), str(folder))
+    assert epoch == 2
+
+    (folder / "epoch-000002" / backup.METADATA).write_text("{")
+    with pytest.raises(ValueError) as caught:
+        backup.restore(_fresh_model(), str(folder))
+    message = str(caught.value)
+    assert "epoch-000003: state.npz is not the file that was written" in (message)
+    assert "epoch-000002: unreadable metadata.json" in message
+    assert message.endswith("pass --overwrite to start the run again.")
+
+
+def test_a_backup_of_another_model_is_refused(tmp_path):
+    folder = tmp_path / "backup"
+    _trained(folder, epochs=1)
+    encoder, decoder = architectures.mlp((8, 8, 1), 3)
+    other = models.VAE(encoder, decoder)
+    other.compile(optimizer="adam")
+    other.build((None, 8, 8, 1))
+    other.optimizer.build(other.trainable_variables)
+    with pytest.raises(ValueError, match="does not fit the model"):
+        backup.restore(other, str(folder))
 
 
 def _config(**overrides):
     return settings.resolve(dataset="digits", **overrides)
 
 
+def _run_folder(out, **config):
+    out.mkdir()
+    run_folder.create(str(out), "run")
+    (out / "config.json").write_text(json.dumps(_config(**config)))
+
+
 def test_claim_decides_before_anything_runs(tmp_path):
     out = tmp_path / "run"
     assert resume.claim(str(out), _config()) == resume.NEW
-    out.mkdir()
-    (out / "config.json").write_text(json.dumps(_config(epochs=5)))
+    assert not out.exists()  # nothing written
+    _run_folder(out, epochs=5)
     assert resume.claim(str(out), _config(epochs=5)) == resume.RESUME
     with pytest.raises(
         ValueError, match=r"unfinished run with other settings \(epochs 5 -> 6"
@@ -94,51 +140,21 @@ def test_claim_decides_before_anything_runs(tmp_path):
     assert resume.claim(str(out), _config(), overwrite=True) == resume.OVERWRITE
 
 
-def test_history_is_cut_back_to_the_backed_up_epoch(tmp_path):
-    (tmp_path / resume.BACKUP_DIR).mkdir()
-    (tmp_path / resume.BACKUP_DIR / "training_metadata.json").write_text(
-        '{"epoch": 2, "batch": 0}'
-    )
-    (tmp_path / "history.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
-    assert resume.prepare(str(tmp_path), resume.RESUME) == 2
-    assert _history_epochs(tmp_path) == [0, 1]
-
-
-def test_overwrite_replaces_a_finished_run(tmp_path, capsys):
+def test_a_config_json_of_the_wrong_shape_is_one_error(tmp_path):
     out = tmp_path / "run"
-    arguments = ["train", "--dataset", "digits", "--epochs", "1", "--out", str(out)]
-    assert cli.main(arguments) == 0
-    assert cli.main(arguments + ["--seed", "3"]) == 1
-    assert "already holds a finished run" in capsys.readouterr().err
-    assert json.loads((out / "config.json").read_text())["seed"] == 0
-    assert cli.main(arguments + ["--seed", "3", "--overwrite"]) == 0
-    assert json.loads((out / "config.json").read_text())["seed"] == 3
-    assert _history_epochs(out) == [0]
+    _run_folder(out)
+    (out / "config.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="is not the config.json of a run"):
+        resume.claim(str(out), _config())
 
 
-@pytest.mark.parametrize("previous", [True, False])
-def test_a_kill_while_keras_writes_the_metadata_falls_back(tmp_path, previous):
-    # Keras' BackupAndRestore truncates training_metadata.json, then writes
-    # it: a kill in between leaves it empty. Keras itself would fail on it.
-    backup = tmp_path / resume.BACKUP_DIR
-    backup.mkdir()
-    (backup / "latest.weights.h5").write_bytes(b"epoch 3")
-    (backup / "training_metadata.json").write_text("")
-    if previous:
-        (backup / "latest.weights.h5.bkp").write_bytes(b"epoch 2")
-        (backup / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": 0}')
-    (tmp_path / "history.csv").write_text("epoch,loss\n0,3.0\n1,2.0\n2,1.5\n")
-    done = 2 if previous else 0
-    assert resume.backed_up_epochs(str(tmp_path)) == done
-    assert resume.prepare(str(tmp_path), resume.RESUME) == done
-    if previous:  # the previous generation, whole, one epoch earlier
-        assert (backup / "latest.weights.h5").read_bytes() == b"epoch 2"
-        assert json.loads((backup / "training_metadata.json").read_text()) == {
-            "epoch": 2,
-            "batch": 0,
-        }
-        assert _history_epochs(tmp_path) == [0, 1]
-    else:  # nothing to restore: the run starts over
-        assert not (backup / "latest.weights.h5").exists()
-        assert not (backup / "training_metadata.json").exists()
-        assert not (tmp_path / "history.csv").exists()
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_keras_vae_did_not_write_is_never_used(tmp_path, overwrite):
+    out = tmp_path / "mine"
+    (out / "src").mkdir(parents=True)
+    (out / "notes.txt").write_text("mine")
+    (out / "src" / "main.py").write_text("print(1)")
+    (out / "config.json").write_text(json.dumps(_config()))
+    with pytest.raises(ValueError, match="holds files keras-vae did not write"):
+        resume.claim(str(out), _config(), overwrite=overwrite)
+    assert sorted(os.listdir(out)) == ["config.json", "notes.txt", "src"]

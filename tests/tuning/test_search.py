@@ -149,6 +149,16 @@ def test_directory_holding_a_different_search_is_refused(tmp_path):
     _tuner(tmp_path, _hypermodel(beta=[0.0, 5.0]), overwrite=True)
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_that_is_not_a_search_is_never_deleted(tmp_path, overwrite):
+    folder = tmp_path / "search"
+    folder.mkdir()
+    (folder / "main.py").write_text("print(1)")
+    with pytest.raises(ValueError, match=r"not a keras_vae search \(main.py\)"):
+        _tuner(tmp_path, overwrite=overwrite)
+    assert sorted(p.name for p in folder.iterdir()) == ["main.py"]
+
+
 def test_state_files_are_written_atomically(tmp_path):
     from keras_tuner.src import utils
 

@@ -23,6 +23,10 @@ def _output_path(*extensions):
             raise argparse.ArgumentTypeError(
                 f"{value!r} must end with {' or '.join(extensions)}"
             )
+        if os.path.isdir(value):
+            raise argparse.ArgumentTypeError(
+                f"{value} is a folder; expected a file name"
+            )
         folder = os.path.dirname(value)
         if folder and not os.path.isdir(folder):
             raise argparse.ArgumentTypeError(f"{folder} is not a folder")
@@ -64,7 +68,9 @@ def add_commands(commands):
         "(train --latent-mixture), else from the prior N(0, I).",
     )
     sample.add_argument(
-        "--n", type=positive_int, default=64, help="how many (default: %(default)s)"
+        "--n",
+        type=positive_int,
+        help="how many (default: 64; cvae without --label: 8 per class)",
     )
     _add_label(sample, "cvae: samples of class K (default: every class, one row each)")
     sample.add_argument(
@@ -135,14 +141,16 @@ def _sample(arguments):
         else f"latent mixture ({run.density.components} components)"
     )
     # A square grid, or one labelled row per class.
-    columns, rows = math.isqrt(len(pixels) - 1) + 1, None
+    grid, columns, rows = pixels, math.isqrt(len(pixels) - 1) + 1, None
     if labels is not None and arguments.label is None:
-        columns = -(-len(pixels) // run.model.num_classes)
-        rows = run.class_names[: -(-len(pixels) // columns)]
+        grid, columns = inference.rows_by_class(pixels, labels)
+        rows = run.class_names
     elif labels is not None:
         source += f", class {run.class_names[arguments.label]}"
+    if arguments.out.lower().endswith(".npy"):
+        grid = pixels
     inference.write_images(
-        arguments.out, pixels, columns, f"{len(pixels)} samples, {source}", rows
+        arguments.out, grid, columns, f"{len(pixels)} samples, {source}", rows
     )
     print(f"{len(pixels)} samples from the {source} -> {arguments.out}")
 

@@ -76,16 +76,31 @@ def read(path, parser):
             table = tomllib.load(file)
     except FileNotFoundError:
         parser.error(f"--config {path}: no such file")
-    except (OSError, tomllib.TOMLDecodeError) as error:
+    except UnicodeDecodeError as error:
+        parser.error(
+            f"--config {path} is not UTF-8 text (byte {error.object[error.start]:#x} "
+            f"at position {error.start}); expected a TOML file, which is UTF-8"
+        )
+    except tomllib.TOMLDecodeError as error:
         parser.error(f"--config {path} is not a readable TOML file: {error}")
+    except OSError as error:
+        from keras_vae.files import describe_os_error
+
+        parser.error(f"--config {describe_os_error(error)}")
     actions = {
         action.dest: action
         for action in parser._actions
         if action.dest not in _NOT_SETTINGS and action.option_strings
     }
-    defaults = {}
+    defaults, keys = {}, {}
     for key, value in table.items():
         dest = key.replace("-", "_")
+        if dest in keys:
+            parser.error(
+                f"--config {path}: {keys[dest]!r} and {key!r} are the same setting; "
+                "expected each setting once"
+            )
+        keys[dest] = key
         if isinstance(value, dict):
             parser.error(
                 f"--config {path}: {key!r} must be a value, not a table; write the "

@@ -21,6 +21,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+from unittest import mock
 
 import numpy as np
 
@@ -92,8 +93,13 @@ def library(function, *arguments, **keywords):
     return trigger
 
 
-def command(*argv, tuning=False, environment=None):
-    """A command line (`keras-vae ...`, or `python -m tuning ...`) that must fail."""
+def command(*argv, tuning=False, environment=None, read_only=None):
+    """A command line (`keras-vae ...`, or `python -m tuning ...`) that must fail.
+
+    `read_only` names a folder the command may not write to, as the operating
+    system tells an unprivileged user (`os.access`), also when the tests run
+    as root, whom permissions do not stop.
+    """
 
     def trigger():
         from keras_vae import cli
@@ -103,10 +109,18 @@ def command(*argv, tuning=False, environment=None):
         stderr = io.StringIO()
         saved = dict(os.environ)
         os.environ.update(environment or {})
+        access = os.access
+
+        def denied(path, mode, **keywords):
+            if read_only and os.path.abspath(path) == os.path.abspath(read_only):
+                return not mode & os.W_OK
+            return access(path, mode, **keywords)
+
         try:
             with (
                 contextlib.redirect_stderr(stderr),
                 contextlib.redirect_stdout(io.StringIO()),
+                mock.patch("os.access", denied),
             ):
                 try:
                     code = main(list(argv))
@@ -182,14 +196,15 @@ def _png(path, size=(8, 8)):
 
 
 @functools.cache
-def _finished_run():
-    """A finished digits VAE run (one epoch), trained once per process."""
+def _finished_run(model="vae"):
+    """A finished digits run (one epoch), trained once per process."""
     from keras_vae.experiments import training
 
     folder = os.path.join(tempfile.mkdtemp(prefix="bad-inputs-"), "run")
     training.train(
         out=folder,
         dataset="digits",
+        model=model,
         epochs=1,
         latent_dim=2,
         say=lambda *_: None,
@@ -198,11 +213,12 @@ def _finished_run():
     return folder
 
 
-def _copy_run(target="run", edit_model=None, replace_model=None):
-    """Copies the finished run to `target`, optionally tampering with it."""
+def _copy_run(target="run", edit_model=None, replace_model=None, kind="vae"):
+    """Copies a finished run of model `kind` to `target`, optionally tampering
+    with it."""
 
     def setup():
-        source = _finished_run()
+        source = _finished_run(kind)
         shutil.copytree(source, target)
         model = os.path.join(target, "model.keras")
         if replace_model is not None:
@@ -267,6 +283,14 @@ def _cvae():
     model = models.ConditionalVAE(
         *architectures.conv_conditional((8, 8, 1), 2, 3), num_classes=3
     )
+    model.compile(optimizer="adam")
+    return model
+
+
+def _bernoulli_vae():
+    from keras_vae import architectures, models
+
+    model = models.VAE(*architectures.mlp((8, 8, 1), 2), likelihood="bernoulli")
     model.compile(optimizer="adam")
     return model
 
@@ -337,6 +361,55 @@ def _within_class_diversity_with_bad_labels():
     return evaluation.within_class_diversity(
         model, classifier, _float(4, 8, 8, 1), np.array([0, 1, 2, 7])
     )
+
+
+def _your_files(folder):
+    def setup():
+        _write(os.path.join(folder, "notes.txt"), b"my notes")
+        _write(os.path.join(folder, "src", "main.py"), b"print(1)")
+        _write(os.path.join(folder, "config.json"), b"{}")
+
+    return setup
+
+
+def _run_folder_with_config(content):
+    def setup():
+        from keras_vae.experiments import run_folder
+
+        os.makedirs("run")
+        run_folder.create("run")
+        _write(os.path.join("run", "config.json"), content)
+
+    return setup
+
+
+def _labels_with_two_strangers():
+    from keras_vae import architectures, models
+
+    model = models.ConditionalVAE(
+        *architectures.conv_conditional((8, 8, 1), 2, 3), num_classes=3
+    )
+    model.compile(optimizer="adam")
+    return model
+
+
+def _fit_on_a_pipeline_with_labels_5_and_7():
+    import tensorflow as tf
+
+    labels = np.arange(16) % 3
+    labels[[3, 9]] = [5, 7]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (_float(16, 8, 8, 1, value=0.5), labels)
+    ).batch(8)
+    return _labels_with_two_strangers().fit(dataset, epochs=1, shuffle=False, verbose=0)
+
+
+def _non_utf8_image_folder():
+    _png("images/a/1.png")
+    _png("images/a/2.png")
+    _png("images/b/1.png")
+    _png("images/b/2.png")
+    os.rename("images/b/2.png", os.fsdecode(b"images/b/caf\xe9.png"))
 
 
 RUN_ARGS = ("--dataset", "digits", "--epochs", "1")
@@ -451,6 +524,44 @@ CASES = [
         library(_call(_cvae, "fit", _float(4, 8, 8, 1), verbose=0)),
         "Received: one tensor of shape",
         "expects inputs [x, labels]",
+    ),
+    Case(
+        "model",
+        '`VAE(likelihood="bernoulli").fit(x, labels)`: labels for a VAE',
+        library(
+            _call(_bernoulli_vae, "fit", _float(4, 8, 8, 1), np.arange(4), verbose=0)
+        ),
+        "Received: y.shape=(4,)",
+        "If `y` holds class labels, drop it or use ConditionalVAE",
+    ),
+    Case(
+        "model",
+        "`fit` with NaN in `validation_data`",
+        library(
+            _call(
+                _vae,
+                "fit",
+                _float(4, 8, 8, 1),
+                validation_data=_float(4, 8, 8, 1, value=np.nan),
+                verbose=0,
+            )
+        ),
+        "`validation_data` holds 256 NaN",
+        "Clean or impute",
+    ),
+    Case(
+        "model",
+        "`fit` of the Gaussian likelihood on pixels in 0-255",
+        library(_call(_vae, "fit", _float(4, 8, 8, 1, value=255.0), verbose=0)),
+        "Received values up to 255",
+        "Standardize the data",
+    ),
+    Case(
+        "model",
+        "ConditionalVAE `fit` on a `tf.data` pipeline with labels 5 and 7 of 3 classes",
+        library(later(_fit_on_a_pipeline_with_labels_5_and_7)),
+        "Received 2 other values in the training data's batches",
+        "Labels must be integers in [0, 3)",
     ),
     # Likelihoods
     Case(
@@ -576,6 +687,22 @@ CASES = [
             _png("images/a/2.png"),
             _png("images/a/3.png", (9, 9)),
         ),
+    ),
+    Case(
+        "data",
+        "`.npz` with a label beyond int32 (2**32)",
+        LOAD_NPZ,
+        "holds the label 4294967296",
+        "expected class indices 0, 1, 2, ...",
+        setup=lambda: _npz("data.npz", y_train=np.full(20, 2**32)),
+    ),
+    Case(
+        "data",
+        "image folder holding a file name that is not UTF-8",
+        library(_module("keras_vae.datasets.load"), "custom", "images"),
+        "images/b/caf\\xe9.png: the file name is not UTF-8 text",
+        "expected UTF-8 file names",
+        setup=_non_utf8_image_folder,
     ),
     Case(
         "data",
@@ -791,6 +918,115 @@ CASES = [
         "photos/a.png is 28x28 pixels",
         "the model takes 8x8 images",
         setup=lambda: (_copy_run()(), _png("photos/a.png", (28, 28))),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out notes.txt`, an existing file",
+        command("train", *RUN_ARGS, "--out", "notes.txt"),
+        "notes.txt is a file, not a folder",
+        "expected a new or empty folder, or a keras-vae run folder",
+        setup=lambda: _write("notes.txt", b"my notes"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out mine --overwrite` where your own files are",
+        command("train", *RUN_ARGS, "--out", "mine", "--overwrite"),
+        "mine holds files keras-vae did not write (config.json, notes.txt, src)",
+        "expected a new or empty folder, or a keras-vae run folder",
+        setup=_your_files("mine"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out` a name of 300 characters",
+        command("train", *RUN_ARGS, "--out", "x" * 300),
+        "(300 characters): the name is too long for the file system",
+        "choose a shorter name",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out notes.txt/run`: a file as a folder",
+        command("train", *RUN_ARGS, "--out", "notes.txt/run"),
+        "a part of the path is a file, not a folder",
+        "choose a path whose folders are folders",
+        setup=lambda: _write("notes.txt", b"my notes"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out archive/run` in a read-only folder",
+        command("train", *RUN_ARGS, "--out", "archive/run", read_only="archive"),
+        "archive: permission denied",
+        "choose a location you may write to",
+        setup=lambda: os.makedirs("archive"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --out run` whose config.json is a JSON list",
+        command("train", *RUN_ARGS, "--out", "run"),
+        "run/config.json is not the config.json of a run",
+        "it is written by keras-vae train",
+        setup=_run_folder_with_config(b"[1, 2]"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --config latin1.toml`, not UTF-8",
+        command("train", "--config", "latin1.toml"),
+        "is not UTF-8 text (byte 0xe9",
+        "expected a TOML file, which is UTF-8",
+        setup=lambda: _write("latin1.toml", b"dataset = 'caf\xe9'\n"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --config twice.toml` with `latent-dim` and `latent_dim`",
+        command("train", "--config", "twice.toml"),
+        "'latent-dim' and 'latent_dim' are the same setting",
+        "expected each setting once",
+        setup=lambda: _write("twice.toml", b"latent-dim = 2\nlatent_dim = 3\n"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --latent-dim 1000000000`",
+        command("train", *RUN_ARGS, "--latent-dim", "1000000000", "--out", "run"),
+        "1000000000",
+        "out of memory",
+    ),
+    Case(
+        "command line",
+        "`KERAS_BACKEND=bogus keras-vae train`",
+        command("train", environment={"KERAS_BACKEND": "bogus"}),
+        "KERAS_BACKEND=bogus",
+        "expected one of tensorflow, jax, torch",
+    ),
+    Case(
+        "command line",
+        "`keras-vae sample run --n 100000000000`",
+        command("sample", "run", "--n", "100000000000", "--out", "s.png"),
+        "100000000000",
+        "out of memory",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae sample run --out samples.png` where samples.png is a folder",
+        command("sample", "run", "--out", "samples.png"),
+        "samples.png is a folder",
+        "expected a file name",
+        setup=lambda: (_copy_run()(), os.makedirs("samples.png")),
+    ),
+    Case(
+        "command line",
+        "`keras-vae sample cvae --n 5` of a run with 10 classes",
+        command("sample", "cvae", "--n", "5", "--out", "s.png"),
+        "--n 5 cannot show each of the run's 10 classes",
+        "expected at least 10, or --label K",
+        setup=_copy_run("cvae", kind="cvae"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae tune --directory . --project src` where your code is",
+        command("tune", *RUN_ARGS, "--directory", ".", "--project", "src"),
+        "./src holds files that are not a keras_vae search (main.py)",
+        "expected a new folder or a search's folder",
+        setup=lambda: _write(os.path.join("src", "main.py"), b"print(1)"),
     ),
     Case(
         "command line",

@@ -1,7 +1,13 @@
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# What keras-vae caches (evaluate's classifiers) stays out of the user's home;
+# subprocesses inherit the variable.
+os.environ.setdefault(
+    "KERAS_VAE_CACHE", tempfile.mkdtemp(prefix="keras-vae-test-cache-")
+)
 
 import keras  # noqa: E402
 import pytest  # noqa: E402

@@ -78,10 +78,20 @@ def test_sample_draws_the_class_asked_for(cvae_run, tmp_path):
         np.testing.assert_allclose(
             np.load(out), run.preprocessing.to_pixels(expected), atol=1e-5
         )
-    # Without --label: every class in order, as many of each as fit in --n.
+    # Without --label: every class in order, --n spread evenly over them.
     pixels, labels = inference.sample(run, 25)
     assert pixels.shape == (25, 8, 8, 1)
-    np.testing.assert_array_equal(labels, np.repeat(np.arange(10), 3)[:25])
+    assert np.bincount(labels).tolist() == [3] * 5 + [2] * 5
+    assert (np.diff(labels) >= 0).all()
+    _, labels = inference.sample(run, None)  # the default: 8 of each class
+    assert np.bincount(labels).tolist() == [8] * 10
+    grid, columns = inference.rows_by_class(
+        pixels, np.repeat(np.arange(10), [3] * 5 + [2] * 5)
+    )
+    assert columns == 3 and grid.shape == (30, 8, 8, 1)
+    # Class 1's row is full; class 5's ends in white.
+    assert not (grid[5] == 1).all() and not (grid[16] == 1).all()
+    assert (grid[17] == 1).all()
 
 
 def test_sample_uses_the_runs_latent_mixture_unless_prior(cvae_run, tmp_path, capsys):

@@ -175,11 +175,10 @@ def list_images(folder):
 
 def is_image_folder(folder):
     """Whether `folder` holds image files, directly or in sub-folders."""
-    try:
-        list_images(folder)
-    except ValueError:
-        return False
-    return True
+    for _, _, names in os.walk(folder):
+        if any(name.lower().endswith(IMAGE_EXTENSIONS) for name in names):
+            return True
+    return False
 
 
 def load_folder(folder, image_size=None, color_mode=None, seed=0, test_fraction=0.1):
@@ -270,9 +269,24 @@ def _header_size(path):
 
 
 def _image_files(folder):
-    return [
+    paths = [
         os.path.join(folder, name)
         for name in sorted(os.listdir(folder))
         if name.lower().endswith(IMAGE_EXTENSIONS)
         and os.path.isfile(os.path.join(folder, name))
     ]
+    for path in paths:
+        _check_name(path)
+    return paths
+
+
+def _check_name(path):
+    """Refuses a file name that is not UTF-8, which TensorFlow cannot open."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+        raise ValueError(
+            f"{shown}: the file name is not UTF-8 text; expected UTF-8 file names "
+            "(rename the file, e.g. with convmv)."
+        ) from None

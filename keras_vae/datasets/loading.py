@@ -338,6 +338,12 @@ def _validated(name, source, x_train, y_train, x_test, y_test):
                 f"{source}: {key} must be non-negative integer labels of shape (n,). "
                 f"Received dtype {y.dtype}, shape {y.shape}."
             )
+        if y.size and y.max() > np.iinfo("int32").max:
+            raise ValueError(
+                f"{source}: {key} holds the label {y.max()}, beyond the largest "
+                f"class index keras-vae stores ({np.iinfo('int32').max}); expected "
+                "class indices 0, 1, 2, ... (renumber the classes)."
+            )
         labels[key] = y.astype("int32")
     for split in ("train", "test"):
         n_images, n_labels = len(images[f"x_{split}"]), len(labels[f"y_{split}"])

@@ -1,6 +1,7 @@
 """Metrics of a saved run on its test or training split."""
 
 import dataclasses
+import hashlib
 import os
 
 import keras
@@ -9,7 +10,7 @@ import numpy as np
 from keras_vae import checks, evaluation
 from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import inference, splits, training
-from keras_vae.files import atomic_path
+from keras_vae.files import atomic_path, describe_os_error
 from keras_vae.settings import DEFAULT_IW_SAMPLES
 
 CLASSIFIER_FILE = "classifier.keras"
@@ -80,7 +81,8 @@ def evaluate_run(
         Tuple `(metrics, config)`: a dict (the ELBO terms, the values of
         `latent_summary` and, for a conditional run, of
         `conditional_summary`) and the run's settings. A conditional run's
-        sample classifier is trained and saved on first use.
+        sample classifier is trained on first use and cached outside the run
+        folder (`run_classifier`): evaluation writes nothing into the run.
 
     Raises:
         ValueError: if the folder is not a complete run, its model cannot be
@@ -141,22 +143,64 @@ def evaluate_run(
 
 
 def run_classifier(directory, data, say=print):
-    """The run's sample classifier: loaded from the run folder, or trained on
-    the run's training images (pixels in [0, 1]) and saved there once."""
-    path = os.path.join(directory, CLASSIFIER_FILE)
+    """The classifier that judges a conditional run's samples.
+
+    Trained on the run's training images (pixels in [0, 1]) once per dataset
+    and kept in the user's cache folder (`cache_folder`), keyed by the data
+    itself, so that runs of one dataset share it and a read-only run folder
+    can be evaluated. A run folder written by an earlier release may hold its
+    own `classifier.keras`, which is used instead.
+    """
+    legacy = os.path.join(directory, CLASSIFIER_FILE)
+    if os.path.isfile(legacy):
+        return keras.models.load_model(legacy)
+    folder = os.path.join(cache_folder(), "classifiers")
+    path = os.path.join(folder, f"{_fingerprint(data)}.keras")
     if os.path.isfile(path):
-        return keras.models.load_model(path)
+        try:
+            return keras.models.load_model(path)
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # a damaged cache entry is trained again
     say(
         f"Training the classifier that judges conditional samples on "
-        f"{len(data.x_train)} training images (once per run; saved as "
-        f"{CLASSIFIER_FILE})."
+        f"{len(data.x_train)} training images (once per dataset; cached in "
+        f"{folder})."
     )
     classifier = evaluation.train_classifier(
         data.x_train, data.y_train, data.num_classes
     )
-    with atomic_path(path) as temporary:
-        classifier.save(temporary)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with atomic_path(path) as temporary:
+            classifier.save(temporary)
+    except OSError as error:
+        say(f"The classifier is not cached: {describe_os_error(error)}")
     return classifier
+
+
+def cache_folder():
+    """Where keras-vae keeps what it can compute again: `KERAS_VAE_CACHE`, else
+    `keras-vae` in the user's cache folder (`XDG_CACHE_HOME`, `~/.cache`, or
+    `LOCALAPPDATA` on Windows)."""
+    if os.environ.get("KERAS_VAE_CACHE"):
+        return os.environ["KERAS_VAE_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.environ.get("LOCALAPPDATA")
+        if os.name == "nt"
+        else os.path.join(os.path.expanduser("~"), ".cache")
+    )
+    return os.path.join(base or os.path.expanduser("~"), "keras-vae")
+
+
+def _fingerprint(data):
+    """A name for the classifier of `data`: a digest of its training images and
+    labels, and of the classifier's recipe."""
+    digest = hashlib.sha256(b"train_classifier-1")
+    for array in (data.x_train, data.y_train):
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.shape, array.dtype.str)).encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()[:32]
 
 
 def conditional_summary(

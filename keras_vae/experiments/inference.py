@@ -19,6 +19,7 @@ from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
 
 IMAGE_OUTPUTS = (".png", ".npy")
+SAMPLES_PER_CLASS = 8  # `sample`'s default for a conditional run
 SPLITS = ("test", "train")
 
 
@@ -153,23 +154,56 @@ def sample(run, n, label=None, seed=0, prior=False):
 
     Draws come from the run's latent mixture when it has one, else (or with
     `prior=True`) from the prior N(0, I). A conditional run draws `n` samples
-    of class `label`, or, without one, `n` samples spread over its classes in
-    order.
+    of class `label`, or, without one, `n` samples spread evenly over its
+    classes in order (counts differ by one at most).
+
+    Args:
+        n: Integer, how many samples; `None`: 64, or 8 per class for a
+            conditional run without `label`.
 
     Returns:
         Tuple `(pixels, labels)`; `labels` is `None` for an unconditional run.
+
+    Raises:
+        ValueError: if a conditional run without `label` is asked for fewer
+            samples than it has classes.
     """
-    n = checks.positive_integer("n", n)
     label = _check_label(run, label)
+    spread = run.conditional and label is None
+    if n is None:
+        n = SAMPLES_PER_CLASS * run.model.num_classes if spread else 64
+    n = checks.positive_integer("n", n)
     density = None if prior else run.density
     labels = None
-    if run.conditional and label is None:
-        per_class = -(-n // run.model.num_classes)
-        labels = np.repeat(np.arange(run.model.num_classes), per_class)[:n]
+    if spread:
+        classes = run.model.num_classes
+        if n < classes:
+            raise ValueError(
+                f"--n {n} cannot show each of the run's {classes} classes: "
+                f"expected at least {classes}, or --label K for one class."
+            )
+        labels = np.repeat(
+            np.arange(classes), n // classes + (np.arange(classes) < n % classes)
+        )
     elif run.conditional:
         labels = np.full(n, label)
     pixels = run.model.sample(n if labels is None else labels, seed, density=density)
     return run.preprocessing.to_pixels(pixels), labels
+
+
+def rows_by_class(pixels, labels):
+    """Images grouped into one row per class, short rows padded with white.
+
+    Returns:
+        Tuple `(images, columns)`, `images` of `classes * columns` images.
+    """
+    counts = np.bincount(labels)
+    columns = int(counts.max())
+    grid = np.ones((len(counts) * columns,) + pixels.shape[1:], pixels.dtype)
+    for label in range(len(counts)):
+        chosen = pixels[labels == label]
+        grid[label * columns : label * columns + len(chosen)] = chosen
+    return grid, columns
 
 
 def read_endpoint(run, source):

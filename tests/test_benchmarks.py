@@ -102,3 +102,12 @@ def test_matmul_ceiling_runs_the_steps_own_products():
         r"MLP VAE z=2 b=8: matrix products only [\d,]+ img/s \(\d+ GFLOP/s\)\n",
         result.stdout,
     )
+
+
+def test_label_check_benchmark_runs_and_writes_its_table(tmp_path):
+    label_check = _module("label_check")
+    result = label_check["measure"]("tensorflow", 128, 1)
+    assert set(result["rates"]) == {"checked", "unchecked"}
+    assert all(len(rates) == 1 for rates in result["rates"].values())
+    text = label_check["table"]([result], 128, 1)
+    assert re.search(r"\| tensorflow \| 32 \| [\d,]+ \| [\d,]+ \| \d\.\d{3} \|", text)

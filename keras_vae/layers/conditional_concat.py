@@ -62,8 +62,12 @@ class ConditionalConcat(keras.layers.Layer):
         features, condition = inputs
         self._condition_width([features.shape, condition.shape])
         if self.num_classes is not None:
-            labels = ops.reshape(ops.cast(condition, "int32"), (-1,))
-            condition = ops.one_hot(labels, self.num_classes, dtype=features.dtype)
+            labels = ops.reshape(ops.cast(condition, "int32"), (-1, 1))
+            # One-hot by comparison: a label outside [0, num_classes) becomes
+            # zeros on every backend (PyTorch's one_hot raises mid-step);
+            # ConditionalVAE's steps report such labels.
+            classes = ops.arange(self.num_classes, dtype="int32")[None, :]
+            condition = ops.cast(ops.equal(labels, classes), features.dtype)
         else:
             condition = ops.cast(condition, features.dtype)
         if len(features.shape) == 4:

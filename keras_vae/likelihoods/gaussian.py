@@ -1,10 +1,15 @@
 import math
 import numbers
+import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae.likelihoods.likelihood import Likelihood, sum_per_example
+
+# `validate_targets`: data this many standard deviations from 0 warns, refuses.
+_WARN_AT, _REFUSE_AT = 20.0, 200.0
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -58,6 +63,32 @@ class Gaussian(Likelihood):
 
     def mean(self, outputs):
         return outputs
+
+    def validate_targets(self, targets):
+        """Refuses data far outside the likelihood's scale, warns before that.
+
+        With a fixed variance, data in units of many standard deviations (such
+        as pixels in 0-255 for the default variance 1/2) makes the loss
+        thousands of nats per example, and the KL overflows to NaN within an
+        epoch: values beyond 200 standard deviations raise, beyond 20 warn.
+        """
+        targets = np.asarray(targets)
+        if not targets.size or not np.issubdtype(targets.dtype, np.number):
+            return
+        largest = float(np.max(np.abs(targets)))
+        scale = largest / math.sqrt(self.variance)
+        if scale <= _WARN_AT:
+            return
+        message = (
+            f"The Gaussian likelihood (variance {self.variance:g}) expects data "
+            f"within a few units of its scale. Received values up to {largest:g}, "
+            f"{scale:.0f} standard deviations: the loss and the KL term overflow. "
+            "Standardize the data (keras_vae.datasets.Preprocessing.fit("
+            '"standardize", x)) or scale pixels to [0, 1].'
+        )
+        if scale > _REFUSE_AT:
+            raise ValueError(message)
+        warnings.warn(message, stacklevel=4)
 
     def get_config(self):
         return {"variance": self.variance}

@@ -1,8 +1,11 @@
 import keras
+from keras import ops
 
 from keras_vae import checks
 from keras_vae.models import utils
 from keras_vae.models.vae import VAE
+
+_INVALID_LABELS = "invalid_labels"
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -16,7 +19,11 @@ class ConditionalVAE(VAE):
 
     Train with `fit(x, labels)` (or a dataset of `(x, labels)` pairs); the
     labels take the place of Keras' targets. Label arrays are range-checked
-    before training starts.
+    before training starts; labels from a `tf.data` pipeline, a generator or
+    a `keras.utils.PyDataset` are checked inside every training and
+    evaluation step, which stops `fit` or `evaluate` with a `ValueError` on a
+    label outside `[0, num_classes)` (an out-of-range label would otherwise
+    condition on no class at all).
 
     Reference:
         Sohn, Lee and Yan, "Learning Structured Output Representation using
@@ -68,6 +75,93 @@ class ConditionalVAE(VAE):
         checks.positive_integer("num_classes", num_classes)
         super().__init__(encoder, decoder, **kwargs)
         self.num_classes = int(num_classes)
+        # Labels outside [0, num_classes) seen in this epoch's steps; read
+        # after every compiled call (see `_checking_labels`), never logged.
+        self.label_check = keras.metrics.Sum(name=_INVALID_LABELS)
+        self._label_error = None
+
+    @property
+    def metrics(self):
+        return [*super().metrics, self.label_check]
+
+    def get_metrics_result(self):
+        result = super().get_metrics_result()
+        result.pop(_INVALID_LABELS, None)
+        return result
+
+    def _update_trackers(self, terms, x, labels=None):
+        logs = super()._update_trackers(terms, x)
+        value = ops.cast(labels, "float32")
+        invalid = (
+            (value < 0) | (value >= self.num_classes) | (value != ops.floor(value))
+        )
+        self.label_check.update_state(ops.sum(ops.cast(invalid, "float32")))
+        return {**logs, _INVALID_LABELS: self.label_check.result()}
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force=force)
+        self.train_function = self._checking_labels(self.train_function, "training")
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
+        super().make_test_function(force=force)
+        self.test_function = self._checking_labels(self.test_function, "evaluation")
+        return self.test_function
+
+    def _checking_labels(self, function, purpose):
+        """Wraps a compiled step function: after a call whose batches held
+        invalid labels, stops `fit` or `evaluate` (which then raise), and keeps
+        the count out of the logs.
+
+        The count is an output of the compiled step, since XLA (JAX, and
+        TensorFlow with `jit_compile=True`) drops assertions inside it; the
+        loop is stopped rather than left by an exception so that every
+        backend hands the model's state back intact.
+        """
+
+        def checked(*arguments):
+            result = function(*arguments)
+            logs = result[0] if isinstance(result, tuple) else result
+            invalid = logs.pop(_INVALID_LABELS, None)
+            count = 0 if invalid is None else int(ops.convert_to_numpy(invalid))
+            if count and self._label_error is None:
+                self._label_error = (
+                    f"Labels must be integers in [0, {self.num_classes}) for "
+                    f"num_classes={self.num_classes}. Received {count} other "
+                    f"value{'s' if count > 1 else ''} in the {purpose} data's "
+                    "batches (from a tf.data "
+                    "pipeline, a generator or a PyDataset); expected class "
+                    "indices, e.g. labels.argmax(-1) for one-hot labels."
+                )
+            if self._label_error is not None:
+                self.stop_training = self.stop_evaluating = True
+            return result
+
+        return checked
+
+    def fit(self, *args, **kwargs):
+        self._label_error = None
+        history = super().fit(*args, **kwargs)
+        self._raise_label_error()
+        return history
+
+    def evaluate(self, *args, **kwargs):
+        error, self._label_error = self._label_error, None
+        try:
+            results = super().evaluate(*args, **kwargs)
+            self._raise_label_error()
+        finally:
+            # Within `fit`, its own check continues.
+            self._label_error = self._label_error or error
+        return results
+
+    def _raise_label_error(self):
+        if self._label_error is not None:
+            raise ValueError(self._label_error)
 
     def _split_inputs(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
@@ -90,10 +184,10 @@ class ConditionalVAE(VAE):
             x, y = self._split_inputs(x)
         return x, y, x
 
-    def _check_arrays(self, x, y):
+    def _check_arrays(self, x, y, where=None):
         if y is None and isinstance(x, (list, tuple)) and len(x) == 2:
             x, y = x
-        super()._check_arrays(x, None)
+        super()._check_arrays(x, None, where)
         if utils.is_array(y) or isinstance(y, list):
             self.check_labels(y)
 

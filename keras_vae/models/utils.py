@@ -80,3 +80,38 @@ def _pad(batch, size):
     batch = np.asarray(batch)
     padding = np.zeros((size - len(batch),) + batch.shape[1:], batch.dtype)
     return np.concatenate([batch, padding])
+
+
+class BatchCountingProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, counting batches right with `steps_per_execution`.
+
+    Keras reports the last batch of a call as `first + steps_per_execution -
+    1`, also for the last, shorter call of an epoch: its bar reads `32/21`.
+    Here a batch index never passes the epoch's last batch.
+    """
+
+    def _counted(self, batch):
+        return batch if self.target is None else min(batch, self.target - 1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(self._counted(batch), logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(self._counted(batch), logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        super().on_predict_batch_end(self._counted(batch), logs)
+
+
+def with_progress_bar(keywords):
+    """`fit`/`evaluate`/`predict` keyword arguments whose callbacks hold a
+    `BatchCountingProgbar` where Keras would add its own progress bar."""
+    callbacks = keywords.get("callbacks")
+    if keywords.get("verbose", "auto") == 0 or isinstance(
+        callbacks, keras.callbacks.CallbackList
+    ):
+        return keywords
+    callbacks = keras.tree.flatten(callbacks) if callbacks else []
+    if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
+        callbacks.append(BatchCountingProgbar())
+    return {**keywords, "callbacks": callbacks}

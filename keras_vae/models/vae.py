@@ -1,6 +1,7 @@
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae import checks, likelihoods
@@ -334,7 +335,7 @@ class VAE(Trainer, keras.Model):
             "elbo": reconstruction + kl,
         }
 
-    def _update_trackers(self, terms, x):
+    def _update_trackers(self, terms, x, labels=None):
         # Weight each batch by its size so a short last batch does not skew means.
         batch_size = ops.cast(ops.shape(x)[0], "float32")
         for tracker in self.trackers:
@@ -350,13 +351,22 @@ class VAE(Trainer, keras.Model):
         self._check_arrays(x, y)
         self._check_validation_data(kwargs.get("validation_data"))
         self._build_from_data(x, y)
+        if len(args) < 3:  # verbose and callbacks passed by keyword, if at all
+            kwargs = utils.with_progress_bar(kwargs)
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         utils.reject_sample_weight(kwargs.get("sample_weight"))
         self._check_arrays(x, y)
         self._build_from_data(x, y)
+        if len(args) < 2:
+            kwargs = utils.with_progress_bar(kwargs)
         return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        if len(args) < 2:
+            kwargs = utils.with_progress_bar(kwargs)
+        return super().predict(x, *args, **kwargs)
 
     def _build_for(self, x, labels):
         # Keras builds a model by calling it while tracing the step; these
@@ -391,18 +401,20 @@ class VAE(Trainer, keras.Model):
 
     def _check_validation_data(self, validation_data):
         if isinstance(validation_data, (tuple, list)):
-            self._check_arrays(*validation_data[:2])
+            self._check_arrays(*validation_data[:2], where="validation_data")
         else:
-            self._check_arrays(validation_data, None)
+            self._check_arrays(validation_data, None, where="validation_data")
 
-    def _check_arrays(self, x, y):
-        """Checks in-memory data; datasets and generators are passed through."""
-        if utils.is_array(x):
-            utils.check_finite("x", x)
-            self.likelihood.validate_targets(x)
-        if utils.is_array(y):
-            utils.check_finite("y", y)
-            self.likelihood.validate_targets(y)
+    def _check_arrays(self, x, y, where=None):
+        """Checks in-memory data; datasets and generators are passed through.
+
+        `where` names the argument in messages (`x` and `y` by default)."""
+        if utils.is_array(y) and tuple(np.shape(y)[1:]) != tuple(np.shape(x)[1:]):
+            self._unpack_batch((x, y))  # raises: labels given to a VAE
+        for name, array in ((where or "x", x), (f"{where or 'y'} targets", y)):
+            if utils.is_array(array):
+                utils.check_finite(name, array)
+                self.likelihood.validate_targets(array)
 
     # Inference helpers; inputs and outputs are NumPy arrays.
 

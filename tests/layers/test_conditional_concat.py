@@ -33,6 +33,15 @@ def test_rank2_one_hot_values():
     np.testing.assert_array_equal(out, [[0, 0, 0, 1], [0, 1, 0, 0]])
 
 
+def test_labels_outside_the_classes_condition_on_nothing_on_every_backend():
+    out = keras.ops.convert_to_numpy(
+        ConditionalConcat(num_classes=3)(
+            [np.zeros((3, 1), "float32"), np.array([[3], [-1], [1]])]
+        )
+    )
+    np.testing.assert_array_equal(out, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]])
+
+
 def test_rank4_broadcasts_condition_over_space():
     features = np.zeros((2, 3, 5, 1), "float32")
     out = keras.ops.convert_to_numpy(

@@ -118,6 +118,30 @@ def test_rejects_bad_validation_labels():
         model.fit(x, labels, validation_data=(x, labels + 10), epochs=1, verbose=0)
 
 
+@pytest.mark.parametrize("bad", [10, -1, 2.5])
+def test_labels_out_of_range_in_a_pipeline_stop_fit_and_evaluate(bad):
+    model = _cvae()
+    x, labels = _data()
+    wrong = labels.astype("float32")
+    wrong[[5, 40]] = bad
+    good = tf.data.Dataset.from_tensor_slices((x, labels)).batch(16)
+    bad_batches = tf.data.Dataset.from_tensor_slices((x, wrong)).batch(16)
+    # Two bad labels in two batches: the check stops at the first call that
+    # saw one (one batch per call on PyTorch, up to 32 on TensorFlow and JAX).
+    expected = r"Labels must be integers in \[0, 10\).*Received [12] other values? in"
+    with pytest.raises(ValueError, match=expected + " the training data"):
+        model.fit(bad_batches, epochs=2, verbose=0, shuffle=False)
+    with pytest.raises(ValueError, match=expected + " the evaluation data"):
+        model.fit(good, validation_data=bad_batches, epochs=1, verbose=0, shuffle=False)
+    with pytest.raises(ValueError, match=expected + " the evaluation data"):
+        model.evaluate(bad_batches, verbose=0)
+    # The model is whole afterwards, on every backend, and the check passes
+    # good labels.
+    history = model.fit(good, validation_data=good, epochs=1, verbose=0, shuffle=False)
+    assert "invalid_labels" not in history.history
+    assert set(model.evaluate(good, verbose=0, return_dict=True)) == METRICS
+
+
 def test_rejects_bad_labels_in_helpers():
     model = _cvae()
     x, labels = _data()

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import keras
 import numpy as np
@@ -441,9 +442,54 @@ def test_rejects_nan_data_before_training():
     x[3, 2, 1] = np.nan
     with pytest.raises(ValueError, match="1 NaN or infinite"):
         model.fit(x, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="`validation_data` holds 1 NaN"):
         model.fit(_data(), validation_data=x, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 0
+
+
+def test_gaussian_data_far_outside_its_scale_warns_then_refuses():
+    model = _vae()
+    pixels = np.abs(_data()) / 4  # about 0 to 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(pixels / pixels.max() * 50, epochs=1, verbose=0)
+    ours = [w for w in caught if "standard deviations" in str(w.message)]
+    assert len(ours) == 1 and ours[0].category is UserWarning
+    assert "values up to 50, 71 standard deviations" in str(ours[0].message)
+    assert ours[0].filename == __file__  # points at the caller's fit
+    with pytest.raises(ValueError, match="Received values up to 255.*Standardize"):
+        model.fit(pixels / pixels.max() * 255, epochs=1, verbose=0)
+    model.fit(pixels / pixels.max() * 10, epochs=1, verbose=0)  # quiet
+
+
+def test_bernoulli_blames_labels_not_pixels():
+    model = _vae(likelihood="bernoulli")
+    x = np.random.default_rng(0).uniform(size=(96, 8, 8)).astype("float32")
+    with pytest.raises(ValueError, match="class labels, drop it or use ConditionalVAE"):
+        model.fit(x, np.arange(96) % 10, epochs=1, verbose=0)
+
+
+def test_the_progress_bar_never_counts_past_the_epoch(monkeypatch):
+    from keras_vae.models import utils
+
+    counted = []
+    original = utils.BatchCountingProgbar._counted
+
+    def spy(self, batch):
+        counted.append((original(self, batch), self.target))
+        return counted[-1][0]
+
+    monkeypatch.setattr(utils.BatchCountingProgbar, "_counted", spy)
+    model = _vae()  # 32 steps per call on TensorFlow and JAX
+    model.fit(_data(1337), batch_size=64, epochs=1, verbose=1)  # 21 batches
+    assert counted and counted[-1] == (20, 21)  # Keras says batch 31 of 21
+    assert all(batch < target for batch, target in counted)
+    counted.clear()
+    model.evaluate(_data(1337), batch_size=64, verbose=1)
+    assert counted[-1] == (20, 21)
+    counted.clear()
+    model.fit(_data(1337), batch_size=64, epochs=1, verbose=0)
+    assert counted == []  # no bar, none added
 
 
 def test_bernoulli_rejects_targets_outside_unit_interval():

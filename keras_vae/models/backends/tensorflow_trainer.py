@@ -18,12 +18,12 @@ class TensorFlowTrainer:
         self.optimizer.apply_gradients(
             zip(gradients, self.trainable_weights, strict=True)
         )
-        return self._replica_logs(self._update_trackers(terms, x))
+        return self._replica_logs(self._update_trackers(terms, x, labels))
 
     def test_step(self, data):
         x, labels, target = self._unpack_batch(data)
         terms = self.compute_elbo_terms(x, labels, target, training=False)
-        return self._replica_logs(self._update_trackers(terms, x))
+        return self._replica_logs(self._update_trackers(terms, x, labels))
 
     def _replica_logs(self, logs):
         # Keras 3 averages a multi-worker step's logs over the replicas with

@@ -12,10 +12,10 @@ class TorchTrainer:
         weights = self.trainable_weights[:]
         with torch.no_grad():
             self.optimizer.apply([v.value.grad for v in weights], weights)
-            return self._update_trackers(terms, x)
+            return self._update_trackers(terms, x, labels)
 
     def test_step(self, data):
         x, labels, target = self._unpack_batch(data)
         with torch.no_grad():
             terms = self.compute_elbo_terms(x, labels, target, training=False)
-            return self._update_trackers(terms, x)
+            return self._update_trackers(terms, x, labels)

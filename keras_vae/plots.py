@@ -3,6 +3,7 @@
 pixels in [0, 1]; every figure is written atomically as PNG."""
 
 import statistics
+import textwrap
 
 import numpy as np
 
@@ -64,7 +65,20 @@ def show_grid(axis, grid, title=None, row_labels=None):
             [step * (i + 0.5) for i in range(len(row_labels))], row_labels, fontsize=8
         )
     if title:
-        axis.set_title(title, fontsize=9)
+        set_title(axis, title, fontsize=9)
+
+
+def set_title(axis, title, fontsize):
+    """Sets an axis' title, its lines wrapped to the axis' share of the figure
+    width so that no title runs off the figure's edge."""
+    width = axis.figure.get_figwidth() * axis.get_position().width
+    # DejaVu Sans averages about 0.6 em per character.
+    characters = max(16, int(width * 72 / (fontsize * 0.6)))
+    wrapped = "\n".join(
+        textwrap.fill(line, characters, break_long_words=True)
+        for line in title.split("\n")
+    )
+    axis.set_title(wrapped, fontsize=fontsize)
 
 
 def embed_latents(means, seed=0):
@@ -121,7 +135,7 @@ def latent_figure(points, labels, method, title, class_names=None):
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6, 5.5), layout="constrained")
     show_latent_map(axis, points, labels, method, class_names)
-    axis.set_title(title, fontsize=10)
+    set_title(axis, title, fontsize=10)
     return figure
 
 
@@ -175,6 +189,6 @@ def rate_distortion_figure(betas, rates, distortions, title):
         )
     axis.set_xlabel("rate: KL(q(z|x) ‖ p(z)) [nats]")
     axis.set_ylabel("distortion: −log p(x|z) [nats]")
-    axis.set_title(title, fontsize=10)
+    set_title(axis, title, fontsize=10)
     axis.grid(alpha=0.3)
     return figure

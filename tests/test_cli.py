@@ -8,6 +8,7 @@ import sys
 
 import keras
 import matplotlib.image
+import numpy as np
 import pytest
 
 from keras_vae import cli
@@ -47,10 +48,12 @@ def vae_run(tmp_path_factory):
 
 
 def test_train_writes_the_run_folder(vae_run):
+    from keras_vae.experiments import run_folder
+
     assert RUN_FILES <= set(os.listdir(vae_run))
-    assert not any(
-        name.startswith(".") for name in os.listdir(vae_run)
-    )  # no temporaries
+    hidden = {name for name in os.listdir(vae_run) if name.startswith(".")}
+    # The marker and the lock: no temporaries, and no backup once finished.
+    assert hidden == {run_folder.MARKER, run_folder.LOCK}
     assert _png_size(vae_run / "latent_tsne.png") == (600, 550)
     width, height = _png_size(vae_run / "reconstructions.png")
     assert width > 3 * height  # two rows of ten images
@@ -132,11 +135,15 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     assert height > width * 0.8  # ten rows, one per class
     assert "conditioned.png" in capsys.readouterr().out
 
-    # evaluate trains the sample classifier once, saves it with the run and
-    # reports fidelity and diversity beside its accuracy.
+    # evaluate trains the sample classifier once per dataset, caches it outside
+    # the run, and reports fidelity and diversity beside its accuracy.
+    before = sorted(os.listdir(out))
     assert cli.main(["evaluate", str(out), "--iw-samples", "10"]) == 0
     first = capsys.readouterr().out
-    assert "Training the classifier" in first and (out / "classifier.keras").exists()
+    assert "Training the classifier" in first
+    assert sorted(os.listdir(out)) == before  # nothing written into the run
+    cached = os.path.join(os.environ["KERAS_VAE_CACHE"], "classifiers")
+    assert any(name.endswith(".keras") for name in os.listdir(cached))
     fidelity = next(line for line in first.splitlines() if "label fidelity" in line)
     assert "classifier accuracy on real test images" in fidelity
     assert "within-class diversity" in first
@@ -299,27 +306,29 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
     assert "not a finished run folder" in capsys.readouterr().err
 
 
-def test_sweep_compares_betas(tmp_path, capsys):
+def test_sweep_compares_betas_and_resumes(tmp_path, capsys, monkeypatch):
+    from keras_vae.experiments import training
+
     out = tmp_path / "sweep"
-    assert (
-        cli.main(
-            [
-                "sweep",
-                "--beta",
-                "0",
-                "4",
-                "--dataset",
-                "digits",
-                "--epochs",
-                "2",
-                "--latent-dim",
-                "2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
+    arguments = ["sweep", "--beta", "0", "4", "--dataset", "digits", "--epochs", "2"]
+    arguments += ["--latent-dim", "2", "--out", str(out)]
+    train = training.train
+
+    def interrupted_at_beta_4(**settings):
+        if settings["beta"] == 4:
+            raise KeyboardInterrupt
+        return train(**settings)
+
+    monkeypatch.setattr(training, "train", interrupted_at_beta_4)
+    assert cli.main(arguments) == 130
+    assert capsys.readouterr().err.strip() == (
+        f"keras-vae sweep: interrupted; run the same command to resume the sweep in "
+        f"{out}."
     )
+    monkeypatch.setattr(training, "train", train)
+    assert cli.main(arguments) == 0
+    table = capsys.readouterr().out
+    assert f"{out / 'beta-0'} holds this beta's finished run: using it." in table
     with open(out / "sweep.csv") as file:
         rows = list(csv.DictReader(file))
     assert [float(r["beta"]) for r in rows] == [0.0, 4.0]
@@ -328,7 +337,6 @@ def test_sweep_compares_betas(tmp_path, capsys):
     for name in ("sweep.png", "rate_distortion.png"):
         assert _png_size(out / name)[0] > 300
     assert {"beta-0", "beta-4"} <= set(os.listdir(out))
-    table = capsys.readouterr().out
     assert "ELBO" in table and "-log p(x|z)" in table and "active units" in table
     for row in rows:
         assert float(row["test_iw_bound"]) < float(row["test_elbo"])
@@ -401,9 +409,32 @@ def test_help_does_not_import_tensorflow(command):
     ],
 )
 def test_only_tensorflow_start_up_info_lines_are_dropped(line, noise):
-    from keras_vae.arguments import _START_UP_NOISE
+    from keras_vae.framework import _START_UP_NOISE
 
     assert bool(_START_UP_NOISE.fullmatch(line)) == noise
+
+
+def test_library_use_prints_nothing_of_tensorflows_start_up():
+    script = (
+        "import numpy as np, keras_vae\n"
+        "vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2))\n"
+        "vae.compile()\n"
+        "vae.fit(np.full((16, 8, 8, 1), 0.5, 'float32'), epochs=1, verbose=0)\n"
+    )
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""  # no absl, CUDA, cuInit or CPU-feature lines
 
 
 def test_verbose_leaves_tensorflow_start_up_lines_alone(monkeypatch, capsys):
@@ -467,8 +498,11 @@ def test_backend_cannot_change_once_keras_runs(monkeypatch, capsys):
     assert "must be chosen before Keras is imported" in capsys.readouterr().err
 
 
-def test_train_on_jax_evaluate_on_torch(tmp_path):
-    """The real path: a fresh process per command, the backend from the flag."""
+def test_train_on_jax_evaluate_on_torch_sample_on_tensorflow(tmp_path):
+    """The real path: a fresh process per command, the backend from the flag.
+    (On the PyTorch backend, TensorFlow imported before Keras crashes the
+    process when PyTorch is a CUDA build; the command line imports Keras
+    first.)"""
     out = tmp_path / "run"
     environment = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
 
@@ -508,6 +542,10 @@ def test_train_on_jax_evaluate_on_torch(tmp_path):
     evaluated = float(row.split()[-1])
     # One-sample ELBO estimates of the same model: equal up to sampling noise.
     assert evaluated == pytest.approx(trained, rel=0.02)
+    # The third backend, in a fresh process too.
+    samples = tmp_path / "samples.npy"
+    command("sample", str(out), "--backend", "tensorflow", "--out", str(samples))
+    assert np.load(samples).shape == (64, 8, 8, 1)
 
 
 def test_evaluate_refuses_a_model_whose_class_is_not_importable(

@@ -27,6 +27,12 @@ def test_the_site_builds_strictly_and_shows_the_version(tmp_path):
     vae = (site / "api" / "vae" / "index.html").read_text()
     signature = re.sub(r"<[^>]+>", "", vae)
     assert "VAE(" in signature and "encoder" in signature and "beta=1.0" in signature
+    # One argument per line (formatted by ruff), not one long line.
+    assert re.search(r"VAE\(\s*\n\s+encoder,\s*\n\s+decoder,", signature), signature[
+        :800
+    ]
+    # Nested lists stay nested (Python-Markdown needs four spaces).
+    assert re.search(r"<li>Guides:\s*<ul>", home), "the home page's lists are flat"
     # The docstring's sections are rendered, not left as text.
     assert "Parameters" in signature and "Example" in signature
     # The guides' figures and the changelog made it in.

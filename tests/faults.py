@@ -47,7 +47,7 @@ class Fault:
 def run_fault(fault, folder):
     import keras
 
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     previous = os.getcwd()
     os.chdir(folder)

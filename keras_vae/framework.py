@@ -4,6 +4,8 @@ Imports neither TensorFlow nor Keras: `import keras_vae` and the command lines
 use it before either is loaded.
 """
 
+import contextlib
+import importlib.abc
 import importlib.util
 import os
 import re
@@ -29,19 +31,60 @@ _START_UP_NOISE = re.compile(
 )
 
 
-def import_tensorflow_quietly():
-    """Imports TensorFlow without its C++ start-up lines on stderr.
+# Whether TensorFlow's start-up lines are shown (`keras-vae --verbose`).
+show_start_up_lines = False
 
-    The lines are written by C++ straight to file descriptor 2, so the
-    descriptor is pointed at a temporary file during the import and the
-    search for devices (which prints "failed call to cuInit" on a machine
-    without a GPU, and leaves the devices configurable); afterwards every
-    captured line except the start-up lines is written back to stderr, and so
-    is everything if the import fails. Does nothing if TensorFlow is already
-    imported or not installed.
+
+def quiet_tensorflow():
+    """Makes TensorFlow's import quiet whenever it happens (by Keras, by
+    `tf.data`, or by a user's code), instead of importing it now.
+
+    TensorFlow's C++ side writes its start-up lines (absl's notice, CUDA's,
+    oneDNN's, the CPU features, "failed call to cuInit" without a GPU)
+    straight to file descriptor 2. A finder at the front of `sys.meta_path`
+    wraps the loader of `tensorflow`: while the module runs and looks for
+    devices (which leaves them configurable), descriptor 2 points at a
+    temporary file; afterwards every captured line but the start-up lines is
+    written back, and everything if the import fails.
     """
-    if "tensorflow" in sys.modules or not importlib.util.find_spec("tensorflow"):
+    if "tensorflow" in sys.modules or any(
+        isinstance(finder, _QuietFinder) for finder in sys.meta_path
+    ):
         return
+    sys.meta_path.insert(0, _QuietFinder())
+
+
+class _QuietFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):
+        if fullname != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once: the real finders do the finding
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+class _QuietLoader(importlib.abc.Loader):
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        if show_start_up_lines:
+            return self.loader.exec_module(module)
+        with _start_up_lines_dropped():
+            self.loader.exec_module(module)
+            module.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def _start_up_lines_dropped():
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -49,9 +92,7 @@ def import_tensorflow_quietly():
             os.dup2(captured.fileno(), 2)
             failed = True
             try:
-                import tensorflow
-
-                tensorflow.config.list_physical_devices()
+                yield
                 failed = False
             finally:
                 sys.stderr.flush()
@@ -89,6 +130,11 @@ def configured_backend():
 def keras_backend():
     """The backend Keras runs on, or will start on, without importing it."""
     keras = sys.modules.get("keras")
-    if keras is not None:
+    if keras is not None and hasattr(keras, "backend"):
         return keras.backend.backend()
+    return configured_keras_backend()
+
+
+def configured_keras_backend():
+    """The backend Keras starts on: `KERAS_BACKEND`, else its configuration."""
     return os.environ.get("KERAS_BACKEND") or configured_backend()

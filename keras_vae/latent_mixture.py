@@ -50,7 +50,7 @@ class LatentMixture:
     cvae.compile(optimizer="adam")
     cvae.fit(x, labels, epochs=1, verbose=0)
     mixture = keras_vae.LatentMixture.fit(cvae, x, labels, components=5)
-    images = cvae.sample(np.array([0, 1, 2]), seed=0, density=mixture)
+    images = cvae.sample(labels=np.array([0, 1, 2]), seed=0, density=mixture)
     print(images.shape)  # (3, 8, 8, 1)
     ```
     """
@@ -105,8 +105,8 @@ class LatentMixture:
 
         Args:
             model: A trained `keras_vae.models.VAE` or `ConditionalVAE`.
-            x: Array of inputs in the model's data space, typically the
-                training images.
+            x: Array of inputs in the model's data space (pixels in [0, 1]
+                with a preprocessing), typically the training images.
             labels: Array of their class labels: required for a
                 `ConditionalVAE`, not accepted for a `VAE`.
             components: Integer, mixture components per class (or in all).
@@ -151,7 +151,7 @@ class LatentMixture:
             groups = [labels == k for k in range(model.num_classes)]
         else:
             groups = [np.ones(len(x), dtype=bool)]
-        means, scales = model._encode_arrays(x, labels, batch_size)
+        means, scales = model.encode(x, labels=labels, batch_size=batch_size)
         means = np.asarray(means, "float64").reshape(len(means), -1)
         variances = np.asarray(scales, "float64").reshape(len(means), -1) ** 2
         fitted = []
@@ -205,6 +205,19 @@ class LatentMixture:
             "nij,nj->ni", self._cholesky[groups, chosen], noise
         )
         return codes.astype("float32")
+
+    def get_config(self):
+        """The mixture as JSON-friendly lists (kept in a model's file)."""
+        return {
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "covariances": self.covariances.tolist(),
+            "conditional": self.conditional,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
     def save(self, path):
         """Writes the mixture to an `.npz` file."""

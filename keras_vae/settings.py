@@ -1,6 +1,8 @@
 """Settings of one training run, validated without importing TensorFlow."""
 
-from keras_vae import checks
+import dataclasses
+
+from keras_vae import checks, defaults
 from keras_vae.datasets.images import COLOR_MODES
 from keras_vae.datasets.loading import DATASETS
 from keras_vae.datasets.preprocessing import PREPROCESSINGS
@@ -14,33 +16,35 @@ LIKELIHOODS = ("gaussian", "bernoulli")
 # MirroredStrategy and MultiWorkerMirroredStrategy, JAX's DataParallel.
 DISTRIBUTIONS = ("mirrored", "multi-worker", "data-parallel")
 
-# The original study's settings.
+# The settings of one run: the original study's, read from keras_vae.defaults.
 DEFAULTS = {
     "model": "vae",
-    "latent_dim": 20,
-    "beta": 1.0,
-    "epochs": 15,
-    "batch_size": 64,
-    "learning_rate": 1e-3,
-    "parameterization": "softplus",
-    "likelihood": "gaussian",
+    "latent_dim": defaults.LATENT_DIM,
+    "beta": defaults.BETA,
+    "epochs": defaults.EPOCHS,
+    "batch_size": defaults.BATCH_SIZE,
+    "learning_rate": defaults.LEARNING_RATE,
+    "parameterization": defaults.PARAMETERIZATION,
+    "likelihood": defaults.LIKELIHOOD,
     "preprocessing": None,  # standardize for gaussian, binarize for bernoulli
     "dataset": None,  # mnist, or the bundled digits when mnist is unavailable
     "data_path": None,
     # A folder of image files only: resize to (height, width); "grayscale" or "rgb".
     "image_size": None,
     "color_mode": None,
-    "seed": 0,
+    "seed": defaults.SEED,
     # Deterministic kernels on every backend (GPUs, tf.data); see
     # keras_vae.experiments.training.enable_determinism.
     "deterministic": False,
     "distribute": None,  # one of DISTRIBUTIONS: data-parallel training
     "early_stopping": None,
-    "validation_fraction": 0.1,
+    "validation_fraction": defaults.VALIDATION_FRACTION,
+    # Train on the first N training images only (quick runs on a large set).
+    "max_examples": None,
     # Against posterior collapse; all off in the original study.
-    "beta_schedule": None,  # "warmup:EPOCHS" or "cyclical:EPOCHS[:CYCLES]"
-    "free_bits": 0.0,
-    "capacity": None,  # "C_MAX[:EPOCHS]"
+    "beta_schedule": None,  # a BetaSchedule
+    "free_bits": defaults.FREE_BITS,
+    "capacity": None,  # a Capacity
     # cvae only: the class enters every convolution, not only the Dense layers.
     "condition_all_layers": False,
     # Components of the Gaussian mixture fitted to the training codes after
@@ -48,12 +52,130 @@ DEFAULTS = {
     "latent_mixture": 0,
 }
 
-# Importance samples of `keras-vae evaluate`'s and `sweep`'s bound on -log p(x):
-# under a minute for the MLP VAE on 10,000 test images on 2 CPU cores.
-DEFAULT_IW_SAMPLES = 100
 
-BETA_SCHEDULE_FORMS = "warmup:EPOCHS or cyclical:EPOCHS_PER_CYCLE[:CYCLES]"
-CAPACITY_FORM = "C_MAX[:EPOCHS] (nats, e.g. 25:10)"
+@dataclasses.dataclass(frozen=True)
+class BetaSchedule:
+    """A beta schedule counted in epochs, as the command line writes it.
+
+    `"warmup:EPOCHS"`: beta rises linearly from 0 to its value over EPOCHS
+    epochs (Bowman et al. 2016). `"cyclical:EPOCHS_PER_CYCLE[:CYCLES]"`: it
+    rises over half of each cycle, then holds (Fu et al. 2019). `build` turns
+    it into the `keras_vae.schedules` object, counted in training steps, that
+    the model evaluates inside every step.
+
+    Args:
+        kind: String, `"warmup"` or `"cyclical"`.
+        epochs: Integer >= 1, epochs of the rise (warmup) or of a cycle.
+        cycles: Integer >= 1 or `None` (cyclical only): how many cycles before
+            beta stays at its value; `None` cycles for ever.
+    """
+
+    kind: str
+    epochs: int
+    cycles: int = None
+
+    FORMS = "warmup:EPOCHS or cyclical:EPOCHS_PER_CYCLE[:CYCLES]"
+
+    def __post_init__(self):
+        valid = (
+            self.kind in ("warmup", "cyclical")
+            and _is_count(self.epochs)
+            and (self.cycles is None or _is_count(self.cycles))
+            and not (self.kind == "warmup" and self.cycles is not None)
+        )
+        if not valid:
+            raise ValueError(
+                f"Invalid beta schedule {self}. Expected {self.FORMS} with positive "
+                "integers, e.g. warmup:5 or cyclical:4:3."
+            )
+
+    @classmethod
+    def parse(cls, text):
+        """Reads `"warmup:5"` or `"cyclical:4[:3]"`; raises `ValueError`."""
+        kind, *numbers = str(text).split(":")
+        counts = {"warmup": (1,), "cyclical": (1, 2)}
+        try:
+            if kind not in counts or len(numbers) not in counts[kind]:
+                raise ValueError
+            values = [int(number) for number in numbers]
+            return cls(kind, *values)
+        except ValueError:
+            raise ValueError(
+                f"Invalid beta_schedule {text!r}. Expected {cls.FORMS} with "
+                "positive integers, e.g. warmup:5 or cyclical:4:3."
+            ) from None
+
+    def __str__(self):
+        parts = [self.kind, str(self.epochs)]
+        if self.cycles is not None:
+            parts.append(str(self.cycles))
+        return ":".join(parts)
+
+    def build(self, maximum, steps_per_epoch):
+        """The schedule in training steps, rising to `maximum`."""
+        from keras_vae import schedules
+
+        steps = self.epochs * steps_per_epoch
+        if self.kind == "warmup":
+            return schedules.LinearWarmup(steps, maximum=maximum)
+        return schedules.Cyclical(steps, maximum=maximum, cycles=self.cycles)
+
+
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    """The capacity objective's target, as the command line writes it.
+
+    `"C_MAX[:EPOCHS]"`: the KL target C rises linearly from 0 to C_MAX nats
+    over EPOCHS epochs (all of them by default), and the KL term becomes
+    beta * |KL - C| (Burgess et al. 2018).
+
+    Args:
+        maximum: Float >= 0, C_MAX in nats.
+        epochs: Integer >= 1 or `None` (every epoch of the run).
+    """
+
+    maximum: float
+    epochs: int = None
+
+    FORM = "C_MAX[:EPOCHS] (nats, e.g. 25:10)"
+
+    def __post_init__(self):
+        valid = (
+            isinstance(self.maximum, (int, float))
+            and not isinstance(self.maximum, bool)
+            and 0 <= self.maximum < float("inf")
+            and (self.epochs is None or _is_count(self.epochs))
+        )
+        if not valid:
+            raise ValueError(f"Invalid capacity {self}. Expected {self.FORM}.")
+
+    @classmethod
+    def parse(cls, text):
+        """Reads `"25"` or `"25:10"`; raises `ValueError`."""
+        maximum, *rest = str(text).split(":")
+        try:
+            if len(rest) > 1:
+                raise ValueError
+            return cls(float(maximum), int(rest[0]) if rest else None)
+        except ValueError:
+            raise ValueError(
+                f"Invalid capacity {text!r}. Expected {cls.FORM}."
+            ) from None
+
+    def __str__(self):
+        text = f"{self.maximum:g}"
+        return text if self.epochs is None else f"{text}:{self.epochs}"
+
+    def build(self, steps_per_epoch, run_epochs):
+        """The target's schedule in training steps."""
+        from keras_vae import schedules
+
+        epochs = self.epochs or run_epochs
+        return schedules.LinearWarmup(epochs * steps_per_epoch, maximum=self.maximum)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def resolve(**settings):
@@ -86,12 +208,20 @@ def resolve(**settings):
         _choice(config, "distribute", DISTRIBUTIONS)
     if config["color_mode"] is not None:
         _choice(config, "color_mode", COLOR_MODES)
-    if config["early_stopping"] is not None:
-        checks.positive_integer("early_stopping", config["early_stopping"])
-    if config["beta_schedule"] is not None:
-        parse_beta_schedule(config["beta_schedule"])
-    if config["capacity"] is not None:
-        parse_capacity(config["capacity"])
+    for key in ("early_stopping", "max_examples"):
+        if config[key] is not None:
+            checks.positive_integer(key, config[key])
+    for key, kind, example in (
+        ("beta_schedule", BetaSchedule, "warmup:5"),
+        ("capacity", Capacity, "25:10"),
+    ):
+        if config[key] is not None and not isinstance(config[key], kind):
+            raise ValueError(
+                f"Invalid value received for argument `{key}`. Expected a "
+                f"keras_vae.settings.{kind.__name__}, such as "
+                f"{kind.__name__}.parse({example!r}), or None. "
+                f"Received: {key}={config[key]!r}"
+            )
     for key, inclusive in (
         ("beta", True),
         ("free_bits", True),
@@ -118,10 +248,19 @@ def resolve(**settings):
     _choice(config, "preprocessing", PREPROCESSINGS)
     if config["likelihood"] == "bernoulli" and config["preprocessing"] == "standardize":
         raise ValueError(
-            "The Bernoulli likelihood needs inputs in [0, 1]: use --preprocessing "
-            "binarize, binarize_static or scale, not standardize."
+            "The Bernoulli likelihood needs inputs in [0, 1]: use "
+            '`preprocessing="binarize"` (or binarize_static, or scale), not '
+            "standardize."
         )
     return config
+
+
+def record(config):
+    """`config` as JSON (for config.json): the spec objects as their strings."""
+    return {
+        key: str(value) if isinstance(value, (BetaSchedule, Capacity)) else value
+        for key, value in config.items()
+    }
 
 
 def _choice(config, key, choices):
@@ -129,64 +268,3 @@ def _choice(config, key, choices):
         raise ValueError(
             f"Invalid {key} {config[key]!r}. Expected one of: {', '.join(choices)}."
         )
-
-
-def parse_beta_schedule(spec):
-    """Reads a beta schedule as the command line writes it.
-
-    Args:
-        spec: String, `"warmup:EPOCHS"` (beta rises linearly from 0 to its
-            value over EPOCHS epochs) or `"cyclical:EPOCHS_PER_CYCLE[:CYCLES]"`
-            (Fu et al. 2019: rise over half of each cycle, then hold).
-
-    Returns:
-        Dict with `kind`, `epochs` and, for cyclical, `cycles` (or `None`).
-
-    Raises:
-        ValueError: naming the received spec and the accepted forms.
-    """
-    kind, *numbers = str(spec).split(":")
-    counts = {"warmup": (1,), "cyclical": (1, 2)}
-    try:
-        if kind not in counts or len(numbers) not in counts[kind]:
-            raise ValueError
-        values = [int(number) for number in numbers]
-        if min(values) < 1:
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"Invalid beta_schedule {spec!r}. Expected {BETA_SCHEDULE_FORMS} with "
-            "positive integers, e.g. warmup:5 or cyclical:4:3."
-        ) from None
-    schedule = {"kind": kind, "epochs": values[0]}
-    if kind == "cyclical":
-        schedule["cycles"] = values[1] if len(values) > 1 else None
-    return schedule
-
-
-def parse_capacity(spec):
-    """Reads a capacity target as the command line writes it.
-
-    Args:
-        spec: String, `"C_MAX"` or `"C_MAX:EPOCHS"`: the KL target rises
-            linearly from 0 to C_MAX nats over EPOCHS epochs (default: all).
-
-    Returns:
-        Dict with `maximum` (float) and `epochs` (int or `None`).
-
-    Raises:
-        ValueError: naming the received spec and the accepted form.
-    """
-    maximum, *rest = str(spec).split(":")
-    try:
-        if len(rest) > 1:
-            raise ValueError
-        value = float(maximum)
-        epochs = int(rest[0]) if rest else None
-        if not 0 <= value < float("inf") or (epochs is not None and epochs < 1):
-            raise ValueError
-    except ValueError:
-        raise ValueError(
-            f"Invalid capacity {spec!r}. Expected {CAPACITY_FORM}."
-        ) from None
-    return {"maximum": value, "epochs": epochs}

@@ -52,7 +52,7 @@ def run_case(case, folder):
     """Runs `case` in `folder` (empty) and returns its `Outcome`."""
     import keras
 
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(0)
     previous = os.getcwd()
     os.chdir(folder)
@@ -103,9 +103,9 @@ def command(*argv, tuning=False, environment=None, read_only=None):
 
     def trigger():
         from keras_vae import cli
-        from tuning import cli as tuning_cli
 
-        main = tuning_cli.main if tuning else cli.main
+        # `python -m tuning ARGV` is `keras-vae tune ARGV`.
+        arguments = ("tune", *argv) if tuning else argv
         stderr = io.StringIO()
         saved = dict(os.environ)
         os.environ.update(environment or {})
@@ -123,7 +123,7 @@ def command(*argv, tuning=False, environment=None, read_only=None):
                 mock.patch("os.access", denied),
             ):
                 try:
-                    code = main(list(argv))
+                    code = cli.main(list(arguments))
                 except SystemExit as exit:  # argparse
                     code = exit.code
         finally:
@@ -681,7 +681,7 @@ CASES = [
         "image folder with 8x8 and 9x9 images, no `image_size`",
         library(_module("keras_vae.datasets.load"), "custom", "images"),
         "9x9 in images/a/3.png",
-        "pass --image-size H W (image_size=(H, W))",
+        "pass `image_size=(H, W)` to resize them",
         setup=lambda: (
             _png("images/a/1.png"),
             _png("images/a/2.png"),
@@ -885,7 +885,7 @@ CASES = [
         "`keras-vae sweep --beta 0 4 --distribute multi-worker`",
         command("sweep", "--beta", "0", "4", "--distribute", "multi-worker", *RUN_ARGS),
         "a sweep trains one per beta",
-        "run keras-vae train --beta B on the workers",
+        "on the workers, train one run per beta instead",
     ),
     Case(
         "command line",

@@ -49,9 +49,9 @@ def _run(arguments, backend, timeout):
 
 
 def test_command_line_offers_the_supported_backends():
-    from keras_vae import arguments
+    from keras_vae import framework
 
-    assert arguments.BACKENDS == SUPPORTED_BACKENDS
+    assert framework.BACKENDS == SUPPORTED_BACKENDS
 
 
 # The biggest modules alone, the rest together: the test workers share them.

@@ -11,6 +11,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import keras_vae
 from keras_vae import cli
 from tests.datasets.idx_files import write_idx_folder
 
@@ -130,7 +131,9 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
     config = json.loads((out / "config.json").read_text())
     assert config["condition_all_layers"] and config["latent_mixture"] == 3
-    assert (out / "latent_mixture.npz").exists()
+    model = keras.models.load_model(out / "model.keras")
+    assert model.latent_mixture.components == 3  # kept in the model file
+    assert not (out / "latent_mixture.npz").exists()
     width, height = _png_size(out / "conditioned.png")
     assert height > width * 0.8  # ten rows, one per class
     assert "conditioned.png" in capsys.readouterr().out
@@ -351,16 +354,23 @@ def test_train_with_schedule_free_bits_and_capacity(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["beta_schedule"] == "cyclical:2" and config["free_bits"] == 0.1
     assert config["capacity"] == "6:2"
-    # The history holds the values of each epoch's last update. Digits has 21
-    # batches per epoch, fewer than TensorFlow's 32 steps per execution: one
-    # update per epoch, at its first batch (step 0, then step 21 of 42).
+    # The schedules run inside the step: the history holds the values of each
+    # epoch's last step (steps 20 and 41; digits has 21 batches per epoch).
+    # The cycle of 42 steps ramps over its first 21, then holds.
     history = _history(out)
-    assert [float(row["beta"]) for row in history] == [0.0, 4.0]  # ramp, plateau
+    betas = [float(row["beta"]) for row in history]
+    assert betas == pytest.approx([4 * 20 / 21, 4.0], rel=1e-6)
     capacities = [float(row["capacity"]) for row in history]
-    assert capacities == [0.0, 3.0]
+    assert capacities == pytest.approx([6 * 20 / 42, 6 * 41 / 42], rel=1e-6)
     model = keras.models.load_model(out / "model.keras")
     assert model.free_bits == 0.1
-    assert float(keras.ops.convert_to_numpy(model.capacity)) == capacities[1]
+    # The model file keeps the schedules and the step count: it continues.
+    regularizer = model.kl_regularizer
+    assert regularizer.beta_schedule == keras_vae.schedules.Cyclical(42, maximum=4.0)
+    assert regularizer.capacity_schedule == keras_vae.schedules.LinearWarmup(
+        42, maximum=6.0
+    )
+    assert int(keras.ops.convert_to_numpy(regularizer.iterations)) == 42
 
 
 def test_sweep_rejects_duplicate_betas(tmp_path, capsys):
@@ -437,18 +447,27 @@ def test_library_use_prints_nothing_of_tensorflows_start_up():
     assert result.stderr == ""  # no absl, CUDA, cuInit or CPU-feature lines
 
 
-def test_verbose_leaves_tensorflow_start_up_lines_alone(monkeypatch, capsys):
-    from keras_vae import arguments
+def test_verbose_shows_tensorflow_start_up_lines():
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
+    }
 
-    quiet_imports = []
-    monkeypatch.setattr(
-        arguments, "import_tensorflow_quietly", lambda: quiet_imports.append(1)
-    )
-    assert cli.main(["evaluate", "missing-run", "--verbose"]) == 1
-    assert quiet_imports == []
-    assert cli.main(["evaluate", "missing-run"]) == 1
-    assert quiet_imports == [1]
-    assert "not a finished run folder" in capsys.readouterr().err
+    def stderr(*flags):
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_vae", "evaluate", "missing-run", *flags],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**environment, "TF_CPP_MIN_LOG_LEVEL": "0"},
+        )
+        assert result.returncode == 1
+        return result.stderr
+
+    quiet = stderr()
+    assert quiet.count("\n") == 1 and "not a finished run folder" in quiet
+    assert "absl" in stderr("--verbose")
 
 
 def _offline():
@@ -477,11 +496,11 @@ def test_backend_and_keras_backend_variable_must_agree(tmp_path, monkeypatch, ca
 
 
 def test_missing_backend_names_the_extra(tmp_path, monkeypatch, capsys):
-    from keras_vae import arguments
+    from keras_vae.cli import common
 
-    real_find_spec = arguments.importlib.util.find_spec
+    real_find_spec = common.importlib.util.find_spec
     monkeypatch.setattr(
-        arguments.importlib.util,
+        common.importlib.util,
         "find_spec",
         lambda name: None if name == "jax" else real_find_spec(name),
     )

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 
@@ -74,10 +75,8 @@ def test_sample_draws_the_class_asked_for(cvae_run, tmp_path):
     for label in (3, 4):
         arguments = ["sample", str(cvae_run), "--n", "6", "--label", str(label)]
         assert cli.main(arguments + ["--out", str(out)]) == 0
-        expected = run.model.sample(np.full(6, label), 0, density=run.density)
-        np.testing.assert_allclose(
-            np.load(out), run.preprocessing.to_pixels(expected), atol=1e-5
-        )
+        expected = run.model.sample(6, labels=label, seed=0)  # pixels
+        np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
     # Without --label: every class in order, --n spread evenly over them.
     pixels, labels = inference.sample(run, 25)
     assert pixels.shape == (25, 8, 8, 1)
@@ -113,8 +112,7 @@ def test_interpolate_runs_between_the_two_reconstructions(vae_run, tmp_path):
     assert path.shape == (5, 8, 8, 1)
     run = inference.load_run(str(vae_run))
     x_test, _ = _digits_test()
-    inputs = run.preprocessing.transform(x_test[[0, 7]], run.config["seed"])
-    ends = run.preprocessing.to_pixels(run.model.reconstruct(inputs))
+    ends = run.model.reconstruct(x_test[[0, 7]])
     np.testing.assert_allclose(path[[0, -1]], ends, atol=1e-5)
     # The middle lies between the ends.
     distances = [np.abs(image - ends[1]).sum() for image in path]
@@ -165,13 +163,58 @@ def test_encode_writes_means_and_sigmas(vae_run, tmp_path, capsys):
     ]
     assert rows[1][:2] == ["test:0", str(_digits_test()[1][0])]
     run = inference.load_run(str(vae_run))
-    mean, sigma = run.model.encode(
-        run.preprocessing.transform(x_test, run.config["seed"])
-    )
+    mean, sigma = run.model.encode(x_test)  # from pixels, as the command
     values = np.array([row[2:] for row in rows[1:]], "float32")
     np.testing.assert_allclose(values[:, :4], mean, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(values[:, 4:], sigma, rtol=1e-4, atol=1e-5)
     assert f"{len(x_test)} images encoded" in capsys.readouterr().out
+
+
+def test_the_model_file_alone_works_in_pixels(vae_run, tmp_path):
+    """A fresh process that loads model.keras, and nothing else of the run,
+    encodes pixels as `keras-vae encode` does and samples pixels."""
+    codes = tmp_path / "codes.csv"
+    assert cli.main(["encode", str(vae_run), "test", "--out", str(codes)]) == 0
+    script = (
+        "import sys, numpy as np, keras, keras_vae\n"
+        "model = keras.models.load_model(sys.argv[1])\n"
+        "x = keras_vae.datasets.load('digits').x_test\n"
+        "np.save(sys.argv[2], np.concatenate(model.encode(x), axis=1))\n"
+        "np.save(sys.argv[3], model.sample(16, seed=0))\n"
+    )
+    encoded, sampled = tmp_path / "encoded.npy", tmp_path / "sampled.npy"
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(vae_run / "model.keras")]
+        + [str(encoded), str(sampled)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(codes) as file:
+        rows = list(csv.reader(file))[1:]
+    expected = np.array([row[2:] for row in rows], "float32")
+    np.testing.assert_allclose(np.load(encoded), expected, rtol=1e-4, atol=1e-5)
+    samples = np.load(sampled)
+    assert samples.shape == (16, 8, 8, 1)
+    assert samples.min() >= 0 and samples.max() <= 1  # pixels, not standardized
+
+
+def test_a_run_of_an_earlier_release_is_read(vae_run, tmp_path, capsys):
+    """Up to 0.1.0 the preprocessing lived in config.json only."""
+    old = tmp_path / "old"
+    shutil.copytree(vae_run, old)
+    model = keras.models.load_model(old / "model.keras")
+    model.set_data_space(None)
+    model.save(old / "model.keras")
+    lines = []
+    run = inference.load_run(str(old), say=lines.append)
+    assert len(lines) == 1 and "a run of an earlier release" in lines[0]
+    x_test, _ = _digits_test()
+    expected = inference.load_run(str(vae_run)).model.encode(x_test[:20])
+    np.testing.assert_allclose(run.model.encode(x_test[:20])[0], expected[0], rtol=1e-5)
+    assert cli.main(["sample", str(old), "--out", str(tmp_path / "s.png")]) == 0
+    assert "a run of an earlier release" in capsys.readouterr().out
 
 
 def test_encode_takes_class_folders_for_a_conditional_run(cvae_run, tmp_path):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from keras_vae import cli, config_file
-from tuning import cli as tuning_cli
+from keras_vae import cli, settings
+from keras_vae.cli import config_file
 
 
 def _parse(argv):
@@ -31,7 +31,8 @@ def test_keys_mirror_the_flags_and_flags_override_them(tmp_path):
     assert arguments.learning_rate == 0.002
     assert arguments.model == "cvae"
     assert arguments.condition_all_layers is True
-    assert arguments.beta_schedule == "warmup:2"
+    # Parsed once, here, into the library's object.
+    assert arguments.beta_schedule == settings.BetaSchedule("warmup", 2)
     assert arguments.epochs == 15  # neither: the default
 
 
@@ -43,9 +44,7 @@ def test_a_required_flag_may_come_from_the_file(tmp_path):
 
 def test_the_tuner_reads_one_too(tmp_path):
     path = _write(tmp_path, "max-trials = 3\nlatent-dim = [2, 16]\n")
-    arguments = config_file.parse_args(
-        tuning_cli.build_parser(), ["--config", path, "--dataset", "digits"]
-    )
+    arguments = _parse(["tune", "--config", path, "--dataset", "digits"])
     assert arguments.max_trials == 3 and arguments.latent_dim == [2, 16]
 
 

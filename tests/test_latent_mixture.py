@@ -74,7 +74,7 @@ def test_fit_matches_the_codes_of_each_class_and_saves(digits, tmp_path):
             draws[2000 * k : 2000 * (k + 1)].var(0), expected, rtol=0.2
         )
 
-    images = cvae.sample(np.array([3, 7]), seed=5, density=mixture)
+    images = cvae.sample(labels=np.array([3, 7]), seed=5, density=mixture)
     expected = cvae.decode(mixture.sample(np.array([3, 7]), seed=5), [3, 7])
     np.testing.assert_allclose(images, expected, atol=1e-6)
 
@@ -89,10 +89,10 @@ def test_fit_matches_the_codes_of_each_class_and_saves(digits, tmp_path):
         LatentMixture.fit(cvae, x)
     with pytest.raises(ValueError, match="at least components=200"):
         LatentMixture.fit(cvae, x, labels, components=200)
-    with pytest.raises(ValueError, match="fitted with labels"):
-        cvae.sample([0, 1], density=_two_far_components())
+    with pytest.raises(ValueError, match="fitted without labels: it samples for a VAE"):
+        cvae.sample(labels=[0, 1], density=_two_far_components())
     with pytest.raises(ValueError, match="codes of size 2"):
-        cvae.sample([0, 1], density=_two_far_components(conditional=True))
+        cvae.sample(labels=[0, 1], density=_two_far_components(conditional=True))
 
 
 def test_an_unconditional_vae_samples_from_its_mixture(digits):

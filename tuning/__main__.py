@@ -1,5 +1,7 @@
+"""`python -m tuning`: the same command as `keras-vae tune`."""
+
 import sys
 
-from tuning.cli import main
+from keras_vae.cli import main
 
-sys.exit(main())
+sys.exit(main(["tune", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 import numbers
 
-from keras_vae import architectures
+from keras_vae import architectures, defaults
 from keras_vae.models import ConditionalVAE
 from tuning.vae_hypermodel import VAEHyperModel, _draw, _space
 
@@ -32,7 +32,7 @@ class ConditionalVAEHyperModel(VAEHyperModel):
     ```
     """
 
-    def __init__(self, input_shape, num_classes, filters=32, **kwargs):
+    def __init__(self, input_shape, num_classes, filters=defaults.FILTERS, **kwargs):
         if "hidden_units" in kwargs:
             raise ValueError(
                 "ConditionalVAEHyperModel searches `filters`, not `hidden_units`."
@@ -56,7 +56,7 @@ class ConditionalVAEHyperModel(VAEHyperModel):
         self.filters = _space("filters", filters, integer=True, minimum=1)
 
     def _draw_architecture(self, hp):
-        return {"filters": _draw(hp, "filters", self.filters, default=32)}
+        return {"filters": _draw(hp, "filters", self.filters, default=defaults.FILTERS)}
 
     def _model(self, values):
         encoder, decoder = architectures.conv_conditional(

@@ -3,7 +3,6 @@
 import os
 import socket
 import subprocess
-import sys
 
 
 def free_port(host="127.0.0.1"):
@@ -12,8 +11,9 @@ def free_port(host="127.0.0.1"):
         return sock.getsockname()[1]
 
 
-def launch(argv, workers, folder, say=print, host="127.0.0.1"):
-    """Starts `python -m tuning ARGV` as a chief and `workers` workers.
+def launch(command, workers, folder, say=print, host="127.0.0.1"):
+    """Starts the search `command` (a process's argv) as a chief and `workers`
+    workers.
 
     KerasTuner's distributed mode: the chief (KERASTUNER_TUNER_ID=chief) serves
     the oracle on KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT; each worker
@@ -23,7 +23,7 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
     Raises:
         ChildProcessError: if a process fails, naming its log.
     """
-    arguments = _without_workers(argv)
+    command = _without_workers(command)
     port = free_port(host)
     logs = os.path.join(folder, "logs")
     os.makedirs(logs, exist_ok=True)
@@ -38,7 +38,7 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
         log = open(os.path.join(logs, f"{tuner_id}.log"), "w")
         processes[tuner_id] = (
             subprocess.Popen(
-                [sys.executable, "-m", "tuning", *arguments],
+                command,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -65,7 +65,7 @@ def launch(argv, workers, folder, say=print, host="127.0.0.1"):
 
 def _without_workers(argv):
     """`argv` without `--workers N` or `--workers=N`. (`--overwrite` may stay:
-    chief and workers never overwrite, see `tuning.cli.run`.)"""
+    chief and workers never overwrite, see `keras_vae.cli.tune.run`.)"""
     result, skip = [], False
     for argument in argv:
         if skip:

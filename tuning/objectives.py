@@ -130,10 +130,8 @@ class ObjectiveMetrics(keras.callbacks.Callback):
 
     def active_units(self):
         x = self.x[:MAX_ACTIVE_UNIT_EXAMPLES]
-        if self.labels is None:
-            means = self.model.encode(x)[0]
-        else:
-            means = self.model.encode(x, self.labels[:MAX_ACTIVE_UNIT_EXAMPLES])[0]
+        labels = None if self.labels is None else self.labels[: len(x)]
+        means = self.model.encode(x, labels=labels, raw=True)[0]
         return int(np.sum(np.var(means, axis=0) > ACTIVE_UNIT_THRESHOLD))
 
 

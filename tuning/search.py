@@ -6,36 +6,16 @@ import math
 import os
 import warnings
 
-import keras_tuner
-from keras_tuner.src import utils as keras_tuner_utils
-
-from keras_vae import text
+from keras_vae import defaults, text
 from keras_vae.files import atomic_path, write_json
+from tuning import persistence
 from tuning.objectives import make_objective
 
-
-def _atomic_save_json(path, obj):
-    """KerasTuner's `utils.save_json`, but atomic for local paths: a search
-    killed while it saves leaves the previous state file, never a truncated one,
-    so it can resume."""
-    text = json.dumps(obj)
-    if "://" in os.fspath(path):
-        return _save_json(path, obj)
-    with atomic_path(path) as temporary, open(temporary, "w") as file:
-        file.write(text)
-    return text
-
-
-# Every KerasTuner state file (oracle, trials, tuners) is written by this one
-# function; replace it once, keeping the original for remote paths.
-_save_json = keras_tuner_utils.save_json
-if keras_tuner_utils.save_json.__name__ == "save_json":
-    keras_tuner_utils.save_json = _atomic_save_json
-
+# KerasTuner's tuners, saving their state atomically (a killed search resumes).
 TUNERS = {
-    "random": keras_tuner.RandomSearch,
-    "bayesian": keras_tuner.BayesianOptimization,
-    "hyperband": keras_tuner.Hyperband,
+    "random": persistence.RandomSearch,
+    "bayesian": persistence.BayesianOptimization,
+    "hyperband": persistence.Hyperband,
 }
 FINGERPRINT = "keras_vae_search.json"
 TABLE_METRICS = (
@@ -48,11 +28,11 @@ TABLE_METRICS = (
 
 def make_tuner(
     hypermodel,
-    tuner="bayesian",
+    tuner=defaults.TUNER,
     objective="val_elbo",
-    max_trials=10,
+    max_trials=defaults.MAX_TRIALS,
     max_epochs=None,
-    directory="tuning_runs",
+    directory=defaults.SEARCH_DIRECTORY,
     project_name="vae",
     seed=0,
     overwrite=False,
@@ -146,7 +126,7 @@ def check_search(
     ):
         raise ValueError(
             "The 'rate' objective needs a KL budget: give the hypermodel "
-            "rate_budget=NATS (--rate-budget on the command line)."
+            "`rate_budget=NATS`."
         )
     if objective.name in ("val_loss", "loss") and hypermodel.searches_beta:
         warnings.warn(

@@ -4,7 +4,7 @@ import numbers
 import keras
 import keras_tuner
 
-from keras_vae import architectures, checks, likelihoods
+from keras_vae import architectures, checks, defaults, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.models import VAE
 from tuning.objectives import ObjectiveMetrics
@@ -63,12 +63,12 @@ class VAEHyperModel(keras_tuner.HyperModel):
     def __init__(
         self,
         input_shape,
-        likelihood="gaussian",
-        parameterization="softplus",
-        latent_dim=(2, 64),
-        beta=(0.0, 200.0),
-        hidden_units=500,
-        learning_rate=1e-3,
+        likelihood=defaults.LIKELIHOOD,
+        parameterization=defaults.PARAMETERIZATION,
+        latent_dim=defaults.SEARCH_LATENT_DIM,
+        beta=defaults.SEARCH_BETA,
+        hidden_units=defaults.HIDDEN_UNITS,
+        learning_rate=defaults.LEARNING_RATE,
         rate_budget=None,
         seed=None,
         name=None,
@@ -101,10 +101,12 @@ class VAEHyperModel(keras_tuner.HyperModel):
         """The searched values for `hp`: a dict with `latent_dim`, `beta`,
         `learning_rate` and the architecture's width."""
         return {
-            "latent_dim": _draw(hp, "latent_dim", self.latent_dim, default=20),
+            "latent_dim": _draw(
+                hp, "latent_dim", self.latent_dim, default=defaults.LATENT_DIM
+            ),
             "beta": self._draw_beta(hp),
             "learning_rate": _draw(
-                hp, "learning_rate", self.learning_rate, default=1e-3
+                hp, "learning_rate", self.learning_rate, default=defaults.LEARNING_RATE
             ),
             **self._draw_architecture(hp),
         }
@@ -117,11 +119,13 @@ class VAEHyperModel(keras_tuner.HyperModel):
                 "beta_log10", low, high, default=min(max(0.0, low), high)
             )
             return 0.0 if exponent < math.log10(BETA_FLOOR) else 10.0**exponent
-        return _draw(hp, "beta", self.beta, default=1.0)
+        return _draw(hp, "beta", self.beta, default=defaults.BETA)
 
     def _draw_architecture(self, hp):
         return {
-            "hidden_units": _draw(hp, "hidden_units", self.hidden_units, default=500)
+            "hidden_units": _draw(
+                hp, "hidden_units", self.hidden_units, default=defaults.HIDDEN_UNITS
+            )
         }
 
     def build(self, hp):
@@ -201,7 +205,7 @@ def _space(name, value, integer, minimum, inclusive=True):
         if low >= high:
             raise ValueError(
                 f"`{name}` range ({low}, {high}) is empty or inverted: min must be "
-                f"below max. For a fixed value pass a number: {name}={low}."
+                f"below max. For a fixed value pass a number: `{name}={low}`."
             )
         return (low, high)
     if isinstance(value, list):

@@ -2,7 +2,16 @@ from keras_vae.callbacks.variable_scheduler import VariableScheduler, kl_regular
 
 
 class BetaScheduler(VariableScheduler):
-    """Drives a model's beta (the KL weight) from a schedule during `fit`.
+    """Drives a model's beta (the KL weight) from a callable during `fit`.
+
+    For a schedule of the training step, give it to the model instead,
+    `VAE(beta=keras_vae.schedules.LinearWarmup(...))`: it is evaluated inside
+    every step (exact with any `steps_per_execution`) and saved with the
+    model. This callback remains the tool for a beta that is not a function
+    of the step alone (a callable that reads anything, e.g. a metric of the
+    last epoch) on a model built with a number for beta. It writes the
+    variable before a call of the compiled step, so with
+    `steps_per_execution=N` it acts every N batches.
 
     Works with `keras_vae.models.VAE` / `ConditionalVAE` and with any model
     holding a `keras_vae.layers.KLRegularizer` (the first one found). The
@@ -40,4 +49,12 @@ class BetaScheduler(VariableScheduler):
     name = "beta"
 
     def variable(self, model):
-        return kl_regularizer(model).beta
+        layer = kl_regularizer(model)
+        if layer.beta_schedule is not None:
+            raise ValueError(
+                f"{type(model).__name__}'s beta follows the schedule "
+                f"{layer.beta_schedule!r} inside every training step; a "
+                "BetaScheduler would fight it. Build the model with a number for "
+                "beta to drive it from a callback."
+            )
+        return layer.beta

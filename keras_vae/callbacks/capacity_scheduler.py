@@ -4,6 +4,12 @@ from keras_vae.callbacks.variable_scheduler import VariableScheduler, kl_regular
 class CapacityScheduler(VariableScheduler):
     """Raises the KL target C of the capacity objective during `fit`.
 
+    For a schedule of the training step, give it to the model instead,
+    `VAE(capacity=keras_vae.schedules.LinearWarmup(steps, C_max))`: exact at
+    every step and saved with the model. This callback remains for a target
+    computed by a callable of your own, on a model built with
+    `capacity=0.0`.
+
     Burgess et al. (2018) train with `beta * |KL - C|` (beta large, e.g.
     100-1000) while C rises linearly from 0 to C_max nats: the model gains
     latent capacity gradually and learns the most important factors first.
@@ -42,11 +48,17 @@ class CapacityScheduler(VariableScheduler):
     name = "capacity"
 
     def variable(self, model):
-        capacity = kl_regularizer(model).capacity
+        layer = kl_regularizer(model)
+        capacity = layer.capacity
+        if layer.capacity_schedule is not None:
+            raise ValueError(
+                f"{type(model).__name__}'s capacity follows the schedule "
+                f"{layer.capacity_schedule!r} inside every training step; a "
+                "CapacityScheduler would fight it."
+            )
         if capacity is None:
             raise ValueError(
                 f"{type(model).__name__} has no capacity term for CapacityScheduler "
-                "to drive: build it with `capacity=0.0` (keras-vae train: "
-                "--capacity)."
+                "to drive: build it with `capacity=0.0`."
             )
         return capacity

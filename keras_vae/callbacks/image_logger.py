@@ -88,16 +88,17 @@ class ImageLogger(keras.callbacks.Callback):
 
     def log(self, step):
         """Renders and writes the images for `step` (the epoch number)."""
-        conditional = self.labels is not None
-        if conditional:
-            reconstructions = self.model.reconstruct(self.images, self.labels)
-            per_class = self.num_samples or 8
-            classes = np.repeat(np.arange(self.model.num_classes), per_class)
-            samples, columns = self.model.sample(classes, seed=self.seed), per_class
+        # Model inputs in, model outputs out: `to_pixels` maps them.
+        reconstructions = self.model.reconstruct(
+            self.images, labels=self.labels, raw=True
+        )
+        if self.labels is not None:
+            columns = self.num_samples or 8
+            classes = np.repeat(np.arange(self.model.num_classes), columns)
+            samples = self.model.sample(labels=classes, seed=self.seed, raw=True)
         else:
-            reconstructions = self.model.reconstruct(self.images)
-            count = self.num_samples or 32
-            samples, columns = self.model.sample(count, seed=self.seed), 8
+            count, columns = self.num_samples or 32, 8
+            samples = self.model.sample(count, seed=self.seed, raw=True)
         grids = {
             "reconstructions": plots.tile(
                 np.concatenate(
@@ -111,7 +112,9 @@ class ImageLogger(keras.callbacks.Callback):
             os.makedirs(self.directory, exist_ok=True)
             for name, grid in grids.items():
                 title = f"epoch {step}: {name}" + (
-                    " (one row per class)" if conditional and name == "samples" else ""
+                    " (one row per class)"
+                    if self.labels is not None and name == "samples"
+                    else ""
                 )
                 figure = plots.images_figure_from_grid(grid, title)
                 path = os.path.join(self.directory, f"epoch_{step:03d}_{name}.png")

@@ -12,8 +12,8 @@ import os
 import re
 import sys
 
-from keras_vae import text
-from keras_vae.framework import BACKENDS, configured_backend, import_tensorflow_quietly
+from keras_vae import framework, text
+from keras_vae.framework import BACKENDS, configured_backend
 
 
 class Parser(argparse.ArgumentParser):
@@ -75,21 +75,21 @@ positive_float = number_argument(0.0, inclusive=False)
 
 def start_framework(arguments):
     """Chooses the backend (see `select_backend`), asks XLA for deterministic
-    GPU kernels if `arguments.deterministic`, imports the backend's framework
-    and then TensorFlow (for `tf.data`), quietly unless `arguments.verbose`."""
-    backend = select_backend(arguments.backend)
+    GPU kernels if `arguments.deterministic`, and imports Keras. TensorFlow
+    is imported when Keras or the command needs it, quietly unless
+    `arguments.verbose` (on the TensorFlow backend, with Keras)."""
+    select_backend(arguments.backend)
     if getattr(arguments, "deterministic", False):
         # Read when XLA starts, so before Keras imports JAX; CPUs are
         # deterministic already.
         flags = os.environ.get("XLA_FLAGS", "")
         os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
-    if backend != "tensorflow":
-        # TensorFlow imported first, with KERAS_BACKEND=torch, crashes the
-        # process when PyTorch is a CUDA build (SIGSEGV, nothing printed);
-        # Keras first, which loads its backend, then TensorFlow, works.
-        import keras  # noqa: F401
-    if not arguments.verbose:
-        import_tensorflow_quietly()
+    framework.show_start_up_lines = arguments.verbose
+    framework.quiet_tensorflow()
+    # Keras first, which loads its backend: TensorFlow imported before it,
+    # with KERAS_BACKEND=torch, crashes the process when PyTorch is a CUDA
+    # build (SIGSEGV, nothing printed).
+    import keras  # noqa: F401
 
 
 def select_backend(backend):

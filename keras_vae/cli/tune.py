@@ -185,12 +185,13 @@ def run(arguments):
         batch_size=arguments.batch_size,
         epochs=arguments.epochs,
         parameterization=arguments.parameterization,
+        max_examples=arguments.max_examples,
     )
     distributed_role = os.environ.get("KERASTUNER_TUNER_ID")
     say = print if distributed_role is None else (lambda *_: None)
     project = arguments.project or config["model"]
     folder = os.path.join(arguments.directory, project)
-    prepared = training.prepare_data(config, say, arguments.max_examples)
+    prepared = training.prepare_data(config, say)
     data = prepared.data
     hypermodel_class = (
         tuning.ConditionalVAEHyperModel

@@ -231,7 +231,7 @@ def load_folder(folder, image_size=None, color_mode=None, seed=0, test_fraction=
                 raise ValueError(
                     f"{folder} holds images of different sizes ({size[0]}x{size[1]} "
                     f"in {first}, {other[0]}x{other[1]} in {path}); pass "
-                    "--image-size H W (image_size=(H, W)) to resize them."
+                    "`image_size=(H, W)` to resize them."
                 )
     else:
         for path in paths:

@@ -167,8 +167,8 @@ def load(name="mnist", path=None, image_size=None, color_mode=None, seed=0):
             return _load_images(name, path, image_size, color_mode, seed)
     if image_size is not None or color_mode is not None:
         raise ValueError(
-            "image_size and color_mode (--image-size, --color-mode) apply to a "
-            f"folder of image files; {path or name} is not one."
+            "`image_size` and `color_mode` apply to a folder of image files; "
+            f"{path or name} is not one."
         )
     if path is not None:
         return _load_path(name, path)
@@ -283,16 +283,17 @@ def _load_keras(name):
             (x_train, y_train), (x_test, y_test) = module.load_data()
         except Exception as error:
             remedy = {
-                "mnist": "Download mnist.npz elsewhere and pass it with --data-path",
+                "mnist": "Download mnist.npz elsewhere and pass it as `data_path`",
                 "fashion_mnist": "Download the four IDX .gz files elsewhere and "
-                "pass their folder with --data-path",
+                "pass their folder as `data_path` (or, on Debian, apt-get install "
+                "dataset-fashion-mnist)",
                 "cifar10": "Download cifar-10-python.tar.gz elsewhere and put it "
                 "in ~/.keras/datasets",
             }[name]
             raise DataUnavailableError(
                 f"{name} is neither in the Keras cache (~/.keras/datasets) nor "
                 f"downloadable here ({type(error).__name__}). {remedy}, or use "
-                "--dataset digits."
+                '`dataset="digits"`.'
             ) from None
     # CIFAR-10's labels come as (n, 1).
     y_train, y_test = np.ravel(y_train), np.ravel(y_test)

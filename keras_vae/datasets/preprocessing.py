@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_vae import checks
 from keras_vae.datasets.images import ImageFiles
 
 PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
@@ -22,6 +23,8 @@ class Preprocessing:
         mode: String, one of the modes above. Defaults to `"standardize"`.
         mean: Float, the training mean (`"standardize"` only).
         std: Float, the training standard deviation (`"standardize"` only).
+        seed: Integer, the default seed of `transform`'s binarization.
+            Defaults to `0`.
 
     Example:
 
@@ -36,7 +39,7 @@ class Preprocessing:
     ```
     """
 
-    def __init__(self, mode="standardize", mean=None, std=None):
+    def __init__(self, mode="standardize", mean=None, std=None, seed=0):
         if mode not in PREPROCESSINGS:
             raise ValueError(
                 f"Unknown preprocessing {mode!r}. Expected one of {PREPROCESSINGS}."
@@ -47,21 +50,22 @@ class Preprocessing:
                 f"Received: mean={mean}, std={std}. Use Preprocessing.fit."
             )
         self.mode, self.mean, self.std = mode, mean, std
+        self.seed = checks.positive_integer("seed", seed, minimum=0)
 
     @classmethod
-    def fit(cls, mode, x_train):
+    def fit(cls, mode, x_train, seed=0):
         """Returns a `Preprocessing` with statistics taken from `x_train`."""
         if mode == "standardize":
             if isinstance(x_train, ImageFiles):
-                return cls(mode, *_streamed_moments(x_train))
+                return cls(mode, *_streamed_moments(x_train), seed=seed)
             mean, std = float(np.mean(x_train)), float(np.std(x_train))
             if not std > 0:
                 raise ValueError(
                     f"Every training pixel has the value {mean:g}: standardizing "
                     "divides by their std, 0. Expected images whose pixels vary."
                 )
-            return cls(mode, mean, std)
-        return cls(mode)
+            return cls(mode, mean, std, seed)
+        return cls(mode, seed=seed)
 
     @property
     def binary(self):
@@ -73,8 +77,10 @@ class Preprocessing:
         """Whether training inputs are drawn anew every epoch (`"binarize"`)."""
         return self.mode == "binarize"
 
-    def transform(self, x, seed=0):
-        """Model inputs from pixels in [0, 1]; binarization uses `seed`."""
+    def transform(self, x, seed=None):
+        """Model inputs from pixels in [0, 1]; binarization uses `seed`
+        (default: the preprocessing's own)."""
+        seed = self.seed if seed is None else seed
         x = np.asarray(x, dtype="float32")
         if self.mode == "standardize":
             # One new array, not two temporaries of the data's size.
@@ -187,7 +193,16 @@ class Preprocessing:
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def get_config(self):
-        return {"mode": self.mode, "mean": self.mean, "std": self.std}
+        return {
+            "mode": self.mode,
+            "mean": self.mean,
+            "std": self.std,
+            "seed": self.seed,
+        }
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"Preprocessing({arguments})"
 
 
 def _streamed_moments(files, batch_size=256):

@@ -297,7 +297,13 @@ def _samples(model, classifier, num_per_class, seed, to_pixels, density):
             f"num_classes={model.num_classes}."
         )
     requested = np.repeat(np.arange(model.num_classes), num_per_class)
-    samples = model.sample(requested, seed=seed, density=density)
+    samples = model.sample(
+        labels=requested,
+        seed=seed,
+        density=density,
+        prior=density is None,
+        raw=to_pixels is not None,
+    )
     if to_pixels is not None:
         samples = to_pixels(samples)
     return np.asarray(samples, dtype="float32"), requested

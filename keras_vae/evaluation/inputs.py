@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_vae import checks
 from keras_vae.models import VAE, ConditionalVAE, utils
 
 
@@ -25,7 +26,11 @@ def model_inputs(function, model, x, labels):
             f"`{function}` expects a keras_vae `VAE` or `ConditionalVAE`. "
             f"Received: model={model!r:.100}"
         )
-    model._require_built()
+    if not model.built:
+        raise ValueError(
+            f"`{function}` needs a built model: call it on data, `fit` it, or "
+            "call `model.build(input_shape)` first."
+        )
     x = np.asarray(x, dtype="float32")
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(
@@ -38,7 +43,7 @@ def model_inputs(function, model, x, labels):
             raise ValueError(
                 f"`{function}` on a ConditionalVAE needs `labels`, one per example."
             )
-        labels = model._matching_labels(labels, x)
+        labels = checks.class_labels(labels, model.num_classes, count=len(x))
     elif labels is not None:
         raise ValueError(
             f"`{function}` received `labels` for an unconditional VAE. Pass "

@@ -16,7 +16,7 @@ def posteriors(function, model, x, labels, batch_size):
     the caller in error messages.
     """
     x, labels = model_inputs(function, model, x, labels)
-    mean, sigma = model._encode_arrays(x, labels, batch_size)
+    mean, sigma = model.encode(x, labels=labels, batch_size=batch_size, raw=True)
     return (
         mean.reshape(len(mean), -1).astype("float32"),
         sigma.reshape(len(sigma), -1).astype("float32"),

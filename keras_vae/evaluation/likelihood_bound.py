@@ -72,9 +72,7 @@ def importance_weighted_bound(
     chunk_examples = max(1, batch_size // chunk_samples)
 
     def bound(x_batch, labels_batch):
-        mean, raw_scale = model.encoder(
-            model._encoder_inputs(x_batch, labels_batch), training=False
-        )
+        mean, raw_scale = model.encoder_outputs(x_batch, labels_batch)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
         mean = ops.cast(mean, "float32")
         total = None
@@ -96,11 +94,8 @@ def _log_weights(model, x, labels, mean, sigma, k, seed_generator):
     noise = keras.random.normal((k,) + tuple(mean.shape), seed=seed_generator)
     z = mean[None] + sigma[None] * noise
     tiled_labels = None if labels is None else ops.convert_to_tensor(np.tile(labels, k))
-    outputs = model.decoder(
-        model._decoder_inputs(
-            ops.reshape(z, (k * n,) + tuple(mean.shape[1:])), tiled_labels
-        ),
-        training=False,
+    outputs = model.decoder_outputs(
+        ops.reshape(z, (k * n,) + tuple(mean.shape[1:])), tiled_labels
     )
     targets = np.broadcast_to(x[None], (k,) + x.shape).reshape((k * n,) + x.shape[1:])
     log_likelihood = -ops.reshape(
@@ -150,9 +145,7 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=256, seed=0):
     seed_generator = keras.random.SeedGenerator(seed)
 
     def elbo(x_batch, labels_batch):
-        mean, raw_scale = model.encoder(
-            model._encoder_inputs(x_batch, labels_batch), training=False
-        )
+        mean, raw_scale = model.encoder_outputs(x_batch, labels_batch)
         kl = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
         labels_tensor = None if labels is None else ops.convert_to_tensor(labels_batch)
@@ -160,9 +153,7 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=256, seed=0):
         for _ in range(num_samples):
             noise = keras.random.normal(tuple(mean.shape), seed=seed_generator)
             z = ops.cast(mean, "float32") + sigma * noise
-            outputs = model.decoder(
-                model._decoder_inputs(z, labels_tensor), training=False
-            )
+            outputs = model.decoder_outputs(z, labels_tensor)
             reconstruction += model.likelihood.negative_log_likelihood(x_batch, outputs)
         return reconstruction / num_samples + kl
 

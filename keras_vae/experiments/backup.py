@@ -183,7 +183,7 @@ def restore(model, folder):
         raise ValueError(
             f"The backup in {folder} cannot be restored ("
             + "; ".join(failures)
-            + "); pass --overwrite to start the run again."
+            + "); pass `overwrite=True` to start the run again."
         )
     return 0, []
 

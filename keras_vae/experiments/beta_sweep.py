@@ -3,7 +3,7 @@
 import csv
 import os
 
-from keras_vae import checks, plots, text
+from keras_vae import checks, defaults, plots, text
 from keras_vae import settings as config_lib
 from keras_vae.experiments import run_folder, training
 from keras_vae.experiments.evaluation import latent_summary
@@ -27,7 +27,7 @@ def sweep(
     out=None,
     say=print,
     verbose=None,
-    iw_samples=config_lib.DEFAULT_IW_SAMPLES,
+    iw_samples=defaults.IW_SAMPLES,
     **settings,
 ):
     """Trains one run per beta into `out/beta-<beta>` and compares them.
@@ -49,7 +49,7 @@ def sweep(
         List of rows, one dict per beta with the keys of `COLUMNS`.
     """
     if not betas:
-        raise ValueError("Give at least one beta, e.g. --beta 0 12 200.")
+        raise ValueError("Give at least one beta, e.g. `betas=(0, 12, 200)`.")
     if "beta" in settings:
         raise ValueError("Pass the betas as `betas`, not as a `beta` setting.")
     for beta in betas:
@@ -59,15 +59,15 @@ def sweep(
         raise ValueError(f"Expected each beta once. Received: {list(betas)}")
     if settings.get("distribute") == "multi-worker":
         raise ValueError(
-            "--distribute multi-worker trains one model per process, and a sweep "
-            "trains one per beta: run keras-vae train --beta B on the workers for "
-            "each beta instead (mirrored and data-parallel sweep as usual)."
+            '`distribute="multi-worker"` trains one model per process, and a sweep '
+            "trains one per beta: on the workers, train one run per beta instead "
+            "(mirrored and data-parallel sweep as usual)."
         )
     out = out or training.default_run_directory("sweep")
     if run_folder.check_folder(out, "sweep"):
         run_folder.check_unlocked(out)
     if os.path.exists(os.path.join(out, "sweep.csv")):
-        raise ValueError(f"{out} already holds a sweep; choose another --out.")
+        raise ValueError(f"{out} already holds a sweep; choose another `out`.")
     os.makedirs(out, exist_ok=True)
     with run_folder.Lock(out, "keras-vae sweep"):
         run_folder.create(out, "sweep")
@@ -93,7 +93,7 @@ def _sweep_in(out, betas, say, verbose, iw_samples, settings):
         config = run.config
         inputs = training.model_inputs(
             config,
-            run.preprocessing,
+            run.model.preprocessing,
             run.data.x_test,
             run.data.y_test,
             config["seed"] + 1,

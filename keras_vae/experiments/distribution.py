@@ -73,8 +73,9 @@ def start(kind, batch_size):
     backend = keras.backend.backend()
     if _ENGINES[kind] != backend:
         raise ValueError(
-            f"--distribute {kind} runs on the {_ENGINES[kind]} backend; Keras runs "
-            f"on {backend}. Pass --backend {_ENGINES[kind]}."
+            f'`distribute="{kind}"` runs on the {_ENGINES[kind]} backend; Keras '
+            f'runs on {backend}. Start Keras on it: `backend="{_ENGINES[kind]}"` '
+            "(the environment variable KERAS_BACKEND)."
         )
     if kind == "data-parallel":
         import jax
@@ -99,7 +100,7 @@ def start(kind, batch_size):
         )
     if batch_size % distribution.replicas:
         raise ValueError(
-            f"--batch-size {batch_size} does not split over {distribution.replicas} "
+            f"`batch_size={batch_size}` does not split over {distribution.replicas} "
             "replicas: expected a multiple of it (the batch size is global)."
         )
     return distribution
@@ -109,7 +110,7 @@ def _tf_config():
     text = os.environ.get("TF_CONFIG")
     if not text:
         raise ValueError(
-            "--distribute multi-worker needs the environment variable TF_CONFIG, "
+            '`distribute="multi-worker"` needs the environment variable TF_CONFIG, '
             'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}} (see docs/guides/distributed.md).'
         )

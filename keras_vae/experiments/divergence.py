@@ -54,5 +54,5 @@ def report(model, config, out, guard):
         f"Training diverged: the loss became NaN or infinite in epoch "
         f"{guard.diverged_epoch + 1} of {config['epochs']} (learning rate "
         f"{config['learning_rate']:g}, parameterization "
-        f"{config['parameterization']}); {kept}. Try a lower --learning-rate."
+        f"{config['parameterization']}); {kept}. Try a lower `learning_rate`."
     )

@@ -8,16 +8,16 @@ import keras
 import numpy as np
 
 from keras_vae import checks, evaluation
+from keras_vae.defaults import IW_SAMPLES
 from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import inference, splits, training
 from keras_vae.files import atomic_path, describe_os_error
-from keras_vae.settings import DEFAULT_IW_SAMPLES
 
 CLASSIFIER_FILE = "classifier.keras"
 SAMPLES_PER_CLASS = 100
 
 
-def latent_summary(model, inputs, iw_samples=DEFAULT_IW_SAMPLES, seed=0):
+def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
     """The bound on -log p(x), active units, KL per dimension and I(x; z).
 
     Args:
@@ -60,7 +60,7 @@ def latent_summary(model, inputs, iw_samples=DEFAULT_IW_SAMPLES, seed=0):
 def evaluate_run(
     directory,
     split="test",
-    iw_samples=DEFAULT_IW_SAMPLES,
+    iw_samples=IW_SAMPLES,
     say=print,
     latent_mixture=0,
 ):
@@ -94,10 +94,11 @@ def evaluate_run(
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     checks.positive_integer("latent_mixture", latent_mixture, minimum=0)
     run = inference.load_run(directory)
-    config, model, preprocessing = run.config, run.model, run.preprocessing
+    config, model = run.config, run.model
+    preprocessing = model.preprocessing
     if latent_mixture and config["model"] != "cvae":
         raise ValueError(
-            "--latent-mixture judges conditioned samples: it needs a cvae run; "
+            "`latent_mixture` judges conditioned samples: it needs a cvae run; "
             f"{directory} holds a {config['model']} run."
         )
     data = training.load_named(config["dataset_used"], config)
@@ -119,15 +120,13 @@ def evaluate_run(
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
     if config["model"] == "cvae":
         classifier = run_classifier(directory, data, say=say)
-        density = run.density
+        density = model.latent_mixture
         if latent_mixture:
             say(
                 f"Fitting a {latent_mixture}-component Gaussian mixture per class to "
                 "the codes of the run's training images."
             )
-            density = training.fit_latent_mixture(
-                model, config, data, preprocessing, latent_mixture
-            )
+            density = training.fit_latent_mixture(model, config, data, latent_mixture)
         metrics.update(
             conditional_summary(
                 model,
@@ -251,7 +250,11 @@ def conditional_summary(
         y_test, SAMPLES_PER_CLASS * model.num_classes, seed
     )
     reconstructions = preprocessing.to_pixels(
-        model.reconstruct(preprocessing.transform(x_test[subset], seed), y_test[subset])
+        model.reconstruct(
+            preprocessing.transform(x_test[subset], seed),
+            labels=y_test[subset],
+            raw=True,
+        )
     ).reshape(x_test[subset].shape)
     reconstruction_fidelity, _ = conditional_samples.classified_as(
         classifier, reconstructions, y_test[subset], model.num_classes

@@ -7,25 +7,26 @@ import numpy as np
 
 from keras_vae import plots
 from keras_vae.experiments.splits import stratified_subset
-from keras_vae.models import ConditionalVAE
 
 TSNE_POINTS = 2000
 
 
 def write_figures(run, num_examples=10):
     """Writes the run's PNG figures and fills `run.latent`, `run.reconstructions`
-    and `run.samples`."""
-    model, data, preprocessing = run.model, run.data, run.preprocessing
+    and `run.samples`. The model works on pixels: it carries its preprocessing
+    and, if it has one, the latent mixture its samples are drawn from."""
+    model, data = run.model, run.data
     seed, out = run.config["seed"], run.directory
-    conditional = isinstance(model, ConditionalVAE)
+    conditional = model.conditional
     test_elbo = run.metrics["test"]["elbo"]
 
+    def labels_of(labels):
+        return labels if conditional else None
+
     subset = stratified_subset(data.y_train, TSNE_POINTS, seed)
-    x_subset = preprocessing.transform(data.x_train[subset], seed)
     labels = data.y_train[subset]
-    means = (model.encode(x_subset, labels) if conditional else model.encode(x_subset))[
-        0
-    ]
+    means = model.encode(data.x_train[subset], labels=labels_of(labels))[0]
+    means = means.reshape(len(means), -1)
     points, method = plots.embed_latents(means, seed)
     run.latent = (points, labels, method)
     title = (
@@ -39,13 +40,8 @@ def write_figures(run, num_examples=10):
 
     chosen = stratified_subset(data.y_test, num_examples, seed)
     originals = np.asarray(data.x_test[chosen])
-    inputs = preprocessing.transform(originals, seed)
-    reconstructed = (
-        model.reconstruct(inputs, data.y_test[chosen])
-        if conditional
-        else model.reconstruct(inputs)
-    )
-    run.reconstructions = (originals, preprocessing.to_pixels(reconstructed))
+    reconstructed = model.reconstruct(originals, labels=labels_of(data.y_test[chosen]))
+    run.reconstructions = (originals, reconstructed)
     reconstruction = run.metrics["test"]["reconstruction_loss"]
     plots.save(
         plots.reconstructions_figure(
@@ -56,17 +52,16 @@ def write_figures(run, num_examples=10):
         os.path.join(out, "reconstructions.png"),
     )
 
+    mixture = model.latent_mixture
     source = (
         "prior N(0, I)"
-        if run.density is None
-        else f"latent mixture ({run.density.components} components"
+        if mixture is None
+        else f"latent mixture ({mixture.components} components"
         + (" per class)" if conditional else ")")
     )
     if conditional:
         classes = np.repeat(np.arange(model.num_classes), num_examples)
-        samples = preprocessing.to_pixels(
-            model.sample(classes, seed=seed, density=run.density)
-        )
+        samples = model.sample(labels=classes, seed=seed)
         run.samples = samples[::num_examples][:num_examples]
         plots.save(
             plots.images_figure(
@@ -77,17 +72,10 @@ def write_figures(run, num_examples=10):
             ),
             os.path.join(out, "conditioned.png"),
         )
-        prior = preprocessing.to_pixels(
-            model.sample(
-                np.random.default_rng(seed).integers(0, model.num_classes, 64),
-                seed=seed,
-                density=run.density,
-            )
-        )
+        random_classes = np.random.default_rng(seed).integers(0, model.num_classes, 64)
+        prior = model.sample(labels=random_classes, seed=seed)
     else:
-        prior = preprocessing.to_pixels(
-            model.sample(64, seed=seed, density=run.density)
-        )
+        prior = model.sample(64, seed=seed)
         run.samples = prior[:num_examples]
     plots.save(
         plots.images_figure(prior, 8, f"{source} samples, beta={run.config['beta']:g}"),
@@ -97,14 +85,10 @@ def write_figures(run, num_examples=10):
     if means.shape[1] == 2:
         codes = plots.manifold_codes()
         steps = int(np.sqrt(len(codes)))
-        decoded = (
-            model.decode(codes, np.zeros(len(codes), "int32"))
-            if conditional
-            else model.decode(codes)
-        )
+        decoded = model.decode(codes, labels=labels_of(np.zeros(len(codes), "int32")))
         plots.save(
             plots.images_figure(
-                preprocessing.to_pixels(decoded),
+                decoded,
                 steps,
                 "decoded latent grid at normal quantiles 5%-95%"
                 + (" (class 0)" if conditional else ""),

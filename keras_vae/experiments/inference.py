@@ -2,67 +2,55 @@
 
 import csv
 import dataclasses
-import functools
-import json
 import os
 import zipfile
 
 import keras
 import numpy as np
 
-from keras_vae import checks, datasets, plots
+from keras_vae import checks, plots
 from keras_vae.datasets.images import list_images, read_image
 from keras_vae.datasets.loading import CLASS_NAMES
-from keras_vae.experiments import training
+from keras_vae.experiments import resume, training
 from keras_vae.files import atomic_path
 from keras_vae.latent_mixture import LatentMixture
-from keras_vae.models import VAE, ConditionalVAE
+from keras_vae.models import VAE
 
 IMAGE_OUTPUTS = (".png", ".npy")
 SAMPLES_PER_CLASS = 8  # `sample`'s default for a conditional run
 SPLITS = ("test", "train")
 
 
+# What runs of releases up to 0.1.0 kept beside model.keras.
+LATENT_MIXTURE_FILE = "latent_mixture.npz"
+
+
 @dataclasses.dataclass
 class LoadedRun:
-    """A run folder's model with what is needed to use it."""
+    """A run folder's settings and model; the model carries its preprocessing,
+    class names and latent mixture, and works on pixels."""
 
     directory: str
     config: dict
     model: keras.Model
-    preprocessing: datasets.Preprocessing
-    density: LatentMixture = None  # the run's latent_mixture.npz, if any
 
     @property
     def conditional(self):
-        return isinstance(self.model, ConditionalVAE)
+        return self.model.conditional
 
-    @functools.cached_property
+    @property
     def image_shape(self):
         """`(height, width, channels)` of the model's images."""
-        probe = np.zeros((1,) + self.model.latent_shape, "float32")
-        return self.decode(probe, [0])[0].shape
-
-    def encode(self, pixels, labels=None):
-        """Posterior means and standard deviations `(n, latent_dim)` of images
-        (pixels in [0, 1]); `labels` only for a conditional run."""
-        inputs = self.preprocessing.transform(pixels, self.config["seed"])
-        arguments = (inputs, labels) if self.conditional else (inputs,)
-        mean, sigma = self.model.encode(*arguments)
-        return mean.reshape(len(mean), -1), sigma.reshape(len(sigma), -1)
-
-    def decode(self, codes, labels=None):
-        """Pixels in [0, 1] of latent codes; `labels` only for a conditional run."""
-        codes = np.reshape(codes, (len(codes),) + self.model.latent_shape)
-        arguments = (codes, labels) if self.conditional else (codes,)
-        return self.preprocessing.to_pixels(self.model.decode(*arguments))
+        return self.model.data_shape
 
     @property
     def class_names(self):
         """Names of a conditional run's classes, or their numbers as strings."""
         count = self.model.num_classes
-        names = self.config.get("class_names") or CLASS_NAMES.get(
-            self.config.get("dataset_used")
+        names = (
+            self.model.class_names
+            or self.config.get("class_names")
+            or CLASS_NAMES.get(self.config.get("dataset_used"))
         )
         if names and len(names) == count:
             return list(names)
@@ -78,8 +66,12 @@ class LoadedRun:
         return data.x_train, data.y_train
 
 
-def load_run(directory):
+def load_run(directory, say=print):
     """Loads a run folder written by `keras-vae train`.
+
+    A run of a release up to 0.1.0 kept its preprocessing in config.json and
+    its latent mixture in latent_mixture.npz: they are put into the model, and
+    `say` tells so once.
 
     Raises:
         ValueError: if the folder is not a finished run, or its model or latent
@@ -94,22 +86,20 @@ def load_run(directory):
         raise ValueError(
             f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
         )
-    config_path = os.path.join(directory, "config.json")
-    try:
-        with open(config_path) as file:
-            config = json.load(file)
-        if not isinstance(config, dict) or "model" not in config:
-            raise ValueError("it holds no run settings")
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError(
-            f"{config_path} is not the config.json of a run ({error}); "
-            "it is written by keras-vae train."
-        ) from None
+    config = resume.read_config(directory)
     model = _load_model(os.path.join(directory, "model.keras"))
-    density_path = os.path.join(directory, training.LATENT_MIXTURE_FILE)
-    density = LatentMixture.load(density_path) if os.path.isfile(density_path) else None
-    preprocessing = datasets.Preprocessing(**config["preprocessing_state"])
-    return LoadedRun(directory, config, model, preprocessing, density)
+    if model.preprocessing is None and "preprocessing_state" in config:
+        mixture = os.path.join(directory, LATENT_MIXTURE_FILE)
+        model.set_data_space(
+            config["preprocessing_state"],
+            config.get("class_names"),
+            LatentMixture.load(mixture) if os.path.isfile(mixture) else None,
+        )
+        say(
+            f"{directory} is a run of an earlier release: its preprocessing is read "
+            "from config.json (model.keras alone works on the networks' inputs)."
+        )
+    return LoadedRun(directory, config, model)
 
 
 def _load_model(path):
@@ -138,12 +128,12 @@ def _check_label(run, label):
         return None
     if not run.conditional:
         raise ValueError(
-            f"--label needs a conditional (cvae) run; {run.directory} holds a "
+            f"`label` needs a conditional (cvae) run; {run.directory} holds a "
             f"{run.config['model']} run."
         )
     if not 0 <= label < run.model.num_classes:
         raise ValueError(
-            f"--label {label} is not a class of this run: expected 0 to "
+            f"`label={label}` is not a class of this run: expected 0 to "
             f"{run.model.num_classes - 1} ({', '.join(run.class_names)})."
         )
     return label
@@ -173,22 +163,23 @@ def sample(run, n, label=None, seed=0, prior=False):
     if n is None:
         n = SAMPLES_PER_CLASS * run.model.num_classes if spread else 64
     n = checks.positive_integer("n", n)
-    density = None if prior else run.density
     labels = None
     if spread:
         classes = run.model.num_classes
         if n < classes:
             raise ValueError(
-                f"--n {n} cannot show each of the run's {classes} classes: "
-                f"expected at least {classes}, or --label K for one class."
+                f"`n={n}` cannot show each of the run's {classes} classes: "
+                f"expected at least {classes}, or `label=K` for one class."
             )
         labels = np.repeat(
             np.arange(classes), n // classes + (np.arange(classes) < n % classes)
         )
     elif run.conditional:
         labels = np.full(n, label)
-    pixels = run.model.sample(n if labels is None else labels, seed, density=density)
-    return run.preprocessing.to_pixels(pixels), labels
+    pixels = run.model.sample(
+        None if labels is not None else n, labels=labels, seed=seed, prior=prior
+    )
+    return pixels, labels
 
 
 def rows_by_class(pixels, labels):
@@ -238,13 +229,16 @@ def interpolate(run, start, end, steps=10, label=None):
     label = _check_label(run, label)
     if run.conditional and label is None:
         raise ValueError(
-            "A conditional (cvae) run interpolates within one class: pass --label."
+            "A conditional (cvae) run interpolates within one class: pass `label`."
         )
     labels = None if label is None else np.full(steps, label)
     ends = np.stack([start, end])
-    mean, _ = run.encode(ends, None if labels is None else labels[:2])
+    mean, _ = run.model.encode(ends, labels=None if labels is None else labels[:2])
+    mean = mean.reshape(2, -1)
     weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
-    return run.decode((1 - weights) * mean[:1] + weights * mean[1:], labels)
+    return run.model.decode(
+        (1 - weights) * mean[:1] + weights * mean[1:], labels=labels
+    )
 
 
 def read_images(run, source, label=None):
@@ -285,7 +279,7 @@ def read_images(run, source, label=None):
     if run.conditional and y is None:
         raise ValueError(
             "A conditional (cvae) run encodes images with their class: give a "
-            "folder of class sub-folders, a split, or --label."
+            "folder of class sub-folders, a split, or `label`."
         )
     return x, y, names
 

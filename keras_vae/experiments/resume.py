@@ -40,10 +40,13 @@ def claim(out, config, overwrite=False, _locked=False):
         return OVERWRITE
     if os.path.exists(os.path.join(out, "model.keras")):
         raise ValueError(
-            f"{out} already holds a finished run; choose another --out, or pass "
-            "--overwrite to replace it."
+            f"{out} already holds a finished run; choose another `out`, or pass "
+            "`overwrite=True` to replace it."
         )
-    saved = read_config(out)
+    try:
+        saved = read_config(out)
+    except ValueError as error:
+        raise ValueError(f"{error} Pass `overwrite=True` to replace the run.") from None
     if saved is None:
         return NEW
     differences = differences_between(saved, config)
@@ -52,7 +55,7 @@ def claim(out, config, overwrite=False, _locked=False):
             f"{out} holds an unfinished run with other settings ("
             + ", ".join(differences[:4])
             + "); start it again with its own settings to resume it, or pass "
-            "--overwrite to replace it."
+            "`overwrite=True` to replace it."
         )
     return RESUME
 
@@ -76,7 +79,7 @@ def read_config(out):
     if not isinstance(config, dict) or "model" not in config:
         raise ValueError(
             f"{path} is not the config.json of a run ({reason}); it is written by "
-            "keras-vae train. Pass --overwrite to replace the run."
+            "keras-vae train."
         )
     return config
 
@@ -94,6 +97,7 @@ def differences_between(saved, config):
 
 def _settings(config):
     values = {key: config.get(key) for key in config_lib.DEFAULTS}
+    values = config_lib.record(values)
     if values.get("data_path"):
         values["data_path"] = os.path.abspath(values["data_path"])
     if values.get("image_size") is not None:

@@ -69,7 +69,7 @@ def check_folder(path, kind="run"):
     if not os.path.isdir(path):
         raise ValueError(
             f"{path} is a file, not a folder; expected a new or empty folder, or "
-            f"a keras-vae {kind} folder. Choose another --out."
+            f"a keras-vae {kind} folder. Choose another `out`."
         )
     marker = read_marker(path)
     if marker is None:
@@ -79,14 +79,14 @@ def check_folder(path, kind="run"):
             raise ValueError(
                 f"{path} holds files keras-vae did not write ({shown}) and no "
                 f"{MARKER} marker; expected a new or empty folder, or a keras-vae "
-                f"{kind} folder. Choose another --out: keras-vae never writes "
+                f"{kind} folder. Choose another `out`: keras-vae never writes "
                 "into or deletes other files."
             )
         return False
     if marker.get("kind") != kind:
         raise ValueError(
             f"{path} is a keras-vae {marker.get('kind')} folder; expected a new "
-            f"folder or a {kind} folder. Choose another --out."
+            f"folder or a {kind} folder. Choose another `out`."
         )
     return True
 
@@ -187,7 +187,7 @@ class Lock:
             file.close()
             raise ValueError(
                 f"{self.path} is in use by another command ({_describe(holder)}); "
-                "wait for it to finish, or choose another folder."
+                "wait for it to finish, or choose another `out`."
             ) from None
         file.seek(0)
         file.truncate()

@@ -11,7 +11,7 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_vae import architectures, callbacks, datasets, schedules
+from keras_vae import architectures, datasets
 from keras_vae import settings as config_lib
 from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
@@ -21,8 +21,6 @@ from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
 from keras_vae.models.vae import METRIC_NAMES
 
-LATENT_MIXTURE_FILE = "latent_mixture.npz"
-
 
 @dataclasses.dataclass
 class Run:
@@ -31,13 +29,11 @@ class Run:
     directory: str
     config: dict
     metrics: dict
-    model: keras.Model
+    model: keras.Model  # with its preprocessing and latent mixture
     data: datasets.ImageData
-    preprocessing: datasets.Preprocessing
-    latent: tuple  # (points, labels, method)
-    reconstructions: tuple  # (originals, reconstructions), pixels
-    samples: np.ndarray  # pixels
-    density: LatentMixture = None  # what samples are drawn from; None: the prior
+    latent: tuple = None  # (points, labels, method), for the figures
+    reconstructions: tuple = None  # (originals, reconstructions), pixels
+    samples: np.ndarray = None  # pixels
 
 
 def load_data(config, say=print):
@@ -53,7 +49,7 @@ def load_data(config, say=print):
         except datasets.DataUnavailableError:
             say(
                 "MNIST is neither cached nor downloadable here: training on "
-                "scikit-learn's bundled 8x8 digits instead (pass --dataset to choose)."
+                "scikit-learn's bundled 8x8 digits instead (choose with `dataset`)."
             )
             return datasets.load("digits"), "digits"
     name = name or "custom"
@@ -81,64 +77,46 @@ def default_run_directory(model, root="runs"):
     return path
 
 
-def build_model(config, image_shape, num_classes):
+def build_model(config, prepared):
     """The model `config` names (the original study's MLP VAE or conv CVAE,
-    or the conv VAE), compiled with Adam."""
-    if config["model"] in ("vae", "conv_vae"):
-        architecture = (
-            architectures.mlp if config["model"] == "vae" else architectures.conv
-        )
-        encoder, decoder = architecture(image_shape, config["latent_dim"])
-        model = VAE(encoder, decoder, **_model_arguments(config))
-    else:
-        encoder, decoder = architectures.conv_conditional(
-            image_shape,
-            config["latent_dim"],
-            num_classes,
-            condition_all_layers=config["condition_all_layers"],
-        )
-        model = ConditionalVAE(
-            encoder, decoder, num_classes=num_classes, **_model_arguments(config)
-        )
-    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
-    return model
-
-
-def _model_arguments(config):
-    return {
-        "beta": config["beta"],
+    or the conv VAE), with its schedules in training steps, the run's
+    preprocessing and class names, compiled with Adam."""
+    data = prepared.data
+    steps_per_epoch = -(-prepared.num_training // config["batch_size"])
+    beta = config["beta"]
+    if config["beta_schedule"] is not None:
+        beta = config["beta_schedule"].build(beta, steps_per_epoch)
+    capacity = config["capacity"]
+    if capacity is not None:
+        capacity = capacity.build(steps_per_epoch, config["epochs"])
+    arguments = {
+        "beta": beta,
         "parameterization": config["parameterization"],
         "likelihood": config["likelihood"],
         "seed": config["seed"],
         "free_bits": config["free_bits"],
-        "capacity": None if config["capacity"] is None else 0.0,
+        "capacity": capacity,
+        "preprocessing": prepared.preprocessing,
+        "class_names": data.class_names,
     }
-
-
-def schedule_callbacks(config, steps_per_epoch):
-    """The beta and capacity schedulers `config` asks for, in training steps."""
-    result = []
-    if config["beta_schedule"] is not None:
-        schedule = config_lib.parse_beta_schedule(config["beta_schedule"])
-        steps = schedule["epochs"] * steps_per_epoch
-        if schedule["kind"] == "warmup":
-            function = schedules.LinearWarmup(steps, maximum=config["beta"])
-        else:
-            function = schedules.Cyclical(
-                steps, maximum=config["beta"], cycles=schedule["cycles"]
-            )
-        result.append(callbacks.BetaScheduler(function))
-    if config["capacity"] is not None:
-        capacity = config_lib.parse_capacity(config["capacity"])
-        epochs = capacity["epochs"] or config["epochs"]
-        result.append(
-            callbacks.CapacityScheduler(
-                schedules.LinearWarmup(
-                    epochs * steps_per_epoch, maximum=capacity["maximum"]
-                )
-            )
+    if config["model"] in ("vae", "conv_vae"):
+        architecture = (
+            architectures.mlp if config["model"] == "vae" else architectures.conv
         )
-    return result
+        encoder, decoder = architecture(data.image_shape, config["latent_dim"])
+        model = VAE(encoder, decoder, **arguments)
+    else:
+        encoder, decoder = architectures.conv_conditional(
+            data.image_shape,
+            config["latent_dim"],
+            data.num_classes,
+            condition_all_layers=config["condition_all_layers"],
+        )
+        model = ConditionalVAE(
+            encoder, decoder, num_classes=data.num_classes, **arguments
+        )
+    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
+    return model
 
 
 def train(out=None, say=print, verbose=None, overwrite=False, **settings):
@@ -180,7 +158,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     data = prepared.data
     if config["model"] == "cvae" and not data.labelled:
         raise ValueError(
-            f"--model cvae needs classes: {config['data_path']} is a flat folder of "
+            f'`model="cvae"` needs classes: {config["data_path"]} is a flat folder of '
             "images; put each class in a sub-folder of its own."
         )
     _check_mixture_size(config, data.y_train[prepared.train_index])
@@ -199,7 +177,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     if config["deterministic"]:
         enable_determinism()
     with distribution.scope:
-        model = build_model(config, data.image_shape, data.num_classes)
+        model = build_model(config, prepared)
         # Built before fit, so that a backup can be restored into it.
         model.build(_input_shape(config, data.image_shape))
         model.optimizer.build(model.trainable_variables)
@@ -228,7 +206,10 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
         done, history = backup.restore(model, backup_folder)
     write_json(
         os.path.join(out, "config.json"),
-        {**config, "preprocessing_state": preprocessing.get_config()},
+        {
+            **config_lib.record(config),
+            "preprocessing_state": preprocessing.get_config(),
+        },
     )
     backup.write_history(history_path, history)
     say(f"Training {config['model']} on {prepared.describe()} -> {out}")
@@ -240,10 +221,7 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
             else f"Starting the unfinished run in {out} again: none of its epochs "
             "was backed up."
         )
-    # Schedulers first: they add beta and C to the logs that the backup records.
-    fit_callbacks = schedule_callbacks(
-        config, -(-prepared.num_training // config["batch_size"])
-    )
+    fit_callbacks = []
     # Multi-worker runs are not backed up: each worker would resume from its
     # own folder, out of step, so such a run starts again.
     fit_callbacks.append(
@@ -304,26 +282,19 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
         "test": evaluate_split(model, test),
     }
     write_json(os.path.join(out, "metrics.json"), metrics)
+    if config["latent_mixture"]:
+        say(
+            f"Fitting a {config['latent_mixture']}-component Gaussian mixture to the "
+            "codes of the training images (kept in model.keras)"
+        )
+        model.latent_mixture = fit_latent_mixture(
+            model, config, data, config["latent_mixture"], train_index
+        )
     with atomic_path(os.path.join(out, "model.keras")) as temporary:
         model.save(temporary)
     # The finished model replaces the backup.
     shutil.rmtree(backup_folder, ignore_errors=True)
-    run = Run(out, config, metrics, model, data, preprocessing, None, None, None)
-    if config["latent_mixture"]:
-        say(
-            f"Fitting a {config['latent_mixture']}-component Gaussian mixture to the "
-            f"codes of the training images -> {LATENT_MIXTURE_FILE}"
-        )
-        run.density = fit_latent_mixture(
-            model,
-            config,
-            data,
-            preprocessing,
-            config["latent_mixture"],
-            train_index,
-        )
-        with atomic_path(os.path.join(out, LATENT_MIXTURE_FILE)) as temporary:
-            run.density.save(temporary)
+    run = Run(out, config, metrics, model, data)
     figures.write_figures(run)
     return run
 
@@ -344,23 +315,12 @@ def finished_run(out, settings):
         raise ValueError(
             f"{out} holds a finished run with other settings ("
             + ", ".join(differences[:4])
-            + "); choose another --out."
+            + "); choose another `out`."
         )
     with open(os.path.join(out, "metrics.json"), encoding="utf-8") as file:
         metrics = json.load(file)
     data = load_named(loaded.config["dataset_used"], loaded.config)
-    run = Run(
-        out,
-        loaded.config,
-        metrics,
-        loaded.model,
-        data,
-        loaded.preprocessing,
-        None,
-        None,
-        None,
-        loaded.density,
-    )
+    run = Run(out, loaded.config, metrics, loaded.model, data)
     figures.write_figures(run)
     return run
 
@@ -415,14 +375,12 @@ def _check_mixture_size(config, training_labels):
     if components > min(counts):
         per_class = " per class" if config["model"] == "cvae" else ""
         raise ValueError(
-            f"--latent-mixture {components} needs at least {components} training "
+            f"`latent_mixture={components}` needs at least {components} training "
             f"images{per_class}; the smallest count is {min(counts)}."
         )
 
 
-def fit_latent_mixture(
-    model, config, data, preprocessing, components, train_index=None
-):
+def fit_latent_mixture(model, config, data, components, train_index=None):
     """A `LatentMixture` of `model`'s codes of the run's training images.
 
     `train_index` defaults to the run's training split (without the
@@ -432,7 +390,7 @@ def fit_latent_mixture(
         train_index, _ = split(data.y_train, config)
     return LatentMixture.fit(
         model,
-        preprocessing.transform(data.x_train[train_index], config["seed"]),
+        data.x_train[train_index],
         data.y_train[train_index] if config["model"] == "cvae" else None,
         components=components,
         seed=config["seed"],
@@ -499,14 +457,13 @@ class PreparedData:
         )
 
 
-def prepare_data(config, say=print, max_examples=None, multiple=1):
+def prepare_data(config, say=print, multiple=1):
     """Loads `config`'s dataset, fits the preprocessing on the training images,
     holds out a stratified validation split and builds the training pipeline.
 
     Args:
         config: Resolved settings (`keras_vae.settings.resolve`).
         say: Callable for progress lines (the dataset fallback notice).
-        max_examples: Integer or `None`, keep only this many training images.
         multiple: Integer, keep a multiple of it of training and of
             validation images (for `Distribution.batch_multiple`).
 
@@ -514,10 +471,12 @@ def prepare_data(config, say=print, max_examples=None, multiple=1):
         A `PreparedData`.
     """
     data, dataset_used = load_data(config, say)
-    preprocessing = datasets.Preprocessing.fit(config["preprocessing"], data.x_train)
+    preprocessing = datasets.Preprocessing.fit(
+        config["preprocessing"], data.x_train, seed=config["seed"]
+    )
     train_index, validation_index = split(data.y_train, config)
-    if max_examples:
-        train_index = np.sort(train_index)[:max_examples]
+    if config["max_examples"]:
+        train_index = np.sort(train_index)[: config["max_examples"]]
     train_index = train_index[: len(train_index) // multiple * multiple]
     validation_index = validation_index[: len(validation_index) // multiple * multiple]
     conditional = config["model"] == "cvae"
@@ -546,7 +505,8 @@ def _first(inputs):
 
 
 def model_inputs(config, preprocessing, x, y, seed):
-    """Evaluation data as `config`'s model takes it: `x` or `(x, labels)`."""
+    """Evaluation data as `config`'s model's networks take it: `x` or
+    `(x, labels)`, preprocessed with `seed`."""
     x = preprocessing.transform(x, seed)
     return (x, y) if config["model"] == "cvae" else x
 

@@ -1,11 +1,13 @@
+import json
 import math
 import numbers
 
 import keras
 from keras import ops
 
-from keras_vae import checks
+from keras_vae import checks, defaults
 from keras_vae import parameterization as param_lib
+from keras_vae.schedules.schedule import Schedule
 
 
 def validate_beta(beta):
@@ -43,12 +45,17 @@ class KLRegularizer(keras.layers.Layer):
     diagonal Gaussian posterior and the standard normal prior, summed over the
     latent dimensions and averaged over the batch, in nats.
 
-    beta lives in a non-trainable variable, `layer.beta`, so that it can be
-    changed while `fit` runs (for KL annealing or a beta schedule, see
-    `keras_vae.callbacks.BetaScheduler`): a value assigned between two batches
-    is used by the very next training step. Assign through the `beta`
-    property (`layer.beta = 4.0`), which validates, or directly on the
-    variable (`layer.beta.assign(4.0)`) from graph code.
+    beta may follow a schedule (`keras_vae.schedules`, e.g. a linear warm-up
+    against posterior collapse): the layer counts its training calls in a
+    variable, `layer.iterations`, and sets beta to `schedule(iterations)` in
+    every training call, inside the compiled step, so the value is exact at
+    every step whatever `steps_per_execution` is; the count is saved with the
+    weights, so a resumed model continues its schedule. A constant beta lives
+    in a non-trainable variable, `layer.beta`, which may also be changed
+    while `fit` runs: a value assigned between two batches is used by the
+    very next training step. Assign through the `beta` property
+    (`layer.beta = 4.0`), which validates, or on the variable
+    (`layer.beta.assign(4.0)`) from graph code.
 
     Two changes of the KL term against posterior collapse, both off by
     default:
@@ -60,9 +67,8 @@ class KLRegularizer(keras.layers.Layer):
       freely up to `free_bits` nats.
     - **Capacity** (Burgess et al. 2018): the term becomes `beta * |KL - C|`,
       which pulls the KL towards a target capacity `C` instead of towards
-      zero. `C` lives in a non-trainable variable, `layer.capacity`, that
-      `keras_vae.callbacks.CapacityScheduler` raises during training. Pass
-      `capacity=0.0` to create it.
+      zero. `C` lives in a non-trainable variable, `layer.capacity`; give a
+      schedule (C rising from 0 to C_max) as `capacity`, or a number.
 
     The layer's loss is the training objective; the KL divergence itself (the
     number that enters the ELBO) is unchanged by both.
@@ -76,17 +82,21 @@ class KLRegularizer(keras.layers.Layer):
         (capacity).
 
     Args:
-        beta: Float, weight of the KL term. `0` turns it off. Defaults to `1.0`.
+        beta: Float, weight of the KL term (`0` turns it off), or a
+            `keras_vae.schedules.Schedule` of it over the training steps.
+            Defaults to `1.0`.
         parameterization: String, how the raw scale maps to sigma:
             `"softplus"` or `"log_var"`. Defaults to `"softplus"`.
         free_bits: Float, the KL floor per latent dimension in nats, `>= 0`.
             Defaults to `0.0` (off).
-        capacity: Float or `None`, the initial KL target `C` in nats. `None`
-            (the default) uses the plain `beta * KL`.
+        capacity: Float, a `keras_vae.schedules.Schedule`, or `None`: the KL
+            target `C` in nats. `None` (the default) uses the plain
+            `beta * KL`.
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
         inputs: List of two tensors `[mean, raw_scale]` of equal shape.
+        training: Python boolean; a training call advances the schedules.
 
     Input shape:
         Two tensors of equal shape `(batch_size, latent_dim)`.
@@ -107,6 +117,12 @@ class KLRegularizer(keras.layers.Layer):
     print(float(layer.losses[0]))  # beta * 0.5 * mu^2 * 2 dims = 2.0
     layer.beta = 0.5  # e.g. from a callback during fit
 
+    warmup = keras_vae.schedules.LinearWarmup(steps=100, maximum=4.0)
+    scheduled = keras_vae.layers.KLRegularizer(beta=warmup, parameterization="log_var")
+    for _ in range(50):
+        scheduled([mean, log_var], training=True)
+    print(float(scheduled.beta), int(scheduled.iterations))  # 1.96 50
+
     floored = keras_vae.layers.KLRegularizer(free_bits=1.0, parameterization="log_var")
     floored([mean, log_var])
     print(float(floored.losses[0]))  # each dimension counts 1.0, not 0.5: 2.0
@@ -115,34 +131,41 @@ class KLRegularizer(keras.layers.Layer):
 
     def __init__(
         self,
-        beta=1.0,
-        parameterization="softplus",
-        free_bits=0.0,
+        beta=defaults.BETA,
+        parameterization=defaults.PARAMETERIZATION,
+        free_bits=defaults.FREE_BITS,
         capacity=None,
         **kwargs,
     ):
-        beta = validate_beta(beta)
+        beta_schedule, beta = _schedule_or_value("beta", beta, validate_beta)
+        capacity_schedule = None
+        if capacity is not None:
+            capacity_schedule, capacity = _schedule_or_value(
+                "capacity", capacity, lambda c: checks.finite_number("capacity", c, 0)
+            )
         param_lib.validate_parameterization(parameterization)
         free_bits = checks.finite_number("free_bits", free_bits, 0)
-        if capacity is not None:
-            capacity = checks.finite_number("capacity", capacity, 0)
         super().__init__(**kwargs)
         self.parameterization = parameterization
         self.free_bits = free_bits
-        self._beta = self.add_weight(
+        self.beta_schedule = beta_schedule
+        self.capacity_schedule = capacity_schedule
+        self._beta = self._state("beta", beta)
+        self._capacity = None if capacity is None else self._state("capacity", capacity)
+        self.iterations = None
+        if beta_schedule is not None or capacity_schedule is not None:
+            self.iterations = self._state("iterations", 0, dtype="int32")
+
+    def _state(self, name, value, dtype=None):
+        # One replica's update is the value: every replica computes the same.
+        return self.add_weight(
             shape=(),
-            initializer=keras.initializers.Constant(beta),
+            initializer=keras.initializers.Constant(value),
+            dtype=dtype,
             trainable=False,
-            name="beta",
+            aggregation="only_first_replica",
+            name=name,
         )
-        self._capacity = None
-        if capacity is not None:
-            self._capacity = self.add_weight(
-                shape=(),
-                initializer=keras.initializers.Constant(capacity),
-                trainable=False,
-                name="capacity",
-            )
 
     @property
     def beta(self):
@@ -151,6 +174,12 @@ class KLRegularizer(keras.layers.Layer):
 
     @beta.setter
     def beta(self, value):
+        if self.beta_schedule is not None:
+            raise ValueError(
+                f"Layer '{self.name}' sets beta from its schedule "
+                f"{self.beta_schedule!r} in every training step. Build it with a "
+                f"number to set beta by hand. Received: beta={value!r}"
+            )
         self._beta.assign(validate_beta(value))
 
     @property
@@ -165,13 +194,28 @@ class KLRegularizer(keras.layers.Layer):
                 f"Layer '{self.name}' has no capacity term: create it with "
                 "`capacity=0.0` (or a model with `capacity=0.0`) to set one."
             )
+        if self.capacity_schedule is not None:
+            raise ValueError(
+                f"Layer '{self.name}' sets the capacity from its schedule "
+                f"{self.capacity_schedule!r} in every training step. Received: "
+                f"capacity={value!r}"
+            )
         self._capacity.assign(checks.finite_number("capacity", value, 0))
 
     def build(self, input_shape):
         param_lib.check_mean_and_scale_shapes(self.name, input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         mean, raw_scale = inputs
+        if training and self.iterations is not None:
+            for schedule, variable in (
+                (self.beta_schedule, self._beta),
+                (self.capacity_schedule, self._capacity),
+            ):
+                if schedule is not None:
+                    value = schedule(self.iterations)
+                    variable.assign(ops.cast(value, variable.dtype))
+            self.iterations.assign_add(ops.cast(1, self.iterations.dtype))
         per_dimension = ops.mean(
             param_lib.kl_divergence_per_dimension(
                 mean, raw_scale, self.parameterization
@@ -190,13 +234,57 @@ class KLRegularizer(keras.layers.Layer):
         return tuple(input_shape[0]), tuple(input_shape[1])
 
     def get_config(self):
-        capacity = self._capacity
         return {
             **super().get_config(),
-            "beta": float(ops.convert_to_numpy(self._beta)),
+            "beta": _config_of(self.beta_schedule, self._beta),
             "parameterization": self.parameterization,
             "free_bits": self.free_bits,
-            "capacity": None
-            if capacity is None
-            else float(ops.convert_to_numpy(capacity)),
+            "capacity": _config_of(self.capacity_schedule, self._capacity),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("beta", "capacity"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _schedule_or_value(name, value, validate):
+    """`(schedule, initial value)` of a schedule, `(None, value)` of a number."""
+    if isinstance(value, Schedule):
+        try:
+            json.dumps(keras.saving.serialize_keras_object(value))
+        except (NotImplementedError, TypeError, ValueError) as error:
+            raise TypeError(
+                f"Invalid value received for argument `{name}`. Expected a "
+                "serializable schedule (its get_config returns its constructor's "
+                "arguments, and the class is registered with "
+                "keras.saving.register_keras_serializable), to be saved with the "
+                f"model. Received: {name}={type(value).__name__} "
+                f"({type(error).__name__}: {error})"
+            ) from None
+        initial = float(ops.convert_to_numpy(value(0)))
+        if not math.isfinite(initial) or initial < 0:
+            raise ValueError(
+                f"Invalid value received for argument `{name}`. Expected a schedule "
+                f"of finite values >= 0. Received: {name}={value!r}, which gives "
+                f"{initial} at step 0"
+            )
+        return value, initial
+    if callable(value) and not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid value received for argument `{name}`. Expected a number or "
+            "a keras_vae.schedules.Schedule (serializable, evaluated inside the "
+            f"training step). Received: {name}={value!r}. A plain function: "
+            "subclass keras_vae.schedules.Schedule, or drive the variable with "
+            "keras_vae.callbacks.BetaScheduler / CapacityScheduler."
+        )
+    return None, validate(value)
+
+
+def _config_of(schedule, variable):
+    if schedule is not None:
+        return keras.saving.serialize_keras_object(schedule)
+    return None if variable is None else float(ops.convert_to_numpy(variable))

@@ -6,3 +6,8 @@ from keras_vae.likelihoods.likelihood import Likelihood as Likelihood
 from keras_vae.likelihoods.lookup import get as get
 
 __all__ = ["Bernoulli", "Gaussian", "Likelihood", "get"]
+
+# Last: registers every class with Keras once no keras_vae module is half-imported.
+from keras_vae import registry  # noqa: E402
+
+registry.complete(__name__)

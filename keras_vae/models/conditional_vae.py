@@ -1,4 +1,5 @@
 import keras
+import numpy as np
 from keras import ops
 
 from keras_vae import checks
@@ -66,10 +67,12 @@ class ConditionalVAE(VAE):
     x = rng.normal(size=(64, 8, 8, 1)).astype("float32")
     labels = rng.integers(0, 10, size=64)
     cvae.fit(x, labels, epochs=1, batch_size=16, verbose=0)
-    sevens = cvae.sample(np.full(5, 7), seed=0)  # five new examples of class 7
+    sevens = cvae.sample(5, labels=7, seed=0)  # five new examples of class 7
     print(sevens.shape)  # (5, 8, 8, 1)
     ```
     """
+
+    conditional = True
 
     def __init__(self, encoder, decoder, num_classes, **kwargs):
         checks.positive_integer("num_classes", num_classes)
@@ -79,6 +82,7 @@ class ConditionalVAE(VAE):
         # after every compiled call (see `_checking_labels`), never logged.
         self.label_check = keras.metrics.Sum(name=_INVALID_LABELS)
         self._label_error = None
+        self._pending = {"training": None, "evaluation": None}
 
     @property
     def metrics(self):
@@ -89,8 +93,8 @@ class ConditionalVAE(VAE):
         result.pop(_INVALID_LABELS, None)
         return result
 
-    def _update_trackers(self, terms, x, labels=None):
-        logs = super()._update_trackers(terms, x)
+    def _update_trackers(self, terms, x, labels=None, training=False):
+        logs = super()._update_trackers(terms, x, training=training)
         value = ops.cast(labels, "float32")
         invalid = (
             (value < 0) | (value >= self.num_classes) | (value != ops.floor(value))
@@ -120,39 +124,56 @@ class ConditionalVAE(VAE):
         The count is an output of the compiled step, since XLA (JAX, and
         TensorFlow with `jit_compile=True`) drops assertions inside it; the
         loop is stopped rather than left by an exception so that every
-        backend hands the model's state back intact.
+        backend hands the model's state back intact. On JAX, whose calls run
+        asynchronously, a call's count is read after the next call is
+        dispatched (reading it at once cost 9-13 % of the conv CVAE's speed,
+        docs/benchmarks.md), and the last one when the loop ends.
         """
+        deferred = keras.backend.backend() == "jax"
 
         def checked(*arguments):
             result = function(*arguments)
             logs = result[0] if isinstance(result, tuple) else result
             invalid = logs.pop(_INVALID_LABELS, None)
-            count = 0 if invalid is None else int(ops.convert_to_numpy(invalid))
-            if count and self._label_error is None:
-                self._label_error = (
-                    f"Labels must be integers in [0, {self.num_classes}) for "
-                    f"num_classes={self.num_classes}. Received {count} other "
-                    f"value{'s' if count > 1 else ''} in the {purpose} data's "
-                    "batches (from a tf.data "
-                    "pipeline, a generator or a PyDataset); expected class "
-                    "indices, e.g. labels.argmax(-1) for one-hot labels."
-                )
-            if self._label_error is not None:
-                self.stop_training = self.stop_evaluating = True
+            if deferred:
+                invalid, self._pending[purpose] = self._pending[purpose], invalid
+            self._note_labels(invalid, purpose)
             return result
 
         return checked
 
+    def _note_labels(self, invalid, purpose):
+        count = 0 if invalid is None else int(ops.convert_to_numpy(invalid))
+        if count and self._label_error is None:
+            self._label_error = (
+                f"Labels must be integers in [0, {self.num_classes}) for "
+                f"num_classes={self.num_classes}. Received {count} other "
+                f"value{'s' if count > 1 else ''} in the {purpose} data's batches "
+                "(from a tf.data pipeline, a generator or a PyDataset); expected "
+                "class indices, e.g. labels.argmax(-1) for one-hot labels."
+            )
+        if self._label_error is not None:
+            self.stop_training = self.stop_evaluating = True
+
+    def _settle(self, purpose):
+        """Reads the count still pending after the last call."""
+        invalid, self._pending[purpose] = self._pending[purpose], None
+        self._note_labels(invalid, purpose)
+
     def fit(self, *args, **kwargs):
         self._label_error = None
+        self._pending["training"] = None
         history = super().fit(*args, **kwargs)
+        self._settle("training")
         self._raise_label_error()
         return history
 
     def evaluate(self, *args, **kwargs):
         error, self._label_error = self._label_error, None
+        self._pending["evaluation"] = None
         try:
             results = super().evaluate(*args, **kwargs)
+            self._settle("evaluation")
             self._raise_label_error()
         finally:
             # Within `fit`, its own check continues.
@@ -202,56 +223,32 @@ class ConditionalVAE(VAE):
         """
         return checks.class_labels(labels, self.num_classes)
 
-    def encode(self, x, labels, batch_size=256):
-        """Posterior parameters of `x` given `labels`.
-
-        Returns:
-            Tuple `(mean, sigma)` of NumPy arrays `(n, latent_dim)`.
-        """
-        return self._encode_arrays(x, self._matching_labels(labels, x), batch_size)
-
-    def decode(self, z, labels, batch_size=256):
-        """The likelihood's mean of `z` given `labels`, in data space."""
-        return self._decode_arrays(z, self._matching_labels(labels, z), batch_size)
-
-    def reconstruct(self, x, labels, sample=False, seed=None, batch_size=256):
-        """Reconstructions of `x` given its `labels`, in data space.
-
-        Args:
-            x: Array of inputs.
-            labels: Array of their labels.
-            sample: Boolean, whether to decode a posterior sample instead of the
-                posterior mean. Defaults to `False`.
-            seed: Integer or `None`, seed of the posterior sample.
-            batch_size: Integer, how many inputs to process at once.
-        """
-        labels = self._matching_labels(labels, x)
-        return self._reconstruct_arrays(x, labels, sample, seed, batch_size)
-
-    def sample(self, labels, seed=None, batch_size=256, density=None):
-        """Decodes one draw z ~ N(0, I), or from `density`, per label.
-
-        Args:
-            labels: Array of class labels, one per sample wanted.
-            seed: Integer or `None`, seed of the draws.
-            batch_size: Integer, how many codes to decode at once.
-            density: `None` (the prior) or a `keras_vae.LatentMixture` fitted
-                to this model's codes with labels: z is drawn from the
-                mixture of each label's class.
-
-        Returns:
-            NumPy array of shape `(len(labels),) + input_shape`, in data space.
-        """
-        labels = self.check_labels(labels)
-        if density is not None and not density.conditional:
+    def _helper_labels(self, method, labels, count):
+        if labels is None:
             raise ValueError(
-                "A ConditionalVAE samples from a LatentMixture fitted with labels "
-                "(one mixture per class)."
+                f"`ConditionalVAE.{method}` needs `labels`, one class per example: "
+                "the model draws and reads examples of a class. Received: "
+                "labels=None"
             )
-        return self.decode(self._draws(labels, seed, density), labels, batch_size)
+        return checks.class_labels(labels, self.num_classes, count=count)
 
-    def _matching_labels(self, labels, x):
-        return checks.class_labels(labels, self.num_classes, count=len(x))
+    def _sample_count(self, n, labels):
+        if labels is None:
+            self._helper_labels("sample", None, None)
+        if np.ndim(labels) == 0:  # one class, n times
+            if n is None:
+                raise ValueError(
+                    "`ConditionalVAE.sample` with one label needs `n`, how many "
+                    f"samples of it. Received: labels={labels!r}, n=None"
+                )
+            labels = np.full(checks.positive_integer("n", n), labels)
+        elif n is not None and n != len(labels):
+            raise ValueError(
+                f"`ConditionalVAE.sample` draws one sample per label: `n` is "
+                f"len(labels). Received: n={n!r} and {len(labels)} labels."
+            )
+        labels = self.check_labels(labels)
+        return len(labels), labels
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes}

@@ -1,25 +1,21 @@
-import math
-
 import keras
-import numpy as np
 from keras import ops
 
-from keras_vae import checks, likelihoods
+from keras_vae import defaults, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.sampling import Sampling
 from keras_vae.models import utils
-from keras_vae.models.backends import (
-    Trainer,
-    auto_steps_per_execution,
-    check_backend,
-)
+from keras_vae.models.backends import Trainer, check_backend
+from keras_vae.models.compiling import Compiling
+from keras_vae.models.data_checks import DataChecks
+from keras_vae.models.inference import Inference
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class VAE(Trainer, keras.Model):
+class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
     """Variational autoencoder trained with `fit` on the evidence lower bound.
 
     Wires a user-supplied encoder and decoder through `KLRegularizer` and
@@ -42,9 +38,14 @@ class VAE(Trainer, keras.Model):
       An upper bound on -log p(x) that does not depend on beta: the number to
       compare models trained with different beta.
 
-    beta lives in a non-trainable variable (`model.beta`), so callbacks can
-    anneal it while `fit` runs: `model.beta = 0.5` takes effect at the next
-    step.
+    and `fit` logs `beta` (and the capacity `C`, with the capacity objective)
+    as it was at the end of each epoch.
+
+    beta may be a number or a schedule (`keras_vae.schedules`, e.g.
+    `LinearWarmup`), evaluated inside every training step from the step
+    count: exact at every step with any `steps_per_execution`, and saved with
+    the model. A number lives in a non-trainable variable (`model.beta`) that
+    callbacks may change between steps.
 
     The model trains on the TensorFlow, JAX and PyTorch backends of Keras 3:
     `compute_elbo_terms` is the one loss computation (`keras.ops` only), and
@@ -52,6 +53,14 @@ class VAE(Trainer, keras.Model):
     `keras_vae.models.backends`). A `.keras` file saved on one backend loads
     on the others. It takes no `loss` or `metrics` in `compile`: pass only the
     optimizer.
+
+    The NumPy helpers `encode`, `decode`, `reconstruct` and `sample` work in
+    *data space*: with a `preprocessing` (what `keras-vae train` gives its
+    models), pixels in [0, 1] go in and come out, and the model file carries
+    the preprocessing, its class names and its latent mixture, so that a
+    loaded `.keras` file is all one needs; without one, data space is the
+    networks' own space. `raw=True` skips the preprocessing, and calling the
+    model (or `predict`) gives the decoder's raw output.
 
     Reference:
         Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
@@ -62,7 +71,8 @@ class VAE(Trainer, keras.Model):
         decoder: Keras layer or model mapping `z` of shape `(batch, latent_dim)`
             to a tensor of the input's shape: the likelihood's raw output
             (logits for `"bernoulli"`, means for `"gaussian"`).
-        beta: Float, weight of the KL term, `>= 0`. Defaults to `1.0`.
+        beta: Float, weight of the KL term, `>= 0`, or a
+            `keras_vae.schedules.Schedule` of it. Defaults to `1.0`.
         parameterization: String, how the encoder's raw scale maps to sigma:
             `"softplus"` or `"log_var"`. Defaults to `"softplus"`.
         likelihood: String (`"gaussian"` or `"bernoulli"`) or a
@@ -72,10 +82,17 @@ class VAE(Trainer, keras.Model):
         free_bits: Float, KL floor per latent dimension in nats (Kingma et
             al. 2016), see `keras_vae.layers.KLRegularizer`. Defaults to `0.0`
             (off).
-        capacity: Float or `None`, initial KL target C of the capacity
-            objective `beta * |KL - C|` (Burgess et al. 2018), raised during
-            training by `keras_vae.callbacks.CapacityScheduler`. Defaults to
-            `None` (plain `beta * KL`).
+        capacity: Float, a `keras_vae.schedules.Schedule`, or `None`: the KL
+            target C of the capacity objective `beta * |KL - C|` (Burgess et
+            al. 2018). Defaults to `None` (plain `beta * KL`).
+        preprocessing: A `keras_vae.datasets.Preprocessing` or `None`: how
+            data-space inputs (pixels) map to the networks' inputs and back,
+            for the NumPy helpers. Defaults to `None` (the same space).
+        class_names: List of strings or `None`, a conditional model's class
+            names (kept in the model file). Defaults to `None`.
+        latent_mixture: A `keras_vae.LatentMixture` fitted to this model's
+            codes, or `None`: what `sample` draws z from (kept in the model
+            file). Defaults to `None` (the prior).
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:
@@ -92,11 +109,12 @@ class VAE(Trainer, keras.Model):
     import keras_vae
 
     encoder, decoder = keras_vae.architectures.mlp(input_shape=(8, 8), latent_dim=2)
-    vae = keras_vae.models.VAE(encoder, decoder, beta=1.0)
+    warmup = keras_vae.schedules.LinearWarmup(steps=8, maximum=1.0)
+    vae = keras_vae.models.VAE(encoder, decoder, beta=warmup)
     vae.compile(optimizer="adam")
     x = np.random.default_rng(0).normal(size=(64, 8, 8)).astype("float32")
     history = vae.fit(x, epochs=2, batch_size=16, verbose=0)
-    print(sorted(history.history))  # ['elbo', 'kl_loss', 'loss', ...]
+    print(history.history["beta"])  # [0.375, 0.875]: beta after 4 and 8 steps
     mean, sigma = vae.encode(x[:4])
     samples = vae.sample(4, seed=0)
     ```
@@ -106,12 +124,15 @@ class VAE(Trainer, keras.Model):
         self,
         encoder,
         decoder,
-        beta=1.0,
-        parameterization="softplus",
-        likelihood="gaussian",
+        beta=defaults.BETA,
+        parameterization=defaults.PARAMETERIZATION,
+        likelihood=defaults.LIKELIHOOD,
         seed=None,
-        free_bits=0.0,
+        free_bits=defaults.FREE_BITS,
         capacity=None,
+        preprocessing=None,
+        class_names=None,
+        latent_mixture=None,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -137,10 +158,12 @@ class VAE(Trainer, keras.Model):
         self.likelihood = likelihood
         self.seed = seed
         self.trackers = [keras.metrics.Mean(name=name) for name in METRIC_NAMES]
+        self.set_data_space(preprocessing, class_names, latent_mixture)
 
     @property
     def beta(self):
-        """The non-trainable variable holding the KL weight; assign to change it."""
+        """The non-trainable variable holding the KL weight; assign to change it
+        (a number: a model whose beta follows a schedule refuses)."""
         return self.kl_regularizer.beta
 
     @beta.setter
@@ -164,70 +187,6 @@ class VAE(Trainer, keras.Model):
     @property
     def metrics(self):
         return list(self.trackers)
-
-    def compile(
-        self,
-        optimizer="adam",
-        loss=None,
-        metrics=None,
-        steps_per_execution="auto",
-        **kwargs,
-    ):
-        """Configures the model for training.
-
-        Args:
-            optimizer: String or `keras.optimizers.Optimizer`. Defaults to
-                `"adam"`.
-            loss: Must be `None`: the model computes its own loss.
-            metrics: Must be `None`: the model reports its own metrics.
-            steps_per_execution: Integer or `"auto"`, how many batches one
-                call of the compiled training function processes. `"auto"`
-                (the default) takes the fastest measured value of the backend
-                (`keras_vae.models.backends.AUTO_STEPS_PER_EXECUTION`): 32 on
-                TensorFlow and JAX, 1 on PyTorch; 1 for a model built under a
-                `tf.distribute` strategy, where Keras' multi-step loop fails.
-                With N > 1, per-batch callback hooks
-                (`on_train_batch_begin/end`) run once every N batches, so a
-                callback that changes beta per batch acts every N batches;
-                per-epoch hooks are unaffected. Pass `1` for hooks at every
-                batch.
-            **kwargs: Other arguments of `keras.Model.compile`, such as
-                `jit_compile` or `run_eagerly`.
-        """
-        if loss is not None or metrics:
-            raise ValueError(
-                f"{type(self).__name__} computes its own loss and metrics (loss, "
-                "reconstruction_loss, kl_loss, elbo): pass only the optimizer to "
-                f"`compile`. Received: loss={loss!r}, metrics={metrics!r}"
-            )
-        if steps_per_execution == "auto":
-            steps_per_execution = auto_steps_per_execution(self)
-        super().compile(
-            optimizer=optimizer, steps_per_execution=steps_per_execution, **kwargs
-        )
-
-    def compile_from_config(self, config):
-        # Keras skips compiling on load when `compile` is overridden; this one
-        # only adds checks, so restore the optimizer (and its state) as usual.
-        optimizer = config.get("optimizer")
-        if isinstance(optimizer, dict) and str(optimizer.get("module")).startswith(
-            "keras.src.backend."
-        ):
-            # Keras' PyTorch backend saves its optimizers under a module of
-            # its own, which would load a PyTorch optimizer on other backends.
-            config = {
-                **config,
-                "optimizer": {**optimizer, "module": "keras.optimizers"},
-            }
-        config = keras.saving.deserialize_keras_object(config)
-        # How steps execute belongs to the backend that saved the file (JAX's
-        # jit_compile=True would mean torch.compile on PyTorch, and PyTorch
-        # refuses steps_per_execution > 1): the loading backend chooses anew.
-        config.pop("jit_compile", None)
-        config.pop("steps_per_execution", None)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
 
     # Structure of the data; ConditionalVAE overrides these four methods.
 
@@ -255,7 +214,7 @@ class VAE(Trainer, keras.Model):
             )
         return x, None, y
 
-    # Forward pass and the ELBO.
+    # The networks on tensors, and the ELBO.
 
     def build(self, input_shape):
         x_shape, labels_shape = self._split_inputs(input_shape)
@@ -288,25 +247,35 @@ class VAE(Trainer, keras.Model):
                 f"input shape {tuple(x_shape)}, "
                 f"decoder output {utils.describe(decoded)}"
             )
-        self.latent_shape = tuple(mean.shape[1:])
+        self.data_shape, self.latent_shape = tuple(x_shape[1:]), tuple(mean.shape[1:])
 
     def call(self, inputs, training=None):
         return self._forward(*self._split_inputs(inputs), training)[-1]
 
+    def encoder_outputs(self, x, labels=None, training=False):
+        """The encoder's `(mean, raw_scale)` tensors for a batch of the networks'
+        inputs (not data space); `labels` for a conditional model."""
+        return self.encoder(self._encoder_inputs(x, labels), training=training)
+
+    def decoder_outputs(self, z, labels=None, training=False):
+        """The decoder's raw output tensor (the likelihood's parameters) for a
+        batch of codes; `labels` for a conditional model."""
+        return self.decoder(self._decoder_inputs(z, labels), training=training)
+
     def _forward(self, x, labels, training):
         """Returns `(mean, raw_scale, decoder output)` for one posterior sample."""
         mean, raw_scale = self.kl_regularizer(
-            self.encoder(self._encoder_inputs(x, labels), training=training)
+            self.encoder_outputs(x, labels, training), training=training
         )
         z = self.sampling([mean, raw_scale], training=training)
-        outputs = self.decoder(self._decoder_inputs(z, labels), training=training)
-        return mean, raw_scale, outputs
+        return mean, raw_scale, self.decoder_outputs(z, labels, training)
 
     def compute_elbo_terms(self, x, labels=None, target=None, training=False):
         """Runs the model once and returns its loss terms, in nats per example.
 
         Uses `keras.ops` only: the training and test steps of every backend
-        call it (on JAX through `stateless_compute_elbo_terms`).
+        call it (on JAX through `stateless_compute_elbo_terms`). A training
+        call advances the beta and capacity schedules by one step.
 
         Args:
             x: Tensor, a batch of inputs.
@@ -316,7 +285,8 @@ class VAE(Trainer, keras.Model):
 
         Returns:
             Dict of scalar float32 tensors with keys `loss`,
-            `reconstruction_loss`, `kl_loss` and `elbo`.
+            `reconstruction_loss`, `kl_loss` and `elbo`, and the `beta` (and
+            `capacity`) of the step.
         """
         target = x if target is None else target
         self._build_for(x, labels)
@@ -328,243 +298,44 @@ class VAE(Trainer, keras.Model):
         loss = reconstruction
         for extra in self.losses:
             loss = loss + ops.cast(extra, "float32")
-        return {
+        terms = {
             "loss": loss,
             "reconstruction_loss": reconstruction,
             "kl_loss": kl,
             "elbo": reconstruction + kl,
+            "beta": ops.cast(self.beta, "float32"),
         }
+        if self.capacity is not None:
+            terms["capacity"] = ops.cast(self.capacity, "float32")
+        return terms
 
-    def _update_trackers(self, terms, x, labels=None):
+    def _update_trackers(self, terms, x, labels=None, training=False):
         # Weight each batch by its size so a short last batch does not skew means.
         batch_size = ops.cast(ops.shape(x)[0], "float32")
         for tracker in self.trackers:
             tracker.update_state(terms[tracker.name], sample_weight=batch_size)
-        return {tracker.name: tracker.result() for tracker in self.trackers}
-
-    # Input checks before any step runs.
-
-    def fit(self, x=None, y=None, *args, **kwargs):
-        utils.reject_sample_weight(
-            kwargs.get("sample_weight"), kwargs.get("class_weight")
-        )
-        self._check_arrays(x, y)
-        self._check_validation_data(kwargs.get("validation_data"))
-        self._build_from_data(x, y)
-        if len(args) < 3:  # verbose and callbacks passed by keyword, if at all
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().fit(x, y, *args, **kwargs)
-
-    def evaluate(self, x=None, y=None, *args, **kwargs):
-        utils.reject_sample_weight(kwargs.get("sample_weight"))
-        self._check_arrays(x, y)
-        self._build_from_data(x, y)
-        if len(args) < 2:
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().evaluate(x, y, *args, **kwargs)
-
-    def predict(self, x, *args, **kwargs):
-        if len(args) < 2:
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().predict(x, *args, **kwargs)
-
-    def _build_for(self, x, labels):
-        # Keras builds a model by calling it while tracing the step; these
-        # steps call its parts, so they build it themselves.
-        if not self.built:
-            self.build(x.shape if labels is None else [x.shape, labels.shape])
-
-    def _build_from_data(self, x, y):
-        """Builds from arrays or a `tf.data.Dataset` before `fit` starts, so that
-        callbacks such as BackupAndRestore see a built model and shape errors
-        surface before any step runs. Other data sources build on the first step.
-        """
-        if self.built:
-            return
-        if utils.is_tf_dataset(x):
-            batch = x.element_spec
-        elif all(
-            utils.is_array(a) for a in keras.tree.flatten((x, y)) if a is not None
-        ):
-            batch = (x, y)
-        else:
-            return
-
-        def symbolic(value):
-            if value is None:
-                return None
-            dtype = keras.backend.standardize_dtype(value.dtype)
-            return keras.KerasTensor((None,) + tuple(value.shape[1:]), dtype=dtype)
-
-        x, labels, _ = self._unpack_batch(keras.tree.map_structure(symbolic, batch))
-        self._build_for(x, labels)
-
-    def _check_validation_data(self, validation_data):
-        if isinstance(validation_data, (tuple, list)):
-            self._check_arrays(*validation_data[:2], where="validation_data")
-        else:
-            self._check_arrays(validation_data, None, where="validation_data")
-
-    def _check_arrays(self, x, y, where=None):
-        """Checks in-memory data; datasets and generators are passed through.
-
-        `where` names the argument in messages (`x` and `y` by default)."""
-        if utils.is_array(y) and tuple(np.shape(y)[1:]) != tuple(np.shape(x)[1:]):
-            self._unpack_batch((x, y))  # raises: labels given to a VAE
-        for name, array in ((where or "x", x), (f"{where or 'y'} targets", y)):
-            if utils.is_array(array):
-                utils.check_finite(name, array)
-                self.likelihood.validate_targets(array)
-
-    # Inference helpers; inputs and outputs are NumPy arrays.
-
-    def encode(self, x, batch_size=256):
-        """Posterior parameters of `x`.
-
-        Args:
-            x: Array of inputs.
-            batch_size: Integer, how many inputs to encode at once.
-
-        Returns:
-            Tuple `(mean, sigma)` of NumPy arrays `(n, latent_dim)`.
-        """
-        return self._encode_arrays(x, None, batch_size)
-
-    def decode(self, z, batch_size=256):
-        """The likelihood's mean of `z`, in data space.
-
-        Args:
-            z: Array of latent codes `(n, latent_dim)`.
-            batch_size: Integer, how many codes to decode at once.
-
-        Returns:
-            NumPy array of shape `(n,) + input_shape` (probabilities for the
-            Bernoulli likelihood).
-        """
-        return self._decode_arrays(z, None, batch_size)
-
-    def reconstruct(self, x, sample=False, seed=None, batch_size=256):
-        """Reconstructions of `x` in data space.
-
-        Args:
-            x: Array of inputs.
-            sample: Boolean, whether to decode a posterior sample z ~ q(z|x)
-                instead of the posterior mean. Defaults to `False`.
-            seed: Integer or `None`, seed of the posterior sample.
-            batch_size: Integer, how many inputs to process at once.
-
-        Returns:
-            NumPy array of the input's shape.
-        """
-        return self._reconstruct_arrays(x, None, sample, seed, batch_size)
-
-    def sample(self, n, seed=None, batch_size=256, density=None):
-        """Decodes `n` draws from the prior N(0, I), or from `density`.
-
-        Args:
-            n: Integer, how many samples.
-            seed: Integer or `None`, seed of the draws; the same seed gives the
-                same samples.
-            batch_size: Integer, how many codes to decode at once.
-            density: `None` (the prior) or a `keras_vae.LatentMixture` fitted
-                to this model's codes, to draw z from instead.
-
-        Returns:
-            NumPy array of shape `(n,) + input_shape`, in data space.
-        """
-        if density is not None and density.conditional:
-            raise ValueError(
-                "This LatentMixture was fitted with labels (one mixture per "
-                "class): it samples for a ConditionalVAE, not a VAE."
-            )
-        return self.decode(self._draws(n, seed, density), batch_size)
-
-    def _draws(self, labels_or_n, seed, density):
-        if density is None:
-            count = len(labels_or_n) if hasattr(labels_or_n, "__len__") else labels_or_n
-            return self._prior_draws(count, seed)
-        self._require_built()
-        if density.latent_dim != math.prod(self.latent_shape):
-            raise ValueError(
-                f"The density draws codes of size {density.latent_dim}; this "
-                f"model's latent shape is {self.latent_shape}."
-            )
-        codes = density.sample(labels_or_n, seed)
-        return codes.reshape((len(codes),) + self.latent_shape)
-
-    def _prior_draws(self, n, seed):
-        n = checks.positive_integer("n", n)
-        self._require_built()
-        return ops.convert_to_numpy(
-            keras.random.normal(
-                (n,) + self.latent_shape,
-                seed=self.sampling.seed_generator if seed is None else seed,
-            )
-        )
-
-    # The networks run through `predict_on_batch`, compiled once per batch
-    # shape on every backend (op by op on JAX, these helpers compiled each op
-    # anew for every shape: 1.6 s against 0.14 s for a run's figures).
-
-    def _encode_arrays(self, x, labels, batch_size):
-        self._require_built()
-        mean, raw_scale = utils.batched(
-            lambda x_batch, labels_batch: self.encoder.predict_on_batch(
-                self._encoder_inputs(x_batch, labels_batch)
-            ),
-            x,
-            labels,
-            batch_size,
-            pad=True,
-        )
-        sigma = param_lib.scale(raw_scale, self.parameterization)
-        return mean, ops.convert_to_numpy(sigma)
-
-    def _decode_arrays(self, z, labels, batch_size):
-        self._require_built()
-        outputs = utils.batched(
-            lambda z_batch, labels_batch: self.decoder.predict_on_batch(
-                self._decoder_inputs(z_batch, labels_batch)
-            ),
-            z,
-            labels,
-            batch_size,
-            pad=True,
-        )
-        return ops.convert_to_numpy(self.likelihood.mean(outputs))
-
-    def _reconstruct_arrays(self, x, labels, sample, seed, batch_size):
-        mean, sigma = self._encode_arrays(x, labels, batch_size)
-        z = mean
-        if sample:
-            noise = keras.random.normal(
-                mean.shape, seed=self.sampling.seed_generator if seed is None else seed
-            )
-            z = mean + sigma * ops.convert_to_numpy(noise)
-        return self._decode_arrays(z, labels, batch_size)
-
-    def _require_built(self):
-        if not self.built:
-            raise ValueError(
-                f"{type(self).__name__} is not built yet: call it on data, `fit` "
-                "it, or call `model.build(input_shape)` first."
-            )
+        logs = {tracker.name: tracker.result() for tracker in self.trackers}
+        if training:
+            # Not metrics: `evaluate` leaves them out, `fit` logs their value
+            # at the end of the epoch (its logs are then the last step's).
+            logs.update({k: terms[k] for k in ("beta", "capacity") if k in terms})
+        return logs
 
     # Serialization.
 
     def get_config(self):
+        regularizer = self.kl_regularizer.get_config()
         return {
             **super().get_config(),
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "beta": float(ops.convert_to_numpy(self.beta)),
+            "beta": regularizer["beta"],
             "parameterization": self.parameterization,
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
             "seed": self.seed,
             "free_bits": self.free_bits,
-            "capacity": None
-            if self.capacity is None
-            else float(ops.convert_to_numpy(self.capacity)),
+            "capacity": regularizer["capacity"],
+            **self.data_space_config(),
         }
 
     @classmethod
@@ -572,5 +343,8 @@ class VAE(Trainer, keras.Model):
         config = dict(config)
         for key in ("encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
+        for key in ("beta", "capacity"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         config["likelihood"] = likelihoods.get(config["likelihood"])
         return cls(**config)

@@ -1,7 +1,8 @@
 import keras
+from keras import ops
 
 from keras_vae import checks
-from keras_vae.schedules.schedule import Schedule
+from keras_vae.schedules.schedule import Schedule, as_float
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -34,7 +35,7 @@ class Cyclical(Schedule):
     import keras_vae
 
     cyclical = keras_vae.schedules.Cyclical(period=100, ramp_fraction=0.5, cycles=2)
-    print([cyclical(step) for step in (0, 25, 50, 99, 100, 125, 300)])
+    print([float(cyclical(step)) for step in (0, 25, 50, 99, 100, 125, 300)])
     # [0.0, 0.5, 1.0, 1.0, 0.0, 0.5, 1.0]
     ```
     """
@@ -57,11 +58,12 @@ class Cyclical(Schedule):
         )
 
     def __call__(self, step):
-        step = max(step, 0)
-        if self.cycles is not None and step >= self.cycles * self.period:
-            return self.maximum
-        position = (step % self.period) / self.period
-        fraction = min(position / self.ramp_fraction, 1.0)
+        step = as_float(step)
+        position = ops.mod(step, float(self.period)) / self.period
+        fraction = ops.minimum(position / self.ramp_fraction, 1.0)
+        if self.cycles is not None:
+            done = ops.greater_equal(step, float(self.cycles * self.period))
+            fraction = ops.where(done, 1.0, fraction)
         return self.minimum + (self.maximum - self.minimum) * fraction
 
     def get_config(self):

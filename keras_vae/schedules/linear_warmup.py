@@ -1,7 +1,8 @@
 import keras
+from keras import ops
 
 from keras_vae import checks
-from keras_vae.schedules.schedule import Schedule
+from keras_vae.schedules.schedule import Schedule, as_float
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -27,8 +28,11 @@ class LinearWarmup(Schedule):
     ```python
     import keras_vae
 
-    warmup = keras_vae.schedules.LinearWarmup(steps=1000, maximum=1.0)
-    print(warmup(0), warmup(500), warmup(5000))  # 0.0 0.5 1.0
+    warmup = keras_vae.schedules.LinearWarmup(steps=1000, maximum=4.0)
+    print([float(warmup(step)) for step in (0, 500, 5000)])  # [0.0, 2.0, 4.0]
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp((8, 8), latent_dim=2), beta=warmup
+    )
     ```
     """
 
@@ -38,7 +42,7 @@ class LinearWarmup(Schedule):
         self.minimum = checks.finite_number("minimum", minimum, 0)
 
     def __call__(self, step):
-        fraction = min(max(step, 0) / self.steps, 1.0)
+        fraction = ops.minimum(as_float(step) / self.steps, 1.0)
         return self.minimum + (self.maximum - self.minimum) * fraction
 
     def get_config(self):

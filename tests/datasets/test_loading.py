@@ -108,7 +108,7 @@ def test_unavailable_mnist_says_how_to_provide_it(monkeypatch, capsys):
         raise Exception("URL fetch failure")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    with pytest.raises(datasets.DataUnavailableError, match="mnist.npz.*--data-path"):
+    with pytest.raises(datasets.DataUnavailableError, match="mnist.npz.*`data_path`"):
         datasets.load("mnist")
     assert capsys.readouterr().out == ""  # Keras' download chatter is kept off
 

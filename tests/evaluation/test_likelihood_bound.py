@@ -161,7 +161,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         negative_elbo(vae, np.full((2, 4), np.nan, "float32"))
     unbuilt = keras_vae.models.VAE(*keras_vae.architectures.mlp((4,), 2))
-    with pytest.raises(ValueError, match="not built"):
+    with pytest.raises(ValueError, match="needs a built model"):
         negative_elbo(unbuilt, x)
     cvae = keras_vae.models.ConditionalVAE(
         *keras_vae.architectures.conv_conditional((8, 8, 1), 2, 3), num_classes=3

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from keras_vae import arguments, settings
+from keras_vae import settings
+from keras_vae.cli import common
 
 
 def _train(out, backend):
@@ -38,8 +39,7 @@ def test_two_deterministic_runs_write_the_same_metrics(backend, tmp_path):
 
 def test_deterministic_asks_xla_for_deterministic_gpu_kernels(monkeypatch):
     monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x")
-    monkeypatch.setattr(arguments, "import_tensorflow_quietly", lambda: None)
-    arguments.start_framework(
+    common.start_framework(
         SimpleNamespace(backend=None, verbose=False, deterministic=True)
     )
     assert os.environ["XLA_FLAGS"] == (

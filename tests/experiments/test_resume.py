@@ -98,7 +98,7 @@ def test_a_damaged_generation_falls_back_to_the_previous_one(tmp_path):
     message = str(caught.value)
     assert "epoch-000003: state.npz is not the file that was written" in (message)
     assert "epoch-000002: unreadable metadata.json" in message
-    assert message.endswith("pass --overwrite to start the run again.")
+    assert message.endswith("pass `overwrite=True` to start the run again.")
 
 
 def test_a_backup_of_another_model_is_refused(tmp_path):
@@ -135,7 +135,9 @@ def test_claim_decides_before_anything_runs(tmp_path):
         resume.claim(str(out), _config(epochs=6))
     assert resume.claim(str(out), _config(epochs=6), overwrite=True) == resume.OVERWRITE
     (out / "model.keras").write_bytes(b"")
-    with pytest.raises(ValueError, match="already holds a finished run.*--overwrite"):
+    with pytest.raises(
+        ValueError, match="already holds a finished run.*`overwrite=True`"
+    ):
         resume.claim(str(out), _config(epochs=5))
     assert resume.claim(str(out), _config(), overwrite=True) == resume.OVERWRITE
 

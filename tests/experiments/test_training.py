@@ -33,6 +33,19 @@ def test_training_data_are_tensors_owning_the_arrays_that_fit_shuffles(model):
         assert arguments["y"] is None
 
 
+def test_max_examples_keeps_the_first_training_images():
+    full = training.prepare_data(_config())
+    prepared = training.prepare_data(_config(max_examples=100))
+    assert prepared.num_training == len(prepared.training["x"]) == 100
+    np.testing.assert_array_equal(prepared.train_index, np.sort(full.train_index)[:100])
+    # The validation split and the test set stay whole.
+    assert len(training._first(prepared.validation)) == len(
+        training._first(full.validation)
+    )
+    with pytest.raises(ValueError, match="max_examples"):
+        _config(max_examples=0)
+
+
 def test_tensor_of_an_array_owns_its_copy():
     array = np.random.default_rng(0).normal(size=(5, 3, 2)).astype("float32")
     tensor = training._tensor_of(array)

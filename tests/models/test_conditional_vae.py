@@ -32,7 +32,8 @@ def test_fit_with_labels_and_validation():
         batch_size=16,
         verbose=0,
     )
-    assert set(history.history) == METRICS | {f"val_{m}" for m in METRICS}
+    # beta is logged for training only: evaluation has no beta of its own.
+    assert set(history.history) == METRICS | {f"val_{m}" for m in METRICS} | {"beta"}
 
 
 def test_fit_on_input_pairs_and_datasets():
@@ -59,11 +60,11 @@ def test_labels_change_the_samples():
     model = _cvae()
     x, labels = _data()
     model.fit(x, labels, epochs=1, verbose=0)
-    threes = model.sample(np.full(4, 3), seed=0)
-    sevens = model.sample(np.full(4, 7), seed=0)
+    threes = model.sample(4, labels=3, seed=0)
+    sevens = model.sample(4, labels=7, seed=0)
     assert threes.shape == (4, 8, 8, 1)
     assert not np.allclose(threes, sevens)
-    np.testing.assert_array_equal(threes, model.sample(np.full(4, 3), seed=0))
+    np.testing.assert_array_equal(threes, model.sample(4, labels=3, seed=0))
 
 
 def test_inference_helpers():
@@ -147,7 +148,11 @@ def test_rejects_bad_labels_in_helpers():
     x, labels = _data()
     model.fit(x, labels, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"\[0, 10\)"):
-        model.sample([3, 12])
+        model.sample(labels=[3, 12])
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        model.sample(4, labels=10)
+    with pytest.raises(ValueError, match="one sample per label"):
+        model.sample(3, labels=[1, 2])
 
 
 @pytest.mark.parametrize("num_classes", [0, -1, 2.5, None, True])
@@ -162,3 +167,22 @@ def test_rejects_inputs_without_labels():
     x, _ = _data()
     with pytest.raises(ValueError, match=r"inputs \[x, labels\]"):
         model.fit(x, epochs=1, verbose=0)
+
+
+def test_the_helpers_need_labels_and_say_so():
+    model = _cvae()
+    x, labels = _data()
+    model.fit(x, labels, epochs=1, verbose=0)
+    for call in (
+        lambda: model.encode(x),
+        lambda: model.decode(np.zeros((2, 2), "float32")),
+        lambda: model.reconstruct(x),
+        lambda: model.sample(5),
+    ):
+        with pytest.raises(ValueError, match="needs `labels`, one class per example"):
+            call()
+    with pytest.raises(ValueError, match="with one label needs `n`"):
+        model.sample(labels=3)
+    with pytest.raises(ValueError, match="Received: n=3 and 2 labels"):
+        model.sample(3, labels=[1, 2])
+    assert model.sample(labels=[1, 2]).shape == (2, 8, 8, 1)

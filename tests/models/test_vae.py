@@ -34,7 +34,8 @@ def test_fit_and_evaluate_log_every_term_with_validation():
     model = _vae()
     x = _data()
     history = model.fit(x, validation_data=x[:32], epochs=2, batch_size=32, verbose=0)
-    assert set(history.history) == METRICS | {f"val_{m}" for m in METRICS}
+    # beta is logged for training only: evaluation has no beta of its own.
+    assert set(history.history) == METRICS | {f"val_{m}" for m in METRICS} | {"beta"}
     results = model.evaluate(x, batch_size=32, verbose=0, return_dict=True)
     assert set(results) == METRICS
     assert all(np.isfinite(v) for v in results.values())
@@ -561,3 +562,108 @@ def test_package_registers_serializable_classes():
     ]:
         assert keras.saving.get_registered_object(f"keras_vae>{name}") is not None
     assert keras_vae.__version__
+
+
+def _scheduled(steps_per_execution, beta):
+    keras.utils.set_random_seed(0)
+    encoder, decoder = mlp((8, 8), 2, hidden_units=(16,))
+    model = VAE(encoder, decoder, seed=0, beta=beta)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution
+    )
+    return model
+
+
+def test_a_schedule_is_exact_at_every_step_whatever_the_steps_per_call():
+    from keras_vae.schedules import LinearWarmup
+
+    x = _data(640)  # 40 batches: one call of 32 steps, then 8 on TensorFlow and JAX
+    trained = []
+    for steps_per_execution in (1, "auto"):
+        model = _scheduled(steps_per_execution, LinearWarmup(steps=40, maximum=2.0))
+        history = model.fit(x, epochs=1, batch_size=16, shuffle=False, verbose=0)
+        assert history.history["beta"] == [pytest.approx(2.0 * 39 / 40)]
+        assert int(model.kl_regularizer.iterations) == 40
+        trained.append([keras.ops.convert_to_numpy(w) for w in model.weights])
+    for one, auto in zip(*trained, strict=True):
+        np.testing.assert_allclose(one, auto, rtol=1e-4, atol=1e-6)
+
+
+def test_a_schedule_is_saved_and_continues_after_loading(tmp_path):
+    from keras_vae.schedules import Cyclical
+
+    model = _scheduled(1, Cyclical(period=8, maximum=3.0, cycles=2))
+    history = model.fit(_data(64), epochs=1, batch_size=16, verbose=0)  # 4 steps
+    assert history.history["beta"] == [pytest.approx(2.25)]  # step 3: 3 * 3 / 4
+    model.save(tmp_path / "vae.keras")
+    loaded = keras.models.load_model(tmp_path / "vae.keras")
+    assert loaded.kl_regularizer.beta_schedule == Cyclical(8, 3.0, cycles=2)
+    assert int(loaded.kl_regularizer.iterations) == 4
+    history = loaded.fit(_data(64), epochs=1, batch_size=16, verbose=0)
+    # Steps 4 to 7 of the first cycle: past its ramp, at the plateau.
+    assert history.history["beta"] == [pytest.approx(3.0)]
+    assert int(loaded.kl_regularizer.iterations) == 8
+
+
+class _Unregistered(keras_vae.schedules.Schedule):
+    def __call__(self, step):
+        return 1.0
+
+
+@pytest.mark.parametrize(
+    "arguments, error, match",
+    [
+        ({"beta": lambda step: 1.0}, TypeError, "Expected a number or a keras_vae"),
+        ({"beta": _Unregistered()}, TypeError, "Expected a serializable schedule"),
+        ({"beta": "warmup:5"}, TypeError, "Expected a non-negative float"),
+        (
+            {"free_bits": keras_vae.schedules.LinearWarmup(5)},
+            ValueError,
+            "free_bits=LinearWarmup",
+        ),
+    ],
+)
+def test_a_schedule_where_a_number_belongs_and_the_reverse(arguments, error, match):
+    with pytest.raises(error, match=match):
+        VAE(*mlp((8, 8), 2), **arguments)
+
+
+def test_a_scheduled_beta_refuses_hand_and_callback_settings():
+    model = _scheduled(1, keras_vae.schedules.LinearWarmup(10))
+    with pytest.raises(ValueError, match="sets beta from its schedule"):
+        model.beta = 1.0
+    scheduler = keras_vae.callbacks.BetaScheduler(lambda step: 1.0)
+    with pytest.raises(ValueError, match="a BetaScheduler would fight it"):
+        model.fit(_data(), epochs=1, verbose=0, callbacks=[scheduler])
+
+
+def test_helpers_work_in_data_space_with_a_preprocessing(tmp_path):
+    from keras_vae.datasets import Preprocessing
+
+    pixels = np.random.default_rng(0).uniform(size=(32, 8, 8)).astype("float32")
+    preprocessing = Preprocessing.fit("standardize", pixels)
+    model = VAE(*mlp((8, 8), 2), seed=0, preprocessing=preprocessing)
+    model.compile(optimizer="adam")
+    model.fit(preprocessing.transform(pixels), epochs=1, verbose=0)
+    mean, sigma = model.encode(pixels)
+    raw_mean, raw_sigma = model.encode(preprocessing.transform(pixels), raw=True)
+    np.testing.assert_allclose(mean, raw_mean, rtol=1e-5)
+    samples = model.sample(8, seed=0)
+    assert samples.shape == (8, 8, 8) and 0 <= samples.min() <= samples.max() <= 1
+    np.testing.assert_allclose(
+        samples, preprocessing.to_pixels(model.sample(8, seed=0, raw=True)), atol=1e-6
+    )
+    assert model.reconstruct(pixels).min() >= 0
+    model.save(tmp_path / "vae.keras")
+    loaded = keras.models.load_model(tmp_path / "vae.keras")
+    assert loaded.preprocessing.get_config() == preprocessing.get_config()
+    np.testing.assert_allclose(loaded.encode(pixels)[0], mean, rtol=1e-5)
+
+
+def test_an_unconditional_models_helpers_refuse_labels():
+    model = _vae()
+    model.build((None, 8, 8))
+    with pytest.raises(ValueError, match="takes no `labels`: the model is uncond"):
+        model.encode(_data(4), labels=[0, 1, 2, 3])
+    with pytest.raises(ValueError, match="needs `n`, how many samples"):
+        model.sample()

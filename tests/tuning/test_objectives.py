@@ -28,7 +28,8 @@ def test_unknown_objective_lists_the_choices():
 class _FakeVAE:
     """Encoder means with chosen variances per latent dimension."""
 
-    def encode(self, x):
+    def encode(self, x, labels=None, raw=False):
+        assert labels is None and raw  # the networks' space, as validation data
         rng = np.random.default_rng(0)
         scales = np.array([1.0, 0.5, 0.05, 0.0])  # variances 1, 0.25, 0.0025, 0
         return rng.normal(size=(len(x), 4)) * scales, None

@@ -159,17 +159,6 @@ def test_a_folder_that_is_not_a_search_is_never_deleted(tmp_path, overwrite):
     assert sorted(p.name for p in folder.iterdir()) == ["main.py"]
 
 
-def test_state_files_are_written_atomically(tmp_path):
-    from keras_tuner.src import utils
-
-    path = tmp_path / "state.json"
-    utils.save_json(str(path), {"a": 1})
-    with pytest.raises(TypeError):
-        utils.save_json(str(path), {"a": object()})  # fails while serializing
-    assert json.loads(path.read_text()) == {"a": 1}
-    assert os.listdir(tmp_path) == ["state.json"]
-
-
 def test_other_tuners_run(tmp_path, digits):
     x_train, x_val = digits
     for name, extra in (

@@ -10,6 +10,8 @@ PyTorch's `loss.backward()`.
 
 import keras
 
+from keras_vae import private_api
+
 SUPPORTED_BACKENDS = ("tensorflow", "jax", "torch")
 
 # `compile(steps_per_execution="auto")`, measured in docs/benchmarks.md: on
@@ -34,7 +36,7 @@ else:
 def auto_steps_per_execution(model):
     """What `compile(steps_per_execution="auto")` means for `model`."""
     backend = keras.backend.backend()
-    if backend == "tensorflow" and getattr(model, "_distribute_strategy", None):
+    if backend == "tensorflow" and private_api.model_distribute_strategy(model):
         # Under a tf.distribute strategy Keras' loop of N steps per call fails
         # ("You must feed a value for placeholder tensor ... while/cond"):
         # one step per call.

@@ -58,10 +58,12 @@ class JAXTrainer:
             loss = self.optimizer.scale_loss(terms["loss"])
         return loss, (terms, non_trainable_variables)
 
-    def _stateless_update_trackers(self, metrics_variables, terms, x, labels):
+    def _stateless_update_trackers(
+        self, metrics_variables, terms, x, labels, training=False
+    ):
         mapping = _pairs(self.metrics_variables, metrics_variables)
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            logs = self._update_trackers(terms, x, labels)
+            logs = self._update_trackers(terms, x, labels, training=training)
         return logs, [scope.get_current_value(v) for v in self.metrics_variables]
 
     def train_step(self, state, data):
@@ -77,7 +79,7 @@ class JAXTrainer:
             optimizer_variables, gradients, trainable
         )
         logs, metrics_variables = self._stateless_update_trackers(
-            metrics_variables, terms, x, labels
+            metrics_variables, terms, x, labels, training=True
         )
         return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
 

@@ -1,5 +1,7 @@
 import tensorflow as tf
 
+from keras_vae import private_api
+
 
 class TensorFlowTrainer:
     """The VAE steps on TensorFlow: one `GradientTape` around the ELBO."""
@@ -18,7 +20,8 @@ class TensorFlowTrainer:
         self.optimizer.apply_gradients(
             zip(gradients, self.trainable_weights, strict=True)
         )
-        return self._replica_logs(self._update_trackers(terms, x, labels))
+        logs = self._update_trackers(terms, x, labels, training=True)
+        return self._replica_logs(logs)
 
     def test_step(self, data):
         x, labels, target = self._unpack_batch(data)
@@ -31,9 +34,8 @@ class TensorFlowTrainer:
         # (tensorflow/tensorflow#72388); with a leading axis of 1 each log
         # reduces to the scalar Keras expects.
         strategy = self.distribute_strategy
-        if (
-            isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode()
-        ):
+        if isinstance(
+            strategy, tf.distribute.MultiWorkerMirroredStrategy
+        ) and private_api.in_multi_worker_mode(strategy):
             return {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs

@@ -12,7 +12,7 @@ class TorchTrainer:
         weights = self.trainable_weights[:]
         with torch.no_grad():
             self.optimizer.apply([v.value.grad for v in weights], weights)
-            return self._update_trackers(terms, x, labels)
+            return self._update_trackers(terms, x, labels, training=True)
 
     def test_step(self, data):
         x, labels, target = self._unpack_batch(data)

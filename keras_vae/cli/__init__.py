@@ -1,0 +1,91 @@
+"""The `keras-vae` command line: train, evaluate, sweep, tune, and sample,
+interpolate, encode with a finished run.
+
+One module per command, each with its parser (`add_parser`) and its work and
+output (`run`); the flags several commands share are declared once in
+`keras_vae.cli.options`. Parsing imports neither TensorFlow nor Keras, so
+`--help` and argument errors answer at once; a command imports what it needs
+after parsing. The library never imports this package.
+"""
+
+import argparse
+import os
+import sys
+
+from keras_vae.cli import (
+    common,
+    config_file,
+    encode,
+    evaluate,
+    interpolate,
+    sample,
+    sweep,
+    train,
+    tune,
+)
+
+COMMANDS = {
+    "train": train,
+    "evaluate": evaluate,
+    "sweep": sweep,
+    "tune": tune,
+    "sample": sample,
+    "interpolate": interpolate,
+    "encode": encode,
+}
+
+EXAMPLES = """examples:
+  keras-vae train                      the original MLP VAE, the study's defaults
+  keras-vae train --model cvae --latent-dim 2 --dataset fashion_mnist
+  keras-vae evaluate runs/20261124-101500-vae --split train
+  keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10
+  keras-vae tune --dataset digits --max-trials 10 --latent-dim 2 32 --beta 0 200
+  keras-vae sample RUN_DIR --n 64 --label 3 --out samples.png
+  keras-vae interpolate RUN_DIR --from test:0 --to test:1 --steps 10
+  keras-vae encode RUN_DIR my_images/ --out codes.csv
+"""
+
+
+def build_parser(prog="keras-vae"):
+    """The parser of every command; `parser.commands` maps names to theirs."""
+    parser = common.Parser(
+        prog=prog,
+        description="Variational autoencoders with Keras: the original study's "
+        "experiments as one command each.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from keras_vae import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=common.Parser
+    )
+    subparsers.required = True
+    for module in COMMANDS.values():
+        module.add_parser(subparsers)
+    parser.commands = subparsers
+    return parser
+
+
+def main(argv=None, prog="keras-vae"):
+    """Runs one command; returns its exit code (0, 1 after a user error, 2 after
+    a malformed flag, 130 after Ctrl-C)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(prog)
+    arguments = config_file.parse_args(parser, argv, parser.commands)
+    command_parser = parser.commands.choices[arguments.command]
+    arguments.command_argv = argv[argv.index(arguments.command) + 1 :]
+    name = f"{prog} {arguments.command}"
+    if common.report_errors(name, command_parser, common.start_framework, arguments):
+        return 1
+    run = COMMANDS[arguments.command].run
+    return common.report_errors(name, command_parser, run, arguments)
+
+
+def run():
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""`keras-vae evaluate`: the metrics of a saved run on a split of its data."""
+
+from keras_vae.cli import common, options
+from keras_vae.cli.common import non_negative_int
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "evaluate",
+        help="metrics of a saved run",
+        description="Evaluate a run folder's model on its dataset's test (or "
+        "train) split. Writes nothing into the run folder.",
+    )
+    options.run_dir(parser)
+    parser.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="(default: %(default)s)",
+    )
+    options.iw_samples(parser)
+    parser.add_argument(
+        "--latent-mixture",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="cvae: also judge samples with z from a K-component Gaussian mixture "
+        "per class fitted now to the training codes (default: the run's own "
+        "mixture if it has one)",
+    )
+    options.framework(parser)
+    return parser
+
+
+def run(arguments):
+    import keras
+
+    from keras_vae.experiments import evaluation
+
+    metrics, config = evaluation.evaluate_run(
+        arguments.run_dir,
+        arguments.split,
+        arguments.iw_samples,
+        latent_mixture=arguments.latent_mixture,
+    )
+    print(
+        f"{arguments.run_dir}: {config['model']} on {config['dataset_used']}, "
+        f"{arguments.split} split, trained on {config.get('backend', 'tensorflow')}, "
+        f"evaluated on {keras.backend.backend()}"
+    )
+    common.print_metrics_table([(arguments.split, metrics)])
+    for line in _latent_lines(metrics):
+        print(line)
+
+
+def _sample_lines(metrics, prefix, source):
+    """Label fidelity and within-class diversity of one source of samples."""
+    fidelity = metrics[f"{prefix}label_fidelity_per_class"]
+    diversity = metrics[f"{prefix}within_class_diversity_per_class"]
+    return [
+        f"{source}: label fidelity {metrics[f'{prefix}label_fidelity']:.1%} of "
+        f"{metrics['samples_per_class']} per class classified as asked "
+        f"(classifier accuracy on real test images "
+        f"{metrics['classifier_accuracy']:.1%}); per class "
+        + " ".join(f"{value:.0%}" for value in fidelity),
+        f"{source}: within-class diversity "
+        f"{metrics[f'{prefix}within_class_diversity']:.2f} of the real images' "
+        "(mean pairwise feature distance); per class "
+        + " ".join(f"{value:.2f}" for value in diversity),
+    ]
+
+
+def _latent_lines(metrics):
+    """The bound and latent-usage figures of `latent_summary`, as text."""
+    lines = []
+    if "iw_bound" in metrics:
+        lines.append(
+            f"-log p(x) <= {metrics['iw_bound']:.2f} nats "
+            f"({metrics['bits_per_dim']:.4f} bits/dim; importance-weighted bound, "
+            f"k = {metrics['iw_samples']})"
+        )
+    kl = metrics["kl_per_dimension"]
+    lines.append(
+        f"active units: {metrics['active_units']} of {metrics['latent_dim']} "
+        f"(Cov_x E[z|x] > 0.01); KL per dimension {min(kl):.2f} to {max(kl):.2f} nats"
+    )
+    if "label_fidelity" in metrics:
+        lines += _sample_lines(metrics, "", "prior samples")
+        if "mixture_label_fidelity" in metrics:
+            lines += _sample_lines(
+                metrics,
+                "mixture_",
+                f"latent mixture ({metrics['mixture_components']} components per "
+                "class) samples",
+            )
+        lines.append(
+            "reconstructions of real test images score "
+            f"{metrics['reconstruction_label_fidelity']:.1%} and "
+            f"{metrics['reconstruction_diversity']:.2f}: what samples of this "
+            "decoder reach where real codes lie"
+        )
+    information, limit = (
+        metrics["mutual_information"],
+        metrics["mutual_information_limit"],
+    )
+    lines.append(
+        f"mutual information I(x; z): {information:.2f} nats "
+        f"(the estimate cannot exceed log n = {limit:.2f})"
+    )
+    return lines

@@ -1,0 +1,85 @@
+"""The checks `fit`, `evaluate` and `predict` make before any step runs."""
+
+import keras
+import numpy as np
+
+from keras_vae.models import utils
+
+
+class DataChecks:
+    """Checks in-memory data (finite values, the likelihood's range, labels
+    given to an unconditional model) and builds the model from the data's
+    shapes before Keras' loop starts; adds a progress bar that counts batches
+    right with `steps_per_execution`."""
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        utils.reject_sample_weight(
+            kwargs.get("sample_weight"), kwargs.get("class_weight")
+        )
+        self._check_arrays(x, y)
+        self._check_validation_data(kwargs.get("validation_data"))
+        self._build_from_data(x, y)
+        if len(args) < 3:  # verbose and callbacks passed by keyword, if at all
+            kwargs = utils.with_progress_bar(kwargs)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        utils.reject_sample_weight(kwargs.get("sample_weight"))
+        self._check_arrays(x, y)
+        self._build_from_data(x, y)
+        if len(args) < 2:
+            kwargs = utils.with_progress_bar(kwargs)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        if len(args) < 2:
+            kwargs = utils.with_progress_bar(kwargs)
+        return super().predict(x, *args, **kwargs)
+
+    def _build_for(self, x, labels):
+        # Keras builds a model by calling it while tracing the step; these
+        # steps call its parts, so they build it themselves.
+        if not self.built:
+            self.build(x.shape if labels is None else [x.shape, labels.shape])
+
+    def _build_from_data(self, x, y):
+        """Builds from arrays or a `tf.data.Dataset` before `fit` starts, so that
+        callbacks such as BackupAndRestore see a built model and shape errors
+        surface before any step runs. Other data sources build on the first step.
+        """
+        if self.built:
+            return
+        if utils.is_tf_dataset(x):
+            batch = x.element_spec
+        elif all(
+            utils.is_array(a) for a in keras.tree.flatten((x, y)) if a is not None
+        ):
+            batch = (x, y)
+        else:
+            return
+
+        def symbolic(value):
+            if value is None:
+                return None
+            dtype = keras.backend.standardize_dtype(value.dtype)
+            return keras.KerasTensor((None,) + tuple(value.shape[1:]), dtype=dtype)
+
+        x, labels, _ = self._unpack_batch(keras.tree.map_structure(symbolic, batch))
+        self._build_for(x, labels)
+
+    def _check_validation_data(self, validation_data):
+        if isinstance(validation_data, (tuple, list)):
+            self._check_arrays(*validation_data[:2], where="validation_data")
+        else:
+            self._check_arrays(validation_data, None, where="validation_data")
+
+    def _check_arrays(self, x, y, where=None):
+        """Checks in-memory data; datasets and generators are passed through.
+
+        `where` names the argument in messages (`x` and `y` by default)."""
+        if utils.is_array(y) and tuple(np.shape(y)[1:]) != tuple(np.shape(x)[1:]):
+            self._unpack_batch((x, y))  # raises: labels given to a VAE
+        for name, array in ((where or "x", x), (f"{where or 'y'} targets", y)):
+            if utils.is_array(array):
+                utils.check_finite(name, array)
+                self.likelihood.validate_targets(array)

@@ -1,0 +1,264 @@
+"""The models' NumPy helpers, in data space, and what a model file carries to
+work there on its own: the preprocessing, class names and latent mixture."""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_vae import checks, defaults
+from keras_vae import parameterization as param_lib
+from keras_vae.models import utils
+
+BATCH_SIZE = defaults.INFERENCE_BATCH_SIZE
+
+
+class Inference:
+    """`encode`, `decode`, `reconstruct` and `sample` on NumPy arrays.
+
+    `conditional` says whether the model takes labels; once the model is
+    built, `data_shape` and `latent_shape` are the shapes of one example and of
+    one code (without the batch axis).
+
+    They work in data space: with a `preprocessing`, its inputs (pixels in
+    [0, 1]) go in and come out; without one, the networks' own inputs. Every
+    one takes `labels=` (required by a conditional model, refused by an
+    unconditional one) and `raw=True` to skip the preprocessing.
+    """
+
+    conditional = False
+
+    def set_data_space(self, preprocessing=None, class_names=None, latent_mixture=None):
+        """Sets what the helpers work with (and the model file keeps).
+
+        Args:
+            preprocessing: A `keras_vae.datasets.Preprocessing`, its config
+                dict, or `None`.
+            class_names: List of strings, one per class, or `None`.
+            latent_mixture: A `keras_vae.LatentMixture`, its config dict, or
+                `None`.
+        """
+        from keras_vae.datasets import Preprocessing
+        from keras_vae.latent_mixture import LatentMixture
+
+        if isinstance(preprocessing, dict):
+            preprocessing = Preprocessing(**preprocessing)
+        if preprocessing is not None and not isinstance(preprocessing, Preprocessing):
+            raise TypeError(
+                "Invalid value received for argument `preprocessing`. Expected a "
+                "keras_vae.datasets.Preprocessing or None. Received: "
+                f"preprocessing={preprocessing!r}"
+            )
+        if isinstance(latent_mixture, dict):
+            latent_mixture = LatentMixture.from_config(latent_mixture)
+        if latent_mixture is not None:
+            self._check_density(latent_mixture, "latent_mixture")
+        if class_names is not None:
+            class_names = [str(name) for name in class_names]
+        self.preprocessing = preprocessing
+        self.class_names = class_names
+        self.latent_mixture = latent_mixture
+
+    def data_space_config(self):
+        return {
+            "preprocessing": None
+            if self.preprocessing is None
+            else self.preprocessing.get_config(),
+            "class_names": self.class_names,
+            "latent_mixture": None
+            if self.latent_mixture is None
+            else self.latent_mixture.get_config(),
+        }
+
+    def encode(self, x, labels=None, batch_size=BATCH_SIZE, raw=False):
+        """Posterior parameters of `x`.
+
+        Args:
+            x: Array of inputs in data space (pixels in [0, 1] with a
+                preprocessing), or the networks' inputs with `raw=True`.
+            labels: Array of labels, one per input: a conditional model's
+                (required); `None` for an unconditional one.
+            batch_size: Integer, how many inputs to encode at once.
+            raw: Boolean, skip the preprocessing.
+
+        Returns:
+            Tuple `(mean, sigma)` of NumPy arrays `(n,) + latent_shape`.
+        """
+        self._require_built()
+        labels = self._helper_labels("encode", labels, len(x))
+        mean, raw_scale = utils.batched(
+            lambda x_batch, labels_batch: self.encoder.predict_on_batch(
+                self._encoder_inputs(x_batch, labels_batch)
+            ),
+            self._inputs(x, raw),
+            labels,
+            batch_size,
+            pad=True,
+        )
+        sigma = param_lib.scale(raw_scale, self.parameterization)
+        return mean, ops.convert_to_numpy(sigma)
+
+    def decode(self, z, labels=None, batch_size=BATCH_SIZE, raw=False):
+        """The likelihood's mean of codes `z`, in data space.
+
+        Args:
+            z: Array of latent codes `(n,) + latent_shape` (or `(n, size)`).
+            labels: Array of labels, one per code (conditional models only).
+            batch_size: Integer, how many codes to decode at once.
+            raw: Boolean, return the networks' space (no preprocessing).
+
+        Returns:
+            NumPy array `(n,) + input_shape`: pixels in [0, 1] with a
+            preprocessing (probabilities for the Bernoulli likelihood).
+        """
+        self._require_built()
+        z = np.reshape(np.asarray(z, "float32"), (len(z),) + self.latent_shape)
+        labels = self._helper_labels("decode", labels, len(z))
+        outputs = utils.batched(
+            lambda z_batch, labels_batch: self.decoder.predict_on_batch(
+                self._decoder_inputs(z_batch, labels_batch)
+            ),
+            z,
+            labels,
+            batch_size,
+            pad=True,
+        )
+        return self._outputs(self.likelihood.mean(outputs), raw)
+
+    def reconstruct(
+        self, x, labels=None, sample=False, seed=None, batch_size=BATCH_SIZE, raw=False
+    ):
+        """Reconstructions of `x`, in data space.
+
+        Args:
+            x: Array of inputs in data space.
+            labels: Array of labels (conditional models only).
+            sample: Boolean, decode a posterior sample z ~ q(z|x) instead of
+                the posterior mean. Defaults to `False`.
+            seed: Integer or `None`, seed of the posterior sample.
+            batch_size: Integer, how many inputs to process at once.
+            raw: Boolean, skip the preprocessing both ways.
+
+        Returns:
+            NumPy array of the input's shape.
+        """
+        mean, sigma = self.encode(x, labels, batch_size, raw)
+        z = mean
+        if sample:
+            noise = keras.random.normal(mean.shape, seed=self._seed(seed))
+            z = mean + sigma * ops.convert_to_numpy(noise)
+        return self.decode(z, labels, batch_size, raw)
+
+    def sample(
+        self,
+        n=None,
+        labels=None,
+        seed=None,
+        batch_size=BATCH_SIZE,
+        density=None,
+        prior=False,
+        raw=False,
+    ):
+        """Decodes draws of z, in data space.
+
+        z comes from `density`, else from the model's `latent_mixture` when it
+        has one, else (or with `prior=True`) from the prior N(0, I).
+
+        Args:
+            n: Integer, how many samples (an unconditional model's; a
+                conditional model's is `len(labels)`).
+            labels: A conditional model's labels, one per sample wanted, or one
+                integer label for `n` samples of that class.
+            seed: Integer or `None`, seed of the draws; the same seed gives
+                the same samples.
+            batch_size: Integer, how many codes to decode at once.
+            density: A `keras_vae.LatentMixture` fitted to this model's codes,
+                or `None`.
+            prior: Boolean, draw from the prior whatever the model carries.
+            raw: Boolean, return the networks' space (no preprocessing).
+
+        Returns:
+            NumPy array `(n,) + input_shape`.
+        """
+        count, labels = self._sample_count(n, labels)
+        if density is None and not prior:
+            density = self.latent_mixture
+        if density is None:
+            self._require_built()
+            z = ops.convert_to_numpy(
+                keras.random.normal((count,) + self.latent_shape, seed=self._seed(seed))
+            )
+        else:
+            self._check_density(density, "density")
+            codes = density.sample(count if labels is None else labels, seed)
+            z = codes.reshape((len(codes),) + self.latent_shape)
+        return self.decode(z, labels, batch_size, raw)
+
+    # What the conditional model changes.
+
+    def _helper_labels(self, method, labels, count):
+        if labels is not None:
+            raise ValueError(
+                f"`{type(self).__name__}.{method}` takes no `labels`: the model is "
+                f"unconditional. Received: labels of shape {np.shape(labels)}. Use "
+                "a ConditionalVAE to condition on classes."
+            )
+        return None
+
+    def _sample_count(self, n, labels):
+        self._helper_labels("sample", labels, None)
+        if n is None:
+            raise ValueError(
+                f"`{type(self).__name__}.sample` needs `n`, how many samples."
+            )
+        return checks.positive_integer("n", n), None
+
+    def _check_density(self, density, argument):
+        from keras_vae.latent_mixture import LatentMixture
+
+        if not isinstance(density, LatentMixture):
+            raise TypeError(
+                f"Invalid value received for argument `{argument}`. Expected a "
+                f"keras_vae.LatentMixture. Received: {argument}={density!r:.80}"
+            )
+        if density.conditional != self.conditional:
+            fitted, kind = (
+                ("with", "ConditionalVAE")
+                if density.conditional
+                else ("without", "VAE")
+            )
+            raise ValueError(
+                f"This LatentMixture was fitted {fitted} labels: it samples for a "
+                f"{kind}, not a {type(self).__name__}."
+            )
+        if getattr(self, "latent_shape", None) is not None and density.latent_dim != (
+            math.prod(self.latent_shape)
+        ):
+            raise ValueError(
+                f"The density draws codes of size {density.latent_dim}; this "
+                f"model's latent shape is {self.latent_shape}."
+            )
+
+    # Data space.
+
+    def _inputs(self, x, raw):
+        if self.preprocessing is None or raw:
+            return np.asarray(x, "float32")
+        return self.preprocessing.transform(x)
+
+    def _outputs(self, outputs, raw):
+        outputs = ops.convert_to_numpy(outputs)
+        if self.preprocessing is None or raw:
+            return outputs
+        return self.preprocessing.to_pixels(outputs)
+
+    def _seed(self, seed):
+        return self.sampling.seed_generator if seed is None else seed
+
+    def _require_built(self):
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__} is not built yet: call it on data, `fit` "
+                "it, or call `model.build(input_shape)` first."
+            )

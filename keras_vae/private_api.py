@@ -1,0 +1,50 @@
+"""Every use keras_vae makes of another library's private API, with its reason.
+
+No public API answers these questions; each answer is read here and nowhere
+else in `keras_vae`, and `tests/test_private_api.py` fails when one of them
+changes. (KerasTuner's private API is used by `tuning/persistence.py` alone,
+for the same reason and under the same kind of test.) Imports nothing at module
+level: callers pass the objects in.
+"""
+
+
+def module_initializing(module):
+    """Whether `module`'s code is running (it is being imported).
+
+    CPython marks a module's spec `_initializing` while the module runs;
+    `keras_vae.registry` must not import a package's neighbours while it is
+    half-initialized.
+    """
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def model_distribute_strategy(model):
+    """The `tf.distribute` strategy `model` was created under, else `None`.
+
+    Keras' TensorFlow trainer keeps it in `_distribute_strategy`; its public
+    `distribute_strategy` falls back to the default strategy, which cannot be
+    told apart from a one-device strategy by public means.
+    """
+    return getattr(model, "_distribute_strategy", None)
+
+
+def in_multi_worker_mode(strategy):
+    """Whether a `tf.distribute.MultiWorkerMirroredStrategy` spans several
+    workers (`TF_CONFIG` names a cluster), as TensorFlow's
+    `extended._in_multi_worker_mode()` says."""
+    return strategy.extended._in_multi_worker_mode()
+
+
+def portable_optimizer_config(config):
+    """An optimizer's serialized config, loadable on every backend.
+
+    Keras' PyTorch backend saves its optimizers under a module of its own
+    (`keras.src.backend.torch.optimizers...`), which would load a PyTorch
+    optimizer on another backend; the public `keras.optimizers` module names
+    the same classes for every backend.
+    """
+    if isinstance(config, dict) and str(config.get("module")).startswith(
+        "keras.src.backend."
+    ):
+        return {**config, "module": "keras.optimizers"}
+    return config

@@ -110,4 +110,20 @@ def test_label_check_benchmark_runs_and_writes_its_table(tmp_path):
     assert set(result["rates"]) == {"checked", "unchecked"}
     assert all(len(rates) == 1 for rates in result["rates"].values())
     text = label_check["table"]([result], 128, 1)
-    assert re.search(r"\| tensorflow \| 32 \| [\d,]+ \| [\d,]+ \| \d\.\d{3} \|", text)
+    assert re.search(
+        r"\| tensorflow \| 32 \| [\d,]+ \| [\d,]+ \| \d\.\d{3} \| \d\.\d{3} \|", text
+    )
+
+
+def test_startup_benchmark_measures_fresh_processes():
+    startup = _module("startup")
+    elapsed, tensorflow = startup["_time"](None, "import keras_vae")
+    assert elapsed > 0
+    # A bare `import keras_vae` imports no framework.
+    assert tensorflow is False
+    result = {
+        "python": 0.02,
+        "cases": [{"name": "`x`", "seconds": 1.234, "tensorflow": True}],
+    }
+    text = startup["table"](result, 3)
+    assert "| `x` | 1.23 | yes |" in text and "medians of 3" in text

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_vae import checks
+from keras_vae import checks, defaults
 from keras_vae.datasets.images import ImageFiles
 
 PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
@@ -100,7 +100,7 @@ class Preprocessing:
             x = x * self.std + self.mean
         return np.clip(x, 0.0, 1.0)
 
-    def training_inputs(self, x, y=None, batch_size=64, seed=0):
+    def training_inputs(self, x, y=None, batch_size=defaults.BATCH_SIZE, seed=0):
         """`fit` arguments for training on `x` (and labels `y`).
 
         The preprocessed arrays, reshuffled by `fit` every epoch: the fastest
@@ -130,7 +130,7 @@ class Preprocessing:
             "shuffle": True,
         }
 
-    def training_dataset(self, x, y=None, batch_size=64, seed=0):
+    def training_dataset(self, x, y=None, batch_size=defaults.BATCH_SIZE, seed=0):
         """A shuffled, batched, prefetched `tf.data.Dataset` for `fit`.
 
         Args:

@@ -47,27 +47,47 @@ def quiet_tensorflow():
     temporary file; afterwards every captured line but the start-up lines is
     written back, and everything if the import fails.
     """
-    if "tensorflow" in sys.modules or any(
-        isinstance(finder, _QuietFinder) for finder in sys.meta_path
-    ):
-        return
-    sys.meta_path.insert(0, _QuietFinder())
+    if "tensorflow" not in sys.modules:
+        when_imported("tensorflow", _quietly)
 
 
-class _QuietFinder(importlib.abc.MetaPathFinder):
+def _quietly(execute, module):
+    if show_start_up_lines:
+        return execute(module)
+    with _start_up_lines_dropped():
+        execute(module)
+        module.config.list_physical_devices()
+
+
+def when_imported(name, wrapper):
+    """Runs the import of the top-level module `name`, when it happens, as
+    `wrapper(execute, module)`, where `execute(module)` runs the module's code.
+
+    A finder at the front of `sys.meta_path` finds the module through the
+    other finders, once, and wraps its loader. A second call for the same
+    name while the first waits does nothing.
+    """
+    if not any(getattr(f, "module_name", None) == name for f in sys.meta_path):
+        sys.meta_path.insert(0, _WrappingFinder(name, wrapper))
+
+
+class _WrappingFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, module_name, wrapper):
+        self.module_name, self.wrapper = module_name, wrapper
+
     def find_spec(self, fullname, path, target=None):
-        if fullname != "tensorflow":
+        if fullname != self.module_name:
             return None
         sys.meta_path.remove(self)  # once: the real finders do the finding
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
+            spec.loader = _WrappingLoader(spec.loader, self.wrapper)
         return spec
 
 
-class _QuietLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
+class _WrappingLoader(importlib.abc.Loader):
+    def __init__(self, loader, wrapper):
+        self.loader, self.wrapper = loader, wrapper
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
@@ -76,11 +96,7 @@ class _QuietLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        if show_start_up_lines:
-            return self.loader.exec_module(module)
-        with _start_up_lines_dropped():
-            self.loader.exec_module(module)
-            module.config.list_physical_devices()
+        self.wrapper(self.loader.exec_module, module)
 
 
 @contextlib.contextmanager

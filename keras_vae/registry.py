@@ -4,9 +4,9 @@
 `import keras_vae` itself imports no framework: the command line's `--help`
 answers at once, and TensorFlow is not loaded on JAX or PyTorch. The classes
 can only be registered once Keras is imported, so `install` either registers
-them at once (Keras is already there) or waits for `import keras`, by a finder
-at the front of `sys.meta_path` that wraps the loader of the `keras` module:
-after Keras runs, the classes are registered. (TensorFlow, whenever it is
+them at once (Keras is already there) or waits for `import keras`
+(`keras_vae.framework.when_imported`): after Keras runs, the classes are
+registered. (TensorFlow, whenever it is
 imported, is imported quietly: `keras_vae.framework.quiet_tensorflow`.)
 
 A keras_vae module that is itself being imported when Keras arrives (a user's
@@ -20,7 +20,6 @@ Whether a module is half-initialized is CPython's private knowledge:
 """
 
 import importlib
-import importlib.abc
 import sys
 
 from keras_vae import framework, private_api
@@ -42,8 +41,8 @@ def install():
     framework.quiet_tensorflow()
     if "keras" in sys.modules:
         complete()
-    elif not any(isinstance(finder, _KerasFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _KerasFinder())
+    else:
+        framework.when_imported("keras", _then_complete)
 
 
 def complete(caller=None):
@@ -67,29 +66,6 @@ def _importing(besides=None):
     )
 
 
-class _KerasFinder(importlib.abc.MetaPathFinder):
-    """Finds `keras` through the other finders and wraps its loader."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != "keras":
-            return None
-        sys.meta_path.remove(self)  # once: the real finders do the finding
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _KerasLoader(spec.loader)
-        return spec
-
-
-class _KerasLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self.loader = loader
-
-    def __getattr__(self, name):
-        return getattr(self.loader, name)
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        self.loader.exec_module(module)
-        complete()
+def _then_complete(execute, module):
+    execute(module)
+    complete()

@@ -14,6 +14,7 @@ import typing
 __version__ = "0.1.0"
 
 _SUBPACKAGES = (
+    "anomaly",
     "architectures",
     "callbacks",
     "datasets",

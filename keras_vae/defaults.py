@@ -25,6 +25,14 @@ VALIDATION_FRACTION = 0.1
 # CPU cores.
 IW_SAMPLES = 100
 
+# Anomaly scores (`keras_vae.anomaly`, `keras-vae score`): the methods, the
+# default one, the k of the "iwae" score, and the fraction of normal images
+# the calibrated thresholds flag.
+ANOMALY_METHODS = ("dose", "elbo", "iwae", "complexity", "regret")
+ANOMALY_METHOD = "dose"
+SCORE_IW_SAMPLES = 10
+FALSE_ALARM_RATE = 0.01
+
 # Examples per call of the inference helpers (`encode`, `decode`, ...).
 INFERENCE_BATCH_SIZE = 256
 

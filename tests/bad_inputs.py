@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import functools
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -346,6 +347,36 @@ def _bound_with_no_samples():
     return evaluation.importance_weighted_bound(
         _vae(), _float(4, 8, 8, 1), num_samples=0
     )
+
+
+def _built(make):
+    model = make()
+    if model.conditional:
+        model.build([(None, 8, 8, 1), (None,)])
+    else:
+        model.build((None, 8, 8, 1))
+    return model
+
+
+def _anomaly_call(name, make=_vae, **keywords):
+    """A `keras_vae.anomaly` function called on a built, untrained model."""
+
+    def call():
+        from keras_vae import anomaly
+
+        return getattr(anomaly, name)(_built(make), **keywords)
+
+    return lambda: call
+
+
+def _flag_uncalibrated():
+    return _built(_vae).flag_anomalies(_float(4, 8, 8, 1))
+
+
+def _without_detector(content):
+    config = json.loads(content)
+    config["config"]["anomaly_detector"] = None
+    return json.dumps(config).encode()
 
 
 def _grid_tuner():
@@ -1070,5 +1101,126 @@ CASES = [
         command("--objective", "val_accuracy", *RUN_ARGS, tuning=True),
         "val_accuracy",
         "val_elbo",
+    ),
+    # Anomaly scores
+    Case(
+        "anomaly",
+        "`anomaly.score(model, x, method='likelihood')`",
+        library(_anomaly_call("score", x=_float(4, 8, 8, 1), method="likelihood")),
+        "Unknown anomaly score method 'likelihood'",
+        "Expected one of dose, elbo, iwae, complexity, regret",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.score` of 28x28 images with an 8x8 model",
+        library(_anomaly_call("score", x=_float(4, 28, 28, 1), method="elbo")),
+        "Received: images of shape (28, 28, 1)",
+        "the model takes images of shape (8, 8, 1)",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.score(model, x, method='iwae', num_samples=0)`",
+        library(
+            _anomaly_call("score", x=_float(4, 8, 8, 1), method="iwae", num_samples=0)
+        ),
+        "num_samples=0",
+        "integer >= 1",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.score` of a ConditionalVAE with label 7 of 3 classes",
+        library(
+            _anomaly_call(
+                "score", _cvae, x=_float(2, 8, 8, 1), labels=[0, 7], method="elbo"
+            )
+        ),
+        "Received values such as [7]",
+        "integers in [0, 3)",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.calibrate(model, x, false_alarm_rate=1.5)`",
+        library(
+            _anomaly_call("calibrate", x=_float(40, 8, 8, 1), false_alarm_rate=1.5)
+        ),
+        "false_alarm_rate=1.5",
+        "a fraction in (0, 1)",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.calibrate` on 10 images",
+        library(_anomaly_call("calibrate", x=_float(10, 8, 8, 1))),
+        "Received 10",
+        "needs at least 40 images",
+    ),
+    Case(
+        "anomaly",
+        "`model.flag_anomalies(x)` of a model never calibrated",
+        library(lambda: _flag_uncalibrated),
+        "has no calibrated anomaly threshold",
+        "keras_vae.anomaly.calibrate(model, x_validation)",
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run photos/` of 28x28 images for an 8x8 model",
+        command("score", "run", "photos", "--out", "scores.csv"),
+        "photos/a.png is 28x28 pixels",
+        "the model takes 8x8 images",
+        setup=lambda: (_copy_run()(), _png("photos/a.png", (28, 28))),
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run empty/`, a folder without images",
+        command("score", "run", "empty", "--out", "scores.csv"),
+        "empty holds no image files",
+        ".png",
+        setup=lambda: (_copy_run()(), os.makedirs("empty")),
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run nothing` (no such file, split or set)",
+        command("score", "run", "nothing", "--out", "scores.csv"),
+        "nothing does not exist",
+        "expected a folder of images, an image file, a split",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run test` of a run without thresholds",
+        command("score", "run", "test", "--out", "scores.csv"),
+        "run has no calibrated anomaly thresholds",
+        "run keras-vae calibrate run first",
+        setup=_copy_run(edit_model=_without_detector),
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run test --method iwae` (train calibrates dose, elbo, "
+        "complexity)",
+        command("score", "run", "test", "--method", "iwae", "--out", "scores.csv"),
+        "no threshold for the 'iwae' score",
+        "keras-vae calibrate run places one for every method",
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae score run test --iw-samples 0`",
+        command("score", "run", "test", "--iw-samples", "0"),
+        "got 0",
+        ">= 1",
+    ),
+    Case(
+        "command line",
+        "`keras-vae calibrate run --false-alarm-rate 1.5`",
+        command("calibrate", "run", "--false-alarm-rate", "1.5"),
+        "got 1.5",
+        "expected a fraction in (0, 1)",
+    ),
+    Case(
+        "command line",
+        "`keras-vae score cvae test --label 12` of a run with 10 classes",
+        command("score", "cvae", "test", "--label", "12", "--out", "scores.csv"),
+        "--label 12 is not a class of this run",
+        "expected 0 to 9",
+        setup=_copy_run("cvae", kind="cvae"),
     ),
 ]

@@ -27,6 +27,7 @@ BACKEND_SENSITIVE = [
     "tests/test_architectures.py",
     "tests/callbacks/test_schedulers.py",
     "tests/evaluation/test_latent_usage.py",
+    "tests/anomaly",
     # The bound's code paths (VAE, and ConditionalVAE with labels); the
     # statistical checks of the bound run on the default backend only.
     "tests/evaluation/test_likelihood_bound.py::"

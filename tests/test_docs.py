@@ -31,6 +31,7 @@ PUBLIC_MODULES = (
     "keras_vae.schedules",
     "keras_vae.evaluation",
     "keras_vae.datasets",
+    "keras_vae.anomaly",
 )
 
 

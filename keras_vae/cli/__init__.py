@@ -1,5 +1,5 @@
 """The `keras-vae` command line: train, evaluate, sweep, tune, and sample,
-interpolate, encode with a finished run.
+interpolate, encode, calibrate and score with a finished run.
 
 One module per command, each with its parser (`add_parser`) and its work and
 output (`run`); the flags several commands share are declared once in
@@ -13,12 +13,14 @@ import os
 import sys
 
 from keras_vae.cli import (
+    calibrate,
     common,
     config_file,
     encode,
     evaluate,
     interpolate,
     sample,
+    score,
     sweep,
     train,
     tune,
@@ -32,6 +34,8 @@ COMMANDS = {
     "sample": sample,
     "interpolate": interpolate,
     "encode": encode,
+    "calibrate": calibrate,
+    "score": score,
 }
 
 EXAMPLES = """examples:
@@ -43,6 +47,8 @@ EXAMPLES = """examples:
   keras-vae sample RUN_DIR --n 64 --label 3 --out samples.png
   keras-vae interpolate RUN_DIR --from test:0 --to test:1 --steps 10
   keras-vae encode RUN_DIR my_images/ --out codes.csv
+  keras-vae score RUN_DIR my_images/ --out scores.csv
+  keras-vae evaluate RUN_DIR --ood digits
 """
 
 

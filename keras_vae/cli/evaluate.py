@@ -28,6 +28,15 @@ def add_parser(commands):
         "per class fitted now to the training codes (default: the run's own "
         "mixture if it has one)",
     )
+    parser.add_argument(
+        "--ood",
+        metavar="DATA",
+        help="instead: how well each anomaly score separates the test split from "
+        "DATA (AUROC, AUPRC, false-positive rate at 95%% true positives); DATA as "
+        "score takes it: a folder, an image, a split, or digits, photos, noise, "
+        "constant, inverted",
+    )
+    options.score_samples(parser, "--score-iw-samples")
     options.framework(parser)
     return parser
 
@@ -36,6 +45,9 @@ def run(arguments):
     import keras
 
     from keras_vae.experiments import evaluation
+
+    if arguments.ood is not None:
+        return _ood(arguments)
 
     metrics, config = evaluation.evaluate_run(
         arguments.run_dir,
@@ -108,3 +120,26 @@ def _latent_lines(metrics):
         f"(the estimate cannot exceed log n = {limit:.2f})"
     )
     return lines
+
+
+def _ood(arguments):
+    from keras_vae.experiments import anomaly, inference
+
+    run = inference.load_run(arguments.run_dir)
+    rows, (normal, unusual) = anomaly.ood_table(
+        run, arguments.ood, num_samples=arguments.score_iw_samples
+    )
+    print(
+        f"{arguments.run_dir}: its test split ({normal} images, normal) against "
+        f"{arguments.ood} ({unusual} images, anomalies)"
+    )
+    print(f"{'method':<12}{'AUROC':>8}{'AUPRC':>8}{'FPR@95%TPR':>12}")
+    for method, metrics in rows:
+        print(
+            f"{method:<12}{metrics['auroc']:>8.3f}{metrics['auprc']:>8.3f}"
+            f"{metrics['fpr_at_95_tpr']:>12.3f}"
+        )
+    if run.model.anomaly_detector is None:
+        print(
+            f"dose needs the run's calibration: keras-vae calibrate {arguments.run_dir}"
+        )

@@ -12,6 +12,7 @@ from keras_vae import defaults, settings
 from keras_vae.cli.common import (
     non_negative_float,
     non_negative_int,
+    number_argument,
     positive_float,
     positive_int,
 )
@@ -309,4 +310,60 @@ def output_file(parser, default, extensions, help):
         default=default,
         metavar="FILE",
         help=f"{help}(default: %(default)s)",
+    )
+
+
+def fraction(text):
+    """An argparse type: a number strictly between 0 and 1."""
+    value = number_argument()(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text}")
+    return value
+
+
+def anomaly_rate(parser):
+    """`--false-alarm-rate R` or `--contamination R`: where thresholds go."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--false-alarm-rate",
+        type=fraction,
+        metavar="R",
+        help="fraction of normal (validation) images each threshold flags "
+        f"(default: {defaults.FALSE_ALARM_RATE:g})",
+    )
+    group.add_argument(
+        "--contamination",
+        type=fraction,
+        metavar="R",
+        help="instead: the fraction of the validation images believed anomalous",
+    )
+
+
+def rate_keywords(arguments):
+    """`calibrate`'s rate argument from the flags (none: its default)."""
+    if arguments.contamination is not None:
+        return {"contamination": arguments.contamination}
+    if arguments.false_alarm_rate is not None:
+        return {"false_alarm_rate": arguments.false_alarm_rate}
+    return {}
+
+
+def score_method(parser, help):
+    parser.add_argument(
+        "--method",
+        choices=defaults.ANOMALY_METHODS,
+        default=defaults.ANOMALY_METHOD,
+        help=f"{help} (default: %(default)s)",
+    )
+
+
+def score_samples(parser, flag="--iw-samples"):
+    parser.add_argument(
+        flag,
+        dest="score_iw_samples",
+        type=positive_int,
+        default=None,
+        metavar="K",
+        help="importance samples of the iwae score (default: as calibrated, "
+        f"{defaults.SCORE_IW_SAMPLES})",
     )

@@ -8,16 +8,20 @@ from keras_vae.datasets.loading import DATASETS as DATASETS
 from keras_vae.datasets.loading import DataUnavailableError as DataUnavailableError
 from keras_vae.datasets.loading import ImageData as ImageData
 from keras_vae.datasets.loading import load as load
+from keras_vae.datasets.outliers import OUTLIER_SETS as OUTLIER_SETS
+from keras_vae.datasets.outliers import outlier_images as outlier_images
 from keras_vae.datasets.preprocessing import PREPROCESSINGS as PREPROCESSINGS
 from keras_vae.datasets.preprocessing import Preprocessing as Preprocessing
 
 __all__ = [
     "DATASETS",
     "PREPROCESSINGS",
+    "OUTLIER_SETS",
     "DataUnavailableError",
     "ImageData",
     "ImageFiles",
     "Preprocessing",
     "load",
+    "outlier_images",
     "read_idx",
 ]

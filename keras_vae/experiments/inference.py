@@ -241,9 +241,11 @@ def interpolate(run, start, end, steps=10, label=None):
     )
 
 
-def read_images(run, source, label=None):
+def read_images(run, source, label=None, require_labels=True):
     """Images to encode: a folder of images (class sub-folders give labels),
     one image file, or the name of a split of the run's dataset.
+
+    A conditional run needs labels unless `require_labels` is false.
 
     Returns:
         Tuple `(pixels, labels, names)`: labels are `None` when there are
@@ -276,7 +278,7 @@ def read_images(run, source, label=None):
         )
     if label is not None:
         y = np.full(len(x), label, "int32")
-    if run.conditional and y is None:
+    if run.conditional and y is None and require_labels:
         raise ValueError(
             "A conditional (cvae) run encodes images with their class: give a "
             "folder of class sub-folders, a split, or `label`."

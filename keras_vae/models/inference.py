@@ -1,5 +1,6 @@
 """The models' NumPy helpers, in data space, and what a model file carries to
-work there on its own: the preprocessing, class names and latent mixture."""
+work there on its own: the preprocessing, class names, latent mixture and
+anomaly detector."""
 
 import math
 
@@ -29,7 +30,13 @@ class Inference:
 
     conditional = False
 
-    def set_data_space(self, preprocessing=None, class_names=None, latent_mixture=None):
+    def set_data_space(
+        self,
+        preprocessing=None,
+        class_names=None,
+        latent_mixture=None,
+        anomaly_detector=None,
+    ):
         """Sets what the helpers work with (and the model file keeps).
 
         Args:
@@ -38,6 +45,8 @@ class Inference:
             class_names: List of strings, one per class, or `None`.
             latent_mixture: A `keras_vae.LatentMixture`, its config dict, or
                 `None`.
+            anomaly_detector: A `keras_vae.anomaly.AnomalyDetector`, its
+                config dict, or `None`.
         """
         from keras_vae.datasets import Preprocessing
         from keras_vae.latent_mixture import LatentMixture
@@ -54,11 +63,16 @@ class Inference:
             latent_mixture = LatentMixture.from_config(latent_mixture)
         if latent_mixture is not None:
             self._check_density(latent_mixture, "latent_mixture")
+        if isinstance(anomaly_detector, dict):
+            from keras_vae.anomaly import AnomalyDetector
+
+            anomaly_detector = AnomalyDetector.from_config(anomaly_detector)
         if class_names is not None:
             class_names = [str(name) for name in class_names]
         self.preprocessing = preprocessing
         self.class_names = class_names
         self.latent_mixture = latent_mixture
+        self.anomaly_detector = anomaly_detector
 
     def data_space_config(self):
         return {
@@ -69,6 +83,9 @@ class Inference:
             "latent_mixture": None
             if self.latent_mixture is None
             else self.latent_mixture.get_config(),
+            "anomaly_detector": None
+            if self.anomaly_detector is None
+            else self.anomaly_detector.get_config(),
         }
 
     def encode(self, x, labels=None, batch_size=BATCH_SIZE, raw=False):
@@ -194,6 +211,58 @@ class Inference:
             codes = density.sample(count if labels is None else labels, seed)
             z = codes.reshape((len(codes),) + self.latent_shape)
         return self.decode(z, labels, batch_size, raw)
+
+    def anomaly_scores(self, x, labels=None, method=None, **kwargs):
+        """Anomaly scores of images in data space, in nats (higher: more
+        anomalous); `keras_vae.anomaly.score` with this model.
+
+        Args:
+            x: Array of images in data space.
+            labels: A conditional model's labels, or `None` to marginalise
+                over its classes.
+            method: String, one of `keras_vae.anomaly.METHODS`. Defaults to
+                `"dose"`.
+            **kwargs: More arguments of `keras_vae.anomaly.scores`.
+
+        Returns:
+            NumPy float32 array `(n,)`.
+        """
+        from keras_vae import anomaly
+
+        method = anomaly.DEFAULT_METHOD if method is None else method
+        return anomaly.score(self, x, labels, method=method, **kwargs)
+
+    def flag_anomalies(self, x, labels=None, method=None, **kwargs):
+        """1 for each image whose score is above the calibrated threshold, else 0.
+
+        The threshold is the model's `anomaly_detector`'s (see
+        `keras_vae.anomaly.calibrate`): at its false-alarm rate, that
+        fraction of normal images is flagged.
+
+        Args:
+            x: Array of images in data space.
+            labels: A conditional model's labels, or `None` (as calibrated).
+            method: String, one of `keras_vae.anomaly.METHODS`. Defaults to
+                `"dose"`.
+            **kwargs: More arguments of `keras_vae.anomaly.scores`.
+
+        Returns:
+            NumPy int8 array `(n,)` of 0 and 1.
+        """
+        from keras_vae import anomaly
+
+        if self.anomaly_detector is None:
+            raise ValueError(
+                f"This {type(self).__name__} has no calibrated anomaly threshold. "
+                "Calibrate it on validation images first: "
+                "keras_vae.anomaly.calibrate(model, x_validation) (on the command "
+                "line: keras-vae calibrate RUN)."
+            )
+        method = anomaly.DEFAULT_METHOD if method is None else method
+        self.anomaly_detector.check_labels(labels)
+        kwargs.setdefault("num_samples", self.anomaly_detector.num_samples)
+        scores = self.anomaly_scores(x, labels, method, **kwargs)
+        return self.anomaly_detector.flag(scores, method)
 
     # What the conditional model changes.
 

@@ -133,6 +133,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         preprocessing=None,
         class_names=None,
         latent_mixture=None,
+        anomaly_detector=None,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -158,7 +159,9 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         self.likelihood = likelihood
         self.seed = seed
         self.trackers = [keras.metrics.Mean(name=name) for name in METRIC_NAMES]
-        self.set_data_space(preprocessing, class_names, latent_mixture)
+        self.set_data_space(
+            preprocessing, class_names, latent_mixture, anomaly_detector
+        )
 
     @property
     def beta(self):

@@ -1,0 +1,250 @@
+"""Calibrated thresholds, and the density of statistics of the 'dose' score."""
+
+import numbers
+
+import numpy as np
+
+from keras_vae import defaults
+from keras_vae.anomaly import scores as scores_lib
+from keras_vae.anomaly import statistics as stats_lib
+
+# The density of the statistics: a Gaussian mixture with full covariances.
+COMPONENTS = 5
+MINIMUM_IMAGES = 40
+
+
+class AnomalyDetector:
+    """Thresholds of the anomaly scores, and what the 'dose' score needs.
+
+    Made by `calibrate` from images of the training distribution (the
+    validation split): half of them fit the density of the model's
+    statistics, the other half place each method's threshold at the
+    quantile `1 - rate` of its scores. A model keeps its detector in its
+    `.keras` file (`model.anomaly_detector`); `model.flag_anomalies` uses it.
+
+    Args:
+        center, scale: Lists, the statistics' mean and standard deviation.
+        weights, means, covariances: The mixture's parameters, in
+            standardized units.
+        thresholds: Dict mapping each method to its threshold, in nats.
+        rate: Float, the false-alarm (or contamination) rate of the
+            thresholds.
+        rate_kind: `"false_alarm_rate"` or `"contamination"`.
+        labels_given: Boolean, a conditional model's scores were calibrated
+            with labels (else marginalised over classes).
+        num_samples: Integer, the `"iwae"` score's k at calibration.
+    """
+
+    def __init__(
+        self,
+        center,
+        scale,
+        weights,
+        means,
+        covariances,
+        thresholds,
+        rate,
+        rate_kind="false_alarm_rate",
+        labels_given=False,
+        num_samples=defaults.SCORE_IW_SAMPLES,
+    ):
+        self.center = np.asarray(center, "float64")
+        self.scale = np.asarray(scale, "float64")
+        self.weights = np.asarray(weights, "float64")
+        self.means = np.asarray(means, "float64")
+        self.covariances = np.asarray(covariances, "float64")
+        self.thresholds = {k: float(v) for k, v in thresholds.items()}
+        self.rate, self.rate_kind = float(rate), rate_kind
+        self.labels_given = bool(labels_given)
+        self.num_samples = int(num_samples)
+
+    def density_score(self, statistics):
+        """-log density of the statistics (a dict of `STATISTICS` arrays)."""
+        values = np.stack([statistics[name] for name in stats_lib.STATISTICS], 1)
+        values = (values.astype("float64") - self.center) / self.scale
+        log_terms = []
+        for weight, mean, covariance in zip(
+            self.weights, self.means, self.covariances, strict=True
+        ):
+            cholesky = np.linalg.cholesky(covariance)
+            solved = np.linalg.solve(cholesky, (values - mean).T)
+            log_terms.append(
+                np.log(weight)
+                - 0.5 * np.sum(solved**2, axis=0)
+                - np.sum(np.log(np.diag(cholesky)))
+                - 0.5 * len(mean) * np.log(2 * np.pi)
+            )
+        log_terms = np.stack(log_terms, 1)
+        top = log_terms.max(axis=1)
+        return -(top + np.log(np.exp(log_terms - top[:, None]).sum(axis=1)))
+
+    def flag(self, scores, method=scores_lib.DEFAULT_METHOD):
+        """0/1 per score: 1 where it is above `method`'s threshold."""
+        if method not in self.thresholds:
+            raise ValueError(
+                f"The detector has no threshold for {method!r}; it has "
+                f"{', '.join(self.thresholds)}."
+            )
+        return (np.asarray(scores) > self.thresholds[method]).astype("int8")
+
+    def check_labels(self, labels):
+        given = labels is not None
+        if given != self.labels_given:
+            done, other = (
+                ("with", "without")
+                if self.labels_given
+                else (
+                    "without",
+                    "with",
+                )
+            )
+            raise ValueError(
+                f"The detector was calibrated on scores {done} labels; these are "
+                f"scored {other} them. Score {done} labels, or calibrate again "
+                f"{other} them (keras_vae.anomaly.calibrate(..., labels=...); "
+                "keras-vae calibrate RUN --with-labels)."
+            )
+
+    def get_config(self):
+        return {
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+            "weights": self.weights.tolist(),
+            "means": self.means.tolist(),
+            "covariances": self.covariances.tolist(),
+            "thresholds": dict(self.thresholds),
+            "rate": self.rate,
+            "rate_kind": self.rate_kind,
+            "labels_given": self.labels_given,
+            "num_samples": self.num_samples,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return (
+            f"AnomalyDetector({self.rate_kind}={self.rate:g}, "
+            f"thresholds={self.thresholds})"
+        )
+
+
+def calibrate(
+    model,
+    x,
+    labels=None,
+    false_alarm_rate=None,
+    contamination=None,
+    methods=scores_lib.METHODS,
+    num_samples=defaults.SCORE_IW_SAMPLES,
+    seed=0,
+    raw=False,
+):
+    """Fits an `AnomalyDetector` to images of the training distribution and
+    gives it to the model (`model.anomaly_detector`, saved in its file).
+
+    Args:
+        model: A built `VAE` or `ConditionalVAE`.
+        x: Array of images the model should call normal, not seen in
+            training (the validation split), in data space.
+        labels: A conditional model's labels, to calibrate scores with
+            labels; `None` calibrates marginalised scores.
+        false_alarm_rate: Float in (0, 1), the fraction of normal images to
+            flag. Defaults to `0.01` when `contamination` is not given.
+        contamination: Float in (0, 1): instead, the fraction of `x` believed
+            anomalous; the same quantile, for data that is not clean.
+        methods: Methods to place thresholds for. Defaults to all.
+        num_samples: Integer, the `"iwae"` score's k.
+        seed: Integer, seed of the split into halves and of the samples.
+        raw: Boolean, `x` are the networks' inputs.
+
+    Returns:
+        The `AnomalyDetector`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    import keras_vae
+
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=(400, 8, 8, 1)) * 0.2).astype("float32")
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), latent_dim=2))
+    vae.compile(optimizer="adam")
+    vae.fit(x[:300], epochs=2, verbose=0)
+    keras_vae.anomaly.calibrate(vae, x[300:], false_alarm_rate=0.05)
+    odd = rng.uniform(size=(5, 8, 8, 1)).astype("float32")
+    print(vae.flag_anomalies(odd))  # [1 1 1 1 1]
+    ```
+    """
+    from sklearn.mixture import GaussianMixture
+
+    stats_lib.check_model("calibrate", model)
+    if (false_alarm_rate is None) == (contamination is None):
+        if contamination is not None:
+            raise ValueError(
+                "Pass `false_alarm_rate` or `contamination`, not both. Received: "
+                f"false_alarm_rate={false_alarm_rate}, contamination={contamination}"
+            )
+        false_alarm_rate = defaults.FALSE_ALARM_RATE
+    rate_kind = "false_alarm_rate" if contamination is None else "contamination"
+    rate = false_alarm_rate if contamination is None else contamination
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate < 1:
+        raise ValueError(
+            f"Invalid value received for argument `{rate_kind}`. Expected a "
+            f"fraction in (0, 1). Received: {rate_kind}={rate!r}"
+        )
+    methods = scores_lib.check_methods(methods)
+    x = stats_lib.check_pixels("calibrate", model, x, raw)
+    labels = stats_lib.check_labels(model, labels, len(x))
+    if len(x) < MINIMUM_IMAGES:
+        raise ValueError(
+            f"`calibrate` needs at least {MINIMUM_IMAGES} images: half fit the "
+            f"density of the statistics, half place the thresholds. Received "
+            f"{len(x)}."
+        )
+    order = np.random.default_rng(seed).permutation(len(x))
+    half = len(x) // 2
+    fit_half, threshold_half = np.sort(order[:half]), np.sort(order[half:])
+
+    def part(indices):
+        return x[indices], None if labels is None else labels[indices]
+
+    statistics, _, _ = stats_lib.scored_statistics(
+        model, *part(fit_half), seed=seed, raw=raw
+    )
+    values = np.stack([statistics[n] for n in stats_lib.STATISTICS], 1)
+    center, scale = values.mean(0), values.std(0)
+    scale[scale == 0] = 1.0
+    components = min(COMPONENTS, len(fit_half) // 10)
+    mixture = GaussianMixture(
+        components, covariance_type="full", reg_covar=1e-4, random_state=seed
+    ).fit((values - center) / scale)
+    detector = AnomalyDetector(
+        center,
+        scale,
+        mixture.weights_,
+        mixture.means_,
+        mixture.covariances_,
+        {},
+        rate,
+        rate_kind,
+        labels is not None,
+        num_samples,
+    )
+    held_out = scores_lib.scores(
+        model,
+        *part(threshold_half),
+        methods=methods,
+        detector=detector,
+        num_samples=num_samples,
+        seed=seed,
+        raw=raw,
+    )
+    detector.thresholds = {
+        method: float(np.quantile(values, 1 - rate, method="higher"))
+        for method, values in held_out.items()
+    }
+    model.anomaly_detector = detector
+    return detector

@@ -1,0 +1,181 @@
+"""What a VAE says about each input: the summary statistics the scores use."""
+
+import io
+import math
+import zlib
+
+import numpy as np
+from keras import ops
+
+from keras_vae import checks, defaults
+from keras_vae import parameterization as param_lib
+from keras_vae.models import VAE
+
+# Per example: the KL term (rate), -log p(x|z) for one posterior sample
+# (distortion), sum of log sigma, squared norm of the posterior mean, and the
+# input's compressed length in bits (Serra et al. 2020).
+STATISTICS = ("rate", "distortion", "log_sigma", "code_norm", "complexity")
+
+
+def check_model(function, model):
+    if not isinstance(model, VAE):
+        raise TypeError(
+            f"`{function}` expects a keras_vae `VAE` or `ConditionalVAE`. "
+            f"Received: model={model!r:.100}"
+        )
+    model._require_built()
+
+
+def check_pixels(function, model, x, raw=False):
+    """`x` as float32, with the model's image shape; pixels in [0, 1] unless raw."""
+    x = np.asarray(x, "float32")
+    if x.ndim < 2 or len(x) == 0:
+        raise ValueError(
+            f"`{function}` expects a non-empty batch of images of shape "
+            f"(n,) + {model.data_shape}. Received: x.shape={x.shape}"
+        )
+    if tuple(x.shape[1:]) != tuple(model.data_shape):
+        raise ValueError(
+            f"`{function}`: the model takes images of shape {model.data_shape}. "
+            f"Received: images of shape {tuple(x.shape[1:])}."
+        )
+    if not np.isfinite(x).all():
+        raise ValueError(f"`{function}`: `x` holds NaN or infinite values.")
+    return x
+
+
+def check_labels(model, labels, count):
+    """A conditional model's labels as int32, or `None` (marginalise)."""
+    if labels is None:
+        return None
+    if not model.conditional:
+        raise ValueError(
+            "Received `labels` for an unconditional VAE. Pass labels=None, or "
+            "score with a ConditionalVAE."
+        )
+    return checks.class_labels(labels, model.num_classes, count=count)
+
+
+def compressed_bits(pixels):
+    """Each image's length in bits as a PNG of 8-bit pixels (zlib beyond 4
+    channels): the input complexity L(x) of Serra et al. (ICLR 2020).
+
+    Args:
+        pixels: Array `(n, height, width, channels)` (or `(n, height, width)`)
+            of values in [0, 1].
+
+    Returns:
+        NumPy float32 array `(n,)`.
+    """
+    from PIL import Image
+
+    pixels = np.asarray(pixels)
+    if pixels.size and (pixels.min() < 0 or pixels.max() > 1):
+        raise ValueError(
+            "Input complexity compresses 8-bit images: expected pixels in [0, 1]. "
+            f"Received values in [{pixels.min():g}, {pixels.max():g}]. Give the "
+            "model a keras_vae.datasets.Preprocessing, or pass pixels."
+        )
+    images = np.round(pixels * 255).astype("uint8")
+    if images.ndim == 4 and images.shape[-1] in (1, 3, 4):
+        images = images[..., 0] if images.shape[-1] == 1 else images
+        bits = []
+        for image in images:
+            buffer = io.BytesIO()
+            Image.fromarray(image).save(buffer, "PNG", optimize=True)
+            bits.append(8 * len(buffer.getvalue()))
+        return np.asarray(bits, "float32")
+    return np.asarray(
+        [8 * len(zlib.compress(image.tobytes(), 9)) for image in images], "float32"
+    )
+
+
+def summary_statistics(
+    model, x, labels=None, batch_size=defaults.INFERENCE_BATCH_SIZE, seed=0, raw=False
+):
+    """The statistics `STATISTICS` of every input, in data space.
+
+    Args:
+        model: A built `VAE` or `ConditionalVAE`.
+        x: Array of images in data space (pixels in [0, 1] with a
+            preprocessing).
+        labels: A conditional model's labels, one per image.
+        batch_size: Integer, images per call of the networks.
+        seed: Integer, seed of the posterior samples.
+        raw: Boolean, `x` are the networks' inputs (no preprocessing).
+
+    Returns:
+        Dict of NumPy float32 arrays `(n,)`, one per statistic.
+    """
+    batch_size = checks.positive_integer("batch_size", batch_size)
+    inputs = model._inputs(x, raw)
+    pixels = x
+    if model.preprocessing is not None and raw:
+        pixels = model.preprocessing.to_pixels(x)
+    noise = np.random.default_rng(seed).standard_normal(
+        (len(x),) + model.latent_shape, dtype="float32"
+    )
+    parts = []
+    for start in range(0, len(x), batch_size):
+        window = slice(start, start + batch_size)
+        batch_labels = None if labels is None else labels[window]
+        mean, raw_scale = model.encoder.predict_on_batch(
+            model._encoder_inputs(inputs[window], batch_labels)
+        )
+        sigma = ops.convert_to_numpy(param_lib.scale(raw_scale, model.parameterization))
+        rate = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
+        outputs = model.decoder.predict_on_batch(
+            model._decoder_inputs(mean + sigma * noise[window], batch_labels)
+        )
+        distortion = model.likelihood.negative_log_likelihood(inputs[window], outputs)
+        axes = tuple(range(1, mean.ndim))
+        parts.append(
+            (
+                ops.convert_to_numpy(rate),
+                ops.convert_to_numpy(distortion),
+                np.log(sigma).sum(axes),
+                np.square(mean).sum(axes),
+            )
+        )
+    values = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    values.append(compressed_bits(pixels))
+    return {
+        name: np.asarray(value, "float32")
+        for name, value in zip(STATISTICS, values, strict=True)
+    }
+
+
+def scored_statistics(
+    model, x, labels=None, batch_size=defaults.INFERENCE_BATCH_SIZE, seed=0, raw=False
+):
+    """The statistics the scores use, and the -ELBO.
+
+    A conditional model without labels marginalises over its classes: the
+    -ELBO is -log sum_y exp(ELBO(x, y)) / C (a uniform p(y)), and the other
+    statistics are those of the most probable class.
+
+    Returns:
+        Tuple `(statistics, negative_elbo, labels)`: the labels given, or the
+        most probable classes, or `None` for an unconditional model.
+    """
+    if not (model.conditional and labels is None):
+        statistics = summary_statistics(model, x, labels, batch_size, seed, raw)
+        return statistics, statistics["rate"] + statistics["distortion"], labels
+    per_class = [
+        summary_statistics(model, x, np.full(len(x), k, "int32"), batch_size, seed, raw)
+        for k in range(model.num_classes)
+    ]
+    elbos = np.stack([s["rate"] + s["distortion"] for s in per_class], 1)
+    labels = np.argmin(elbos, axis=1).astype("int32")
+    statistics = {
+        name: np.choose(labels, [s[name] for s in per_class]) for name in STATISTICS
+    }
+    return statistics, marginal(elbos), labels
+
+
+def marginal(negative_elbos):
+    """-log (1/C) sum_y exp(-negative_elbos[:, y]), stably: `(n, C)` -> `(n,)`."""
+    values = -np.asarray(negative_elbos, "float64")
+    top = values.max(axis=1)
+    log_sum = top + np.log(np.exp(values - top[:, None]).sum(axis=1))
+    return (math.log(values.shape[1]) - log_sum).astype("float32")

@@ -1,0 +1,162 @@
+"""Anomaly scores, thresholds and detection metrics, on real 8x8 digits."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from scipy import stats
+
+import keras_vae
+from keras_vae import anomaly
+from keras_vae.datasets import Preprocessing, load, outlier_images
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """A VAE trained on digits 0-8, calibrated on held-out ones; test images."""
+    keras.utils.set_random_seed(0)
+    data = load("digits")
+    normal = data.y_train != 9
+    x = data.x_train[normal]
+    preprocessing = Preprocessing.fit("standardize", x[:1000])
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp((8, 8, 1), 4), preprocessing=preprocessing
+    )
+    vae.compile(optimizer="adam")
+    vae.fit(preprocessing.transform(x[:1000]), epochs=10, batch_size=32, verbose=0)
+    anomaly.calibrate(vae, x[1000:], false_alarm_rate=0.05)
+    return vae, data.x_test[data.y_test != 9]
+
+
+def _auroc(normal, unusual):
+    return anomaly.detection_metrics(normal, unusual)["auroc"]
+
+
+def test_each_method_ranks_the_outliers_the_guide_says_it_does(digits):
+    vae, test = digits
+    normal = anomaly.scores(vae, test)
+    expected = {
+        "noise": ("dose", "elbo", "iwae", "regret"),
+        "photos": ("dose",),
+        "constant": ("dose", "complexity"),
+    }
+    for name, methods in expected.items():
+        unusual = anomaly.scores(
+            vae, outlier_images(name, (8, 8, 1), count=200), methods=methods
+        )
+        for method in methods:
+            assert _auroc(normal[method], unusual[method]) > 0.9, (name, method)
+
+
+def test_thresholds_flag_outliers_and_about_the_rate_of_normal_images(digits):
+    vae, test = digits
+    flagged = vae.flag_anomalies(test).mean()
+    assert 0.0 < flagged < 0.15  # calibrated for 5 %: not none, not all
+    assert (
+        vae.flag_anomalies(outlier_images("noise", (8, 8, 1), count=100)).mean() > 0.9
+    )
+    for method in ("elbo", "complexity", "dose"):
+        threshold = vae.anomaly_detector.thresholds[method]
+        scores = vae.anomaly_scores(test, method=method)
+        np.testing.assert_array_equal(
+            vae.flag_anomalies(test, method=method), scores > threshold
+        )
+
+
+def test_the_model_file_keeps_the_thresholds(digits, tmp_path):
+    vae, test = digits
+    vae.save(tmp_path / "vae.keras")
+    loaded = keras.models.load_model(tmp_path / "vae.keras")
+    assert loaded.anomaly_detector.thresholds == vae.anomaly_detector.thresholds
+    np.testing.assert_allclose(
+        loaded.anomaly_scores(test[:50]), vae.anomaly_scores(test[:50]), rtol=1e-5
+    )
+
+
+def test_complexity_subtracts_the_png_length_in_nats(digits):
+    vae, test = digits
+    result = anomaly.scores(vae, test[:20], methods=("elbo", "complexity"))
+    bits = anomaly.compressed_bits(test[:20])
+    np.testing.assert_allclose(
+        result["complexity"], result["elbo"] - bits * math.log(2), rtol=1e-5
+    )
+    constant, noise = (
+        outlier_images("constant", (8, 8, 1), 1),
+        np.random.default_rng(0).uniform(size=(1, 8, 8, 1)),
+    )
+    assert anomaly.compressed_bits(constant)[0] < anomaly.compressed_bits(noise)[0]
+
+
+def test_regret_is_the_elbo_gained_by_refitting_the_posterior(digits):
+    vae, test = digits
+    inputs = vae.preprocessing.transform(test[:64])
+    regret = anomaly.likelihood_regret(vae, inputs, steps=10)
+    assert regret.shape == (64,) and (regret >= 0).all() and regret.mean() > 0
+    longer = anomaly.likelihood_regret(vae, inputs, steps=40)
+    assert longer.mean() > regret.mean()  # more steps fit the posterior better
+
+
+def test_dose_is_the_mixture_density_of_the_standardized_statistics(digits):
+    vae, test = digits
+    detector = vae.anomaly_detector
+    statistics = anomaly.summary_statistics(vae, test[:30])
+    values = np.stack([statistics[name] for name in statistics], 1)
+    values = (values - detector.center) / detector.scale
+    density = sum(
+        weight * stats.multivariate_normal(mean, covariance).pdf(values)
+        for weight, mean, covariance in zip(
+            detector.weights, detector.means, detector.covariances, strict=True
+        )
+    )
+    np.testing.assert_allclose(
+        anomaly.score(vae, test[:30]), -np.log(density), rtol=1e-4
+    )
+
+
+def test_conditional_scores_marginalise_over_classes():
+    keras.utils.set_random_seed(0)
+    encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 3)
+    cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=3)
+    cvae.build([(None, 8, 8, 1), (None,)])
+    x = np.random.default_rng(0).uniform(size=(6, 8, 8, 1)).astype("float32")
+    per_class = -anomaly.class_log_likelihoods(cvae, x)  # -ELBO of each class
+    marginal = anomaly.score(cvae, x, method="elbo")
+    expected = -np.log(np.exp(-per_class.astype("float64")).mean(axis=1))
+    np.testing.assert_allclose(marginal, expected, rtol=1e-5)
+    given = anomaly.score(cvae, x, labels=[0, 1, 2, 0, 1, 2], method="elbo")
+    np.testing.assert_allclose(
+        given, per_class[np.arange(6), [0, 1, 2, 0, 1, 2]], rtol=1e-5
+    )
+    posteriors = anomaly.class_posteriors(cvae, x)
+    np.testing.assert_allclose(posteriors.sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(posteriors.argmax(1), per_class.argmin(1))
+
+
+@pytest.mark.parametrize(
+    "normal, unusual, auroc, fpr",
+    [
+        ([0.1, 0.2, 0.3], [0.4, 0.9], 1.0, 0.0),  # separated
+        ([0.4, 0.9], [0.1, 0.2, 0.3], 0.0, 1.0),  # in reverse
+        ([0.1, 0.2, 0.3], [0.25, 0.9], 5 / 6, 1 / 3),  # 5 of 6 pairs in order
+    ],
+)
+def test_detection_metrics_on_hand_made_scores(normal, unusual, auroc, fpr):
+    metrics = anomaly.detection_metrics(normal, unusual)
+    assert metrics["auroc"] == pytest.approx(auroc)
+    assert metrics["fpr_at_95_tpr"] == pytest.approx(fpr)
+    assert 0 <= metrics["auprc"] <= 1
+
+
+def test_calibration_rates_and_reconstruction_maps(digits):
+    vae, test = digits
+    maps = anomaly.reconstruction_error_map(vae, test[:5])
+    np.testing.assert_allclose(
+        maps, (vae.reconstruct(test[:5]) - test[:5]) ** 2, rtol=1e-5, atol=1e-7
+    )
+    x = test[:200]
+    loose = anomaly.calibrate(vae, x, contamination=0.2, methods=("elbo",))
+    strict = anomaly.calibrate(vae, x, false_alarm_rate=0.01, methods=("elbo",))
+    assert loose.rate_kind == "contamination" and loose.rate == 0.2
+    assert loose.thresholds["elbo"] < strict.thresholds["elbo"]
+    assert vae.anomaly_detector is strict

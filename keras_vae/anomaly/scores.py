@@ -11,16 +11,6 @@ from keras_vae.anomaly import statistics as stats_lib
 
 METHODS = defaults.ANOMALY_METHODS
 DEFAULT_METHOD = defaults.ANOMALY_METHOD
-DESCRIPTIONS = {
-    "dose": "density of the model's statistics of x (rate, distortion, "
-    "posterior scale, code norm, input complexity) under their density on "
-    "validation images (Morningstar et al. 2021); needs a calibrated detector",
-    "elbo": "-ELBO: the negative evidence lower bound",
-    "iwae": "the k-sample importance-weighted bound on -log p(x) (Burda et al.)",
-    "complexity": "-ELBO minus the input's PNG length (Serra et al. 2020)",
-    "regret": "likelihood regret: the ELBO gained by re-fitting q(z|x) to the "
-    "input (Xiao et al. 2020)",
-}
 
 
 def check_methods(methods):

@@ -40,7 +40,7 @@ def run(arguments):
     pixels, labels, names = run_anomaly.read_scored_images(
         run, arguments.data, arguments.label
     )
-    model_labels = run_anomaly.score_labels(run, detector, labels, names)
+    model_labels = run_anomaly.score_labels(run, detector, labels)
     methods = [arguments.method] + [
         m for m in detector.thresholds if m != arguments.method
     ]

@@ -79,7 +79,7 @@ def detector_of(run, method):
     return detector
 
 
-def score_labels(run, detector, labels, names):
+def score_labels(run, detector, labels):
     """The labels a run scores with: a conditional run's when its detector
     was calibrated with labels (then required), else none (marginalised)."""
     if not run.conditional or not detector.labels_given:
@@ -135,7 +135,7 @@ def ood_table(run, source, methods=anomaly.METHODS, num_samples=None, label=None
     unusual = anomaly.scores(
         run.model,
         pixels,
-        score_labels(run, detector, labels, None) if given else None,
+        score_labels(run, detector, labels) if given else None,
         methods,
         **options,
     )

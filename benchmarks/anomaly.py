@@ -277,7 +277,7 @@ def _table(header, rows):
 
 
 def markdown():
-    from markdown import replace_between  # benchmarks/markdown.py
+    from page_blocks import replace_between
 
     results = _load()
     date = time.strftime("%Y-%m-%d")

@@ -136,12 +136,10 @@ def main():
     text = table(results, arguments.images, arguments.rounds)
     print(text)
     if arguments.markdown:
-        with open(PAGE, encoding="utf-8") as file:
-            page = file.read()
-        before, rest = page.split(START)
-        after = rest.split(END)[1]
-        with open(PAGE, "w", encoding="utf-8") as file:
-            file.write(f"{before}{START}\n{text}\n{END}{after}")
+        sys.path.insert(0, HERE)
+        from page_blocks import replace_between
+
+        replace_between(PAGE, START, END, text)
 
 
 if __name__ == "__main__":

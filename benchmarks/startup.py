@@ -115,12 +115,10 @@ def main():
     print(text)
     print(json.dumps(result), file=sys.stderr)
     if arguments.markdown:
-        with open(PAGE, encoding="utf-8") as file:
-            page = file.read()
-        before, rest = page.split(START)
-        after = rest.split(END)[1]
-        with open(PAGE, "w", encoding="utf-8") as file:
-            file.write(f"{before}{START}\n{text}\n{END}{after}")
+        sys.path.insert(0, HERE)
+        from page_blocks import replace_between
+
+        replace_between(PAGE, START, END, text)
 
 
 if __name__ == "__main__":

@@ -194,22 +194,15 @@ def rate_distortion_figure(betas, rates, distortions, title):
     return figure
 
 
-def scores_figure(scores, threshold, title, method, reference=None):
-    """A histogram of anomaly scores with the calibrated threshold, and, when
-    given, the scores of `reference` images (the run's test split)."""
+def scores_figure(scores, threshold, title, method):
+    """A histogram of anomaly scores with the calibrated threshold."""
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4))
     values = np.asarray(scores, "float64")
-    pooled = values if reference is None else np.concatenate([values, reference])
-    low, high = np.percentile(pooled, [0.5, 99.5])
-    if threshold is not None:
-        low, high = min(low, threshold), max(high, threshold)
-    bins = np.linspace(low, high, 60)
-    if reference is not None:
-        axis.hist(np.clip(reference, low, high), bins, alpha=0.5, label="test split")
-    axis.hist(np.clip(values, low, high), bins, alpha=0.6, label="scored images")
-    if threshold is not None:
-        axis.axvline(threshold, color="black", linestyle="--", label="threshold")
+    low, high = np.percentile(values, [0.5, 99.5])
+    low, high = min(low, threshold), max(high, threshold)
+    axis.hist(np.clip(values, low, high), np.linspace(low, high, 60), alpha=0.6)
+    axis.axvline(threshold, color="black", linestyle="--", label="threshold")
     axis.set_xlabel(f"{method} score (nats; higher is more anomalous)")
     axis.set_ylabel("images")
     axis.legend()

@@ -31,6 +31,7 @@ def test_there_are_at_least_30_cases_across_every_area():
         "likelihood",
         "data",
         "evaluation",
+        "anomaly",
         "command line",
         "tuner",
     }

@@ -220,7 +220,7 @@ def test_data_path_with_malformed_file_leaves_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_data_path_trains_on_idx_files(tmp_path):
+def test_data_path_trains_on_idx_files(tmp_path, capsys):
     write_idx_folder(tmp_path / "data", n_train=40, n_test=10)
     out = tmp_path / "run"
     assert (
@@ -241,6 +241,8 @@ def test_data_path_trains_on_idx_files(tmp_path):
     )
     config = json.loads((out / "config.json").read_text())
     assert config["data_source"] == str(tmp_path / "data")
+    # Too few validation images for anomaly thresholds: the run finishes and says so.
+    assert "No anomaly thresholds: the 4 validation images" in capsys.readouterr().out
 
 
 def test_refuses_to_overwrite_a_run(vae_run, capsys):

@@ -379,9 +379,15 @@ def test_calibrate_then_evaluate_ood_with_every_method(vae_run, tmp_path, capsys
     detector = inference.load_run(str(run_dir)).model.anomaly_detector
     assert set(detector.thresholds) == {"dose", "elbo", "iwae", "complexity", "regret"}
     assert detector.rate == 0.05
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    rng = np.random.default_rng(0)
+    for index in range(40):
+        _write_png(noise / f"{index}.png", rng.uniform(size=(8, 8, 1)))
     capsys.readouterr()
-    assert cli.main(["evaluate", str(run_dir), "--ood", "noise"]) == 0
+    assert cli.main(["evaluate", str(run_dir), "--ood", str(noise)]) == 0
     lines = capsys.readouterr().out.splitlines()
+    assert "(40 images, anomalies)" in lines[0]
     table = {line.split()[0]: line.split()[1:] for line in lines[2:7]}
     assert set(table) == set(detector.thresholds)
     assert float(table["dose"][0]) > 0.9  # AUROC

@@ -5,7 +5,8 @@ import os
 
 import numpy as np
 
-from keras_vae import anomaly
+from keras_vae import anomaly, defaults
+from keras_vae.anomaly import detector as detector_lib
 from keras_vae.datasets.outliers import OUTLIER_SETS, outlier_images
 from keras_vae.experiments import inference, run_folder, training
 from keras_vae.experiments.splits import split
@@ -26,6 +27,23 @@ def calibrate_model(model, config, data, methods=TRAIN_METHODS, labels=False, **
     x, y = validation_images(config, data)
     return anomaly.calibrate(
         model, x, y if labels else None, methods=methods, seed=config["seed"], **rate
+    )
+
+
+def calibrate_after_training(model, config, data):
+    """Calibrates a just-trained model when its validation split is large
+    enough; returns the line that says what was done."""
+    count = len(validation_images(config, data)[0])
+    if count < detector_lib.MINIMUM_IMAGES:
+        return (
+            f"No anomaly thresholds: the {count} validation images are too few to "
+            f"calibrate them (at least {detector_lib.MINIMUM_IMAGES}); see "
+            "keras_vae.anomaly.calibrate to calibrate on other images."
+        )
+    calibrate_model(model, config, data)
+    return (
+        f"Anomaly thresholds calibrated on the {count} validation images (false-alarm "
+        f"rate {defaults.FALSE_ALARM_RATE:g}; kept in model.keras)"
     )
 
 
@@ -67,8 +85,9 @@ def detector_of(run, method):
     detector = run.model.anomaly_detector
     if detector is None:
         raise ValueError(
-            f"{run.directory} has no calibrated anomaly thresholds (a run of an "
-            f"earlier release): run keras-vae calibrate {run.directory} first."
+            f"{run.directory} has no calibrated anomaly thresholds: run keras-vae "
+            f"calibrate {run.directory} first (it needs at least "
+            f"{detector_lib.MINIMUM_IMAGES} validation images)."
         )
     if method not in detector.thresholds:
         raise ValueError(

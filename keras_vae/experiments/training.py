@@ -11,7 +11,7 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_vae import architectures, datasets, defaults
+from keras_vae import architectures, datasets
 from keras_vae import settings as config_lib
 from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
@@ -290,13 +290,9 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
         model.latent_mixture = fit_latent_mixture(
             model, config, data, config["latent_mixture"], train_index
         )
-    say(
-        "Calibrating anomaly thresholds on the validation images (false-alarm "
-        f"rate {defaults.FALSE_ALARM_RATE:g}; kept in model.keras)"
-    )
     from keras_vae.experiments import anomaly  # it imports this module
 
-    anomaly.calibrate_model(model, config, data)
+    say(anomaly.calibrate_after_training(model, config, data))
     with atomic_path(os.path.join(out, "model.keras")) as temporary:
         model.save(temporary)
     # The finished model replaces the backup.

@@ -259,20 +259,6 @@ def cost(repeats):
     del np
 
 
-CLASS_NAMES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-
-
 def _table(header, rows):
     lines = [
         "| " + " | ".join(header) + " |",
@@ -285,6 +271,9 @@ def _table(header, rows):
 def markdown():
     from page_blocks import replace_between
 
+    from keras_vae.datasets.loading import CLASS_NAMES
+
+    class_names = CLASS_NAMES["fashion_mnist"]
     results = _load()
     date = time.strftime("%Y-%m-%d")
     if "far" in results:
@@ -323,7 +312,7 @@ def markdown():
             f"by argmax p(y|x) with **{c['accuracy']:.1%}** accuracy (per class: "
             + ", ".join(
                 f"{n} {a:.0%}"
-                for n, a in zip(CLASS_NAMES, c["per_class_accuracy"], strict=True)
+                for n, a in zip(class_names, c["per_class_accuracy"], strict=True)
             )
             + "). Its marginal scores, without labels, against the far-OOD sets "
             "(AUROC):\n\n"
@@ -342,7 +331,7 @@ def markdown():
         columns = list(next(iter(rows.values())))
         means = {k: statistics.mean(r[k] for r in rows.values()) for k in columns}
         body = [
-            [CLASS_NAMES[int(c)]] + [f"{rows[c][k]:.3f}" for k in columns]
+            [class_names[int(c)]] + [f"{rows[c][k]:.3f}" for k in columns]
             for c in sorted(rows, key=int)
         ]
         body.append(["**mean**"] + [f"**{means[k]:.3f}**" for k in columns])

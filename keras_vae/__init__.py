@@ -19,6 +19,7 @@ _SUBPACKAGES = (
     "callbacks",
     "datasets",
     "evaluation",
+    "export",
     "layers",
     "likelihoods",
     "models",

@@ -46,6 +46,69 @@ def atomic_path(path):
             os.remove(temporary)
 
 
+@contextlib.contextmanager
+def atomic_folder(path, overwrite=False):
+    """Yields a new empty folder beside `path`; moves it to `path` on success.
+
+    With `overwrite`, an existing `path` is moved aside, replaced, then
+    removed: a crash leaves the old folder or the new one (or, between the two
+    renames, the old one under a `.partial` name beside it). On an exception
+    the temporary folder is removed and `path` is left as it was.
+    """
+    import shutil
+
+    path = os.fspath(path).rstrip(os.sep) or os.sep
+    folder, name = os.path.split(path)
+    try:
+        temporary = tempfile.mkdtemp(prefix=f".{name[:64]}.", dir=folder or ".")
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, path) from None
+    old = None
+    try:
+        yield temporary
+        os.chmod(temporary, 0o777 & ~_umask())
+        if os.path.lexists(path):
+            if not overwrite:
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path)
+            old = tempfile.mkdtemp(
+                prefix=f".{name[:64]}.", suffix=".old", dir=folder or "."
+            )
+            os.rename(path, os.path.join(old, name))
+        os.rename(temporary, path)
+        sync(folder or ".")
+    finally:
+        if os.path.exists(temporary):
+            shutil.rmtree(temporary, ignore_errors=True)
+        if old is not None:
+            if not os.path.lexists(path):  # the new folder did not arrive
+                os.rename(os.path.join(old, name), path)
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def check_creatable(path):
+    """Raises the `OSError` that creating the folder `path` would raise, for
+    the common causes, before a command spends time on its data."""
+    parent = os.path.normpath(path)
+    while not os.path.lexists(parent):
+        name = os.path.basename(parent)
+        parent = os.path.dirname(parent) or "."
+        if len(os.fsencode(name)) > _name_max(parent):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), path)
+    if not os.path.isdir(parent):
+        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), parent)
+
+
+def _name_max(folder):
+    while folder and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        return os.pathconf(folder or ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
 def sync(path):
     """Flushes a file, or a folder's entries (POSIX only), to the disk."""
     if os.path.isdir(path) and os.name != "posix":

@@ -137,6 +137,24 @@ def command(*argv, tuning=False, environment=None, read_only=None):
     return trigger
 
 
+def _without_module(name, trigger):
+    """`trigger` run as if the module `name` were not installed."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+
+    def missing(module, *arguments, **keywords):
+        if module == name:
+            return None
+        return find_spec(module, *arguments, **keywords)
+
+    def run():
+        with mock.patch("importlib.util.find_spec", missing):
+            return trigger()
+
+    return run
+
+
 def _module(path):
     """`"keras_vae.layers.Sampling"` -> the object, imported when the case runs."""
 
@@ -1222,5 +1240,61 @@ CASES = [
         "--label 12 is not a class of this run",
         "expected 0 to 9",
         setup=_copy_run("cvae", kind="cvae"),
+    ),
+    # Export and TensorBoard
+    Case(
+        "command line",
+        "`keras-vae export run --format tflite`",
+        command("export", "run", "--format", "tflite"),
+        "invalid choice: 'tflite'",
+        "(choose from 'saved_model', 'onnx')",
+    ),
+    Case(
+        "command line",
+        "`keras-vae export run --out served` where served exists",
+        command("export", "run", "--out", "served"),
+        "served already exists",
+        "pass --overwrite to replace it",
+        setup=lambda: (_copy_run()(), _write("served/mine.txt", b"keep")),
+    ),
+    Case(
+        "command line",
+        "`keras-vae export run` whose model.keras is truncated",
+        command("export", "run", "--out", "served"),
+        "run/model.keras cannot be loaded: it is not a .keras file",
+        "it may be truncated or corrupt",
+        setup=_copy_run(replace_model=_truncate),
+    ),
+    Case(
+        "command line",
+        "`keras-vae export run --format onnx` without tf2onnx installed",
+        _without_module("tf2onnx", command("export", "run", "--format", "onnx")),
+        "ONNX export needs tf2onnx, which is not installed",
+        'pip install "keras-vae[onnx]"',
+        setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae export run --out archive/served` in a read-only folder",
+        command("export", "run", "--out", "archive/served", read_only="archive"),
+        "archive: permission denied",
+        "choose a location you may write to",
+        setup=lambda: (_copy_run()(), os.makedirs("archive")),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --tensorboard logs` in a read-only folder",
+        command(
+            "train",
+            *RUN_ARGS,
+            "--out",
+            "run",
+            "--tensorboard",
+            "logs",
+            read_only="logs",
+        ),
+        "logs: permission denied",
+        "choose a location you may write to",
+        setup=lambda: os.makedirs("logs"),
     ),
 ]

@@ -13,6 +13,7 @@ import pytest
 
 import keras_vae
 from keras_vae import cli
+from keras_vae.datasets import load
 from tests.datasets.idx_files import write_idx_folder
 
 RUN_FILES = {
@@ -125,10 +126,13 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
             "3",
             "--out",
             str(out),
+            "--tensorboard",
+            str(tmp_path / "logs"),
         ]
     )
     assert code == 0
     assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
+    _check_tensorboard_logs(tmp_path / "logs", len(load("digits").y_test))
     config = json.loads((out / "config.json").read_text())
     assert config["condition_all_layers"] and config["latent_mixture"] == 3
     model = keras.models.load_model(out / "model.keras")
@@ -158,6 +162,61 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     second = capsys.readouterr().out
     assert "Training the classifier" not in second
     assert fidelity in second  # same classifier, same seed: same numbers
+
+
+def _check_tensorboard_logs(logs, test_images):
+    """What `train --tensorboard` promises, read back as TensorBoard reads it."""
+    from google.protobuf import text_format
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
+    from tensorboard.plugins import projector
+
+    def tags(run):
+        events = EventAccumulator(str(logs / run), size_guidance={"tensors": 0})
+        events.Reload()
+        return {tag: events.Tensors(tag) for tag in events.Tags()["tensors"]}
+
+    scalars = tags("train")
+    for name in ("elbo", "kl_loss", "reconstruction_loss", "loss", "beta"):
+        assert len(scalars[f"epoch_{name}"]) == 1, name  # one epoch
+    for name in ("active_units", "learning_rate"):
+        assert len(scalars[f"epoch_{name}"]) == 1, name
+    assert "epoch_elbo" in tags("validation")
+    images = tags("images")
+    # The reconstructions, and the conditioned grid (one row per class).
+    assert set(images) == {"reconstructions", "samples"}
+    assert images["samples"][0].step == 1
+    config = text_format.Parse(
+        (logs / "projector_config.pbtxt").read_text(), projector.ProjectorConfig()
+    )
+    (embedding,) = config.embeddings
+    codes = np.loadtxt(logs / embedding.tensor_path, delimiter="\t")
+    assert codes.shape == (min(test_images, 2000), 2)
+    metadata = (logs / embedding.metadata_path).read_text().splitlines()
+    assert metadata[0] == "label\tclass" and len(metadata) == len(codes) + 1
+    assert list(embedding.sprite.single_image_dim) == [8, 8]
+    side = int(np.ceil(np.sqrt(len(codes))))
+    assert _png_size(logs / embedding.sprite.image_path) == (8 * side, 8 * side)
+
+
+def test_export_writes_a_saved_model_and_refuses_to_overwrite(vae_run, capsys):
+    import tensorflow as tf
+
+    out = vae_run.parent / "served"
+    assert cli.main(["export", str(vae_run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"SavedModel -> {out}" in printed
+    assert "encode       (pixels (batch, 8, 8, 1)) -> (mean (batch, 20)" in printed
+    x = load("digits").x_test[:5]
+    model = keras.models.load_model(vae_run / "model.keras")
+    served = tf.saved_model.load(str(out))
+    np.testing.assert_allclose(
+        served.encode(tf.constant(x))["mean"].numpy(), model.encode(x)[0], atol=1e-5
+    )
+    assert cli.main(["export", str(vae_run), "--out", str(out)]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["export", str(vae_run), "--out", str(out), "--overwrite"]) == 0
 
 
 def test_early_stopping_keeps_best_weights(tmp_path):

@@ -5,6 +5,7 @@ from keras_vae.callbacks.capacity_scheduler import (
     CapacityScheduler as CapacityScheduler,
 )
 from keras_vae.callbacks.image_logger import ImageLogger as ImageLogger
+from keras_vae.callbacks.latent_projector import LatentProjector as LatentProjector
 from keras_vae.callbacks.posterior_collapse_monitor import (
     PosteriorCollapseMonitor as PosteriorCollapseMonitor,
 )
@@ -13,5 +14,6 @@ __all__ = [
     "BetaScheduler",
     "CapacityScheduler",
     "ImageLogger",
+    "LatentProjector",
     "PosteriorCollapseMonitor",
 ]

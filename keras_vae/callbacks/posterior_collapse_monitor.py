@@ -26,6 +26,8 @@ class PosteriorCollapseMonitor(keras.callbacks.Callback):
         threshold: Float, the variance of a posterior mean above which a unit
             counts as active. Defaults to `0.01`.
         batch_size: Integer, examples per encoder call. Defaults to `256`.
+        warn: Boolean, warn once when no unit is active. Defaults to `True`;
+            `keras-vae train --tensorboard` logs the count without warning.
 
     Example:
 
@@ -42,7 +44,7 @@ class PosteriorCollapseMonitor(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, x, labels=None, threshold=0.01, batch_size=256):
+    def __init__(self, x, labels=None, threshold=0.01, batch_size=256, warn=True):
         super().__init__()
         self.x = np.asarray(x, dtype="float32")
         self.labels = None if labels is None else np.asarray(labels)
@@ -50,7 +52,7 @@ class PosteriorCollapseMonitor(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.kl_per_dimension = []
         self.active_units = []
-        self._warned = False
+        self._warned = not warn
 
     def on_epoch_end(self, epoch, logs=None):
         mean, sigma = latent_usage.posteriors(

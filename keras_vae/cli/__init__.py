@@ -1,5 +1,5 @@
 """The `keras-vae` command line: train, evaluate, sweep, tune, and sample,
-interpolate, encode, calibrate and score with a finished run.
+interpolate, encode, calibrate, score and export a finished run.
 
 One module per command, each with its parser (`add_parser`) and its work and
 output (`run`); the flags several commands share are declared once in
@@ -18,6 +18,7 @@ from keras_vae.cli import (
     config_file,
     encode,
     evaluate,
+    export,
     interpolate,
     sample,
     score,
@@ -36,6 +37,7 @@ COMMANDS = {
     "encode": encode,
     "calibrate": calibrate,
     "score": score,
+    "export": export,
 }
 
 EXAMPLES = """examples:
@@ -49,6 +51,7 @@ EXAMPLES = """examples:
   keras-vae encode RUN_DIR my_images/ --out codes.csv
   keras-vae score RUN_DIR my_images/ --out scores.csv
   keras-vae evaluate RUN_DIR --ood digits
+  keras-vae export RUN_DIR --format onnx --out served/
 """
 
 
@@ -86,6 +89,10 @@ def main(argv=None, prog="keras-vae"):
     command_parser = parser.commands.choices[arguments.command]
     arguments.command_argv = argv[argv.index(arguments.command) + 1 :]
     name = f"{prog} {arguments.command}"
+    backend = getattr(COMMANDS[arguments.command], "BACKEND", None)
+    if backend is not None:
+        # A command that needs one backend (export: TensorFlow's graphs).
+        os.environ["KERAS_BACKEND"] = backend
     if common.report_errors(name, command_parser, common.start_framework, arguments):
         return 1
     run = COMMANDS[arguments.command].run

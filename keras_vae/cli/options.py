@@ -258,6 +258,17 @@ def run(parser, with_beta=True):
     framework(parser)
 
 
+def tensorboard(parser):
+    """`--tensorboard DIR`."""
+    parser.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="TensorBoard log folder: per-epoch scalars (loss terms, beta, active "
+        "units, learning rate), image grids every epoch and the embedding "
+        "projector of the test codes; view with tensorboard --logdir DIR",
+    )
+
+
 def run_settings(arguments, exclude=()):
     """The run settings among parsed `arguments`, as `keras_vae.settings` names
     them."""

@@ -21,6 +21,7 @@ def add_parser(commands):
         help="replace the run already in --out (a folder holding an unfinished run "
         "with the same settings is resumed without it)",
     )
+    options.tensorboard(parser)
     return parser
 
 
@@ -30,7 +31,10 @@ def run(arguments):
     out = arguments.out or training.default_run_directory(arguments.model)
     try:
         run = training.train(
-            out=out, overwrite=arguments.overwrite, **options.run_settings(arguments)
+            out=out,
+            overwrite=arguments.overwrite,
+            tensorboard=arguments.tensorboard,
+            **options.run_settings(arguments),
         )
     except BaseException as error:
         if not isinstance(error, ValueError):
@@ -58,6 +62,8 @@ def run(arguments):
         name for name in os.listdir(run.directory) if name.endswith(".png")
     )
     print("Figures: " + ", ".join(figures))
+    if arguments.tensorboard:
+        print(f"TensorBoard: tensorboard --logdir {arguments.tensorboard}")
 
 
 def _resume_hint(arguments, out):

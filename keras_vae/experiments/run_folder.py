@@ -20,6 +20,7 @@ import shutil
 import socket
 import sys
 
+from keras_vae import files
 from keras_vae.files import write_json
 
 MARKER = ".keras-vae"
@@ -64,7 +65,7 @@ def check_folder(path, kind="run"):
             keras-vae did not write (or a folder of another kind).
     """
     if not os.path.lexists(path):
-        _check_creatable(path)
+        files.check_creatable(path)
         return False
     if not os.path.isdir(path):
         raise ValueError(
@@ -89,30 +90,6 @@ def check_folder(path, kind="run"):
             f"folder or a {kind} folder. Choose another `out`."
         )
     return True
-
-
-def _check_creatable(path):
-    """Raises the `OSError` that creating the folder `path` would raise, for
-    the common causes, before a command spends time on its data."""
-    parent = os.path.normpath(path)
-    while not os.path.lexists(parent):
-        name = os.path.basename(parent)
-        parent = os.path.dirname(parent) or "."
-        if len(os.fsencode(name)) > _name_max(parent):
-            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), path)
-    if not os.path.isdir(parent):
-        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OSError(errno.EACCES, os.strerror(errno.EACCES), parent)
-
-
-def _name_max(folder):
-    while folder and not os.path.isdir(folder):
-        folder = os.path.dirname(folder)
-    try:
-        return os.pathconf(folder or ".", "PC_NAME_MAX")
-    except (OSError, ValueError, AttributeError):
-        return 255
 
 
 def read_marker(path):

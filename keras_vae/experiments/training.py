@@ -119,7 +119,9 @@ def build_model(config, prepared):
     return model
 
 
-def train(out=None, say=print, verbose=None, overwrite=False, **settings):
+def train(
+    out=None, say=print, verbose=None, overwrite=False, tensorboard=None, **settings
+):
     """Trains one model and writes its run folder.
 
     The model and optimizer are backed up after every epoch; a run that was
@@ -134,6 +136,10 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
             terminal and one line per epoch otherwise.
         overwrite: Boolean, replace a run already in `out` (finished, or
             unfinished with other settings).
+        tensorboard: String or `None`, a TensorBoard log folder: per-epoch
+            scalars (the loss terms, beta, active units, learning rate), image
+            grids (reconstructions, prior samples or the conditioned grid) and
+            the embedding projector of the test codes (`tensorboard_callbacks`).
         **settings: Run settings, see `keras_vae.settings.DEFAULTS`.
 
     Returns:
@@ -148,6 +154,8 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
             available.
     """
     config = config_lib.resolve(**settings)
+    if tensorboard is not None:
+        check_log_dir(tensorboard)
     distribution = distributing.start(config["distribute"], config["batch_size"])
     if not distribution.chief:
         # The chief writes the run folder; another worker trains beside it.
@@ -185,7 +193,7 @@ def train(out=None, say=print, verbose=None, overwrite=False, **settings):
     lock = resume.begin(out, config, state)
     try:
         return _train_in(
-            out, config, state, model, prepared, distribution, say, verbose
+            out, config, state, model, prepared, distribution, say, verbose, tensorboard
         )
     finally:
         lock.release()
@@ -196,7 +204,9 @@ def _input_shape(config, image_shape):
     return [x_shape, (None,)] if config["model"] == "cvae" else x_shape
 
 
-def _train_in(out, config, state, model, prepared, distribution, say, verbose):
+def _train_in(
+    out, config, state, model, prepared, distribution, say, verbose, tensorboard
+):
     """`train` once `out` is claimed and locked."""
     data, preprocessing = prepared.data, prepared.preprocessing
     backup_folder = os.path.join(out, resume.BACKUP_DIR)
@@ -242,6 +252,11 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
         )
     guard = divergence.StopOnDivergence()
     fit_callbacks.append(guard)
+    if tensorboard is not None and distribution.chief:
+        # After the backup: history.csv keeps the same columns either way.
+        fit_callbacks.extend(
+            tensorboard_callbacks(config, data, preprocessing, tensorboard)
+        )
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
     model.fit(
@@ -300,6 +315,72 @@ def _train_in(out, config, state, model, prepared, distribution, say, verbose):
     run = Run(out, config, metrics, model, data)
     figures.write_figures(run)
     return run
+
+
+# Test images whose codes the projector shows, and whose reconstructions the
+# image grids do; the images whose active units are counted every epoch.
+PROJECTOR_POINTS = 2000
+LOGGED_IMAGES = 10
+ACTIVE_UNITS_IMAGES = 1000
+
+
+def check_log_dir(path):
+    """Creates a TensorBoard log folder and checks that it can be written, before
+    training starts.
+
+    Raises:
+        ValueError: if `path` is a file.
+        OSError: if the folder cannot be created or written.
+    """
+    if os.path.isfile(path):
+        raise ValueError(
+            f"{path} is a file; `tensorboard` is a folder. Choose another name."
+        )
+    from keras_vae.files import check_creatable
+
+    # The folder if it exists (its parent's rights do not matter), else the
+    # nearest existing parent.
+    check_creatable(os.path.join(path, "events"))
+    os.makedirs(path, exist_ok=True)
+
+
+def tensorboard_callbacks(config, data, preprocessing, log_dir):
+    """What `train(tensorboard=log_dir)` adds to `fit`: active units (on test
+    images), `keras.callbacks.TensorBoard`'s scalars, `ImageLogger`'s grids
+    every epoch and `LatentProjector`'s codes of up to 2,000 test images."""
+    from keras_vae.callbacks import (
+        ImageLogger,
+        LatentProjector,
+        PosteriorCollapseMonitor,
+    )
+    from keras_vae.experiments.splits import stratified_subset
+
+    conditional = config["model"] == "cvae"
+    seed = config["seed"]
+    chosen = stratified_subset(data.y_test, PROJECTOR_POINTS, seed)
+    labels = data.y_test[chosen]
+    inputs = preprocessing.transform(np.asarray(data.x_test[chosen]), seed + 1)
+    shown = stratified_subset(labels, LOGGED_IMAGES, seed)
+    counted = slice(0, ACTIVE_UNITS_IMAGES)
+    return [
+        PosteriorCollapseMonitor(
+            inputs[counted], labels[counted] if conditional else None, warn=False
+        ),
+        keras.callbacks.TensorBoard(log_dir),
+        ImageLogger(
+            inputs[shown],
+            labels[shown] if conditional else None,
+            log_dir=log_dir,
+            to_pixels=preprocessing.to_pixels,
+        ),
+        LatentProjector(
+            inputs,
+            labels,
+            log_dir=log_dir,
+            class_names=data.class_names,
+            to_pixels=preprocessing.to_pixels,
+        ),
+    ]
 
 
 def finished_run(out, settings):

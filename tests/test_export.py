@@ -1,0 +1,245 @@
+"""Serving artifacts: each is loaded by a process that imports neither keras nor
+keras_vae (TensorFlow alone for the SavedModel, onnxruntime alone for ONNX) and
+must give keras_vae's own outputs."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import keras_vae
+from keras_vae import export
+from keras_vae.datasets import Preprocessing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHAPE = (8, 8, 1)
+
+# Reads the artifacts of every model folder in argv[1] with one runtime and
+# writes its outputs beside them. Neither keras nor keras_vae may be imported.
+SERVE = textwrap.dedent(
+    """
+    import glob, os, sys
+    import numpy as np
+
+    runtime, folder = sys.argv[1], sys.argv[2]
+    if runtime == "onnx":
+        import onnxruntime
+        assert "tensorflow" not in sys.modules
+    else:
+        import tensorflow as tf
+    for case in sorted(glob.glob(os.path.join(folder, "*", "inputs.npz"))):
+        inputs, case = dict(np.load(case)), os.path.dirname(case)
+        labels = {"labels": inputs["labels"]} if "labels" in inputs else {}
+        if runtime == "onnx":
+            encode, decode = (
+                onnxruntime.InferenceSession(os.path.join(case, "onnx", f"{name}.onnx"))
+                for name in ("encode", "decode")
+            )
+            feed = {"pixels": inputs["x"], **labels}
+            mean, sigma = encode.run(["mean", "sigma"], feed)
+            (pixels,) = decode.run(["pixels"], {"z": inputs["z"], **labels})
+            np.savez(
+                os.path.join(case, "onnx.npz"), mean=mean, sigma=sigma, pixels=pixels
+            )
+            continue
+        served = tf.saved_model.load(os.path.join(case, "saved_model"))
+        labels = {key: tf.constant(value) for key, value in labels.items()}
+        encoded = served.encode(pixels=tf.constant(inputs["x"]), **labels)
+        decoded = served.decode(z=tf.constant(inputs["z"]), **labels)
+        if labels:
+            drawn = served.sample(labels=labels["labels"])["pixels"]
+        else:
+            drawn = served.sample(n=tf.constant(5))["pixels"]
+        np.savez(
+            os.path.join(case, "saved_model.npz"),
+            mean=encoded["mean"].numpy(),
+            sigma=encoded["sigma"].numpy(),
+            pixels=decoded["pixels"].numpy(),
+            samples=drawn.numpy(),
+        )
+    assert "keras" not in sys.modules or runtime != "onnx"
+    assert "keras_vae" not in sys.modules
+    print("served")
+    """
+)
+
+
+def _serve(runtime, folder):
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, runtime, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def _models():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(32,) + SHAPE).astype("float32")
+    labels = (np.arange(32) % 3).astype("int32")
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp(SHAPE, 2, hidden_units=(16,)),
+        preprocessing=Preprocessing.fit("standardize", x),
+    )
+    bernoulli = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp(SHAPE, 3, hidden_units=(16,)),
+        likelihood="bernoulli",
+        parameterization="log_var",
+        preprocessing=Preprocessing("binarize"),
+    )
+    cvae = keras_vae.models.ConditionalVAE(
+        *keras_vae.architectures.conv_conditional(SHAPE, 2, 3, filters=(4, 8)),
+        num_classes=3,
+        preprocessing=Preprocessing.fit("standardize", x),
+        class_names=["a", "b", "c"],
+    )
+    binary = (x > 0.5).astype("float32")
+    for model, data, targets in [
+        (vae, x, ()),
+        (bernoulli, binary, ()),
+        (cvae, x, (labels,)),
+    ]:
+        model.compile(optimizer="adam")
+        inputs = model.preprocessing.transform(data)
+        model.fit(inputs, *targets, epochs=1, batch_size=16, verbose=0)
+    return {
+        "vae": (vae, x, None),
+        "bernoulli": (bernoulli, binary, None),
+        "cvae": (cvae, x, labels),
+    }
+
+
+def test_saved_model_and_onnx_give_keras_vae_outputs(tmp_path):
+    expected = {}
+    for name, (model, x, labels) in _models().items():
+        case = tmp_path / name
+        case.mkdir()
+        z = np.random.default_rng(1).normal(size=(len(x),) + model.latent_shape)
+        z = z.astype("float32")
+        inputs = {"x": x, "z": z}
+        if labels is not None:
+            inputs["labels"] = labels
+        np.savez(case / "inputs.npz", **inputs)
+        mean, sigma = model.encode(x, labels)
+        expected[name] = {
+            "mean": mean,
+            "sigma": sigma,
+            "pixels": model.decode(z, labels),
+        }
+        for format in export.FORMATS:
+            description = export.export(model, case / format, format)
+            with open(case / format / export.DESCRIPTION_FILE) as file:
+                assert json.load(file) == description
+            assert description["data_shape"] == list(SHAPE)
+        assert (case / "onnx" / "encode.onnx").is_file()
+        assert "sample" not in description["endpoints"]  # ONNX: deterministic
+    assert description["class_names"] == ["a", "b", "c"]
+    _serve("saved_model", tmp_path)
+    _serve("onnx", tmp_path)
+    for name, outputs in expected.items():
+        for runtime in export.FORMATS:
+            served = np.load(tmp_path / name / f"{runtime}.npz")
+            for key, value in outputs.items():
+                np.testing.assert_allclose(served[key], value, atol=1e-5, err_msg=key)
+        samples = np.load(tmp_path / name / "saved_model.npz")["samples"]
+        assert samples.shape[1:] == SHAPE
+        assert samples.min() >= 0 and samples.max() <= 1 and samples.std() > 0
+        # Pixels in, pixels out: the preprocessing is inside the artifact.
+        assert outputs["pixels"].min() >= 0 and outputs["pixels"].max() <= 1
+
+
+EXPORT_ON_ANOTHER_BACKEND = textwrap.dedent(
+    """
+    import sys
+    import keras, numpy as np
+    import keras_vae
+
+    folder = sys.argv[1]
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2, (16,)))
+    vae.build((None, 8, 8, 1))
+    x = np.random.default_rng(0).uniform(size=(4, 8, 8, 1)).astype("float32")
+    np.savez(folder + "/expected.npz", x=x, mean=vae.encode(x)[0])
+    keras_vae.export.export(vae, folder + "/served")
+    try:
+        keras_vae.export.export(vae, folder + "/served")
+    except ValueError as error:
+        print("refused:", error)
+    print(keras.backend.backend())
+    """
+)
+
+
+def test_a_model_on_pytorch_is_exported_by_tensorflow(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", EXPORT_ON_ANOTHER_BACKEND, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "KERAS_BACKEND": "torch", "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-1] == "torch"
+    assert "refused:" in result.stdout and "already exists" in result.stdout
+    import tensorflow as tf
+
+    expected = np.load(tmp_path / "expected.npz")
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    mean = served.encode(tf.constant(expected["x"]))["mean"].numpy()
+    np.testing.assert_allclose(mean, expected["mean"], atol=1e-5)
+
+
+def _tiny_vae():
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp(SHAPE, 2, (16,)))
+    vae.build((None,) + SHAPE)
+    return vae
+
+
+def test_export_refuses_what_it_cannot_do_and_leaves_nothing(tmp_path):
+    vae = _tiny_vae()
+    with pytest.raises(ValueError, match="Unknown export format 'tflite'"):
+        export.export(vae, tmp_path / "a", format="tflite")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "mine.txt").write_text("keep")
+    with pytest.raises(ValueError, match="already exists"):
+        export.export(vae, tmp_path / "a")
+    assert (tmp_path / "a" / "mine.txt").read_text() == "keep"
+    with pytest.raises(ValueError, match="not built"):
+        export.export(
+            keras_vae.models.VAE(*keras_vae.architectures.mlp(SHAPE, 2)), tmp_path / "b"
+        )
+    with pytest.raises(ValueError, match="Expected a keras_vae VAE"):
+        export.export(keras.Sequential([keras.layers.Dense(1)]), tmp_path / "b")
+    (tmp_path / "damaged.keras").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="does not load as a Keras model"):
+        export.export(str(tmp_path / "damaged.keras"), tmp_path / "b")
+    assert sorted(os.listdir(tmp_path)) == ["a", "damaged.keras"]
+
+
+def test_a_failed_overwrite_keeps_the_old_export(tmp_path, monkeypatch):
+    vae = _tiny_vae()
+    export.export(vae, tmp_path / "served")
+    before = sorted(os.listdir(tmp_path / "served"))
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    # The disk fills up as the last file of the new export is written.
+    monkeypatch.setattr(export.files, "write_json", full_disk)
+    with pytest.raises(OSError) as raised:
+        export.export(vae, tmp_path / "served", overwrite=True)
+    assert raised.value.errno == errno.ENOSPC
+    assert sorted(os.listdir(tmp_path)) == ["served"]
+    assert sorted(os.listdir(tmp_path / "served")) == before
+    monkeypatch.undo()
+    description = export.export(vae, tmp_path / "served", overwrite=True)
+    assert set(description["endpoints"]) == {"encode", "decode", "sample"}
+    assert sorted(os.listdir(tmp_path)) == ["served"]

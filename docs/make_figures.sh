@@ -83,6 +83,17 @@ cp tune/fashion/results.csv "$docs/figures/tune-results.csv"
 sed -n '/^beta /,/^(test set/p' sweep.txt > "$docs/figures/sweep-table.txt"
 cp parameterization-table.txt "$docs/figures/parameterization-table.txt"
 run python "$docs/bad_inputs_table.py"
+# TensorBoard served on 127.0.0.1, its Scalars tab rendered by headless Chromium
+# (Debian's chromium package).
+run keras-vae train --dataset digits --epochs 15 --out tensorboard-run --tensorboard logs
+tensorboard --logdir logs --host 127.0.0.1 --port 6006 > tensorboard.log 2>&1 &
+server=$!
+sleep 15
+run chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
+  --window-size=1400,900 --virtual-time-budget=20000 --screenshot=tensorboard.png \
+  "http://127.0.0.1:6006/?darkMode=false#scalars&tagFilter=epoch_(elbo%7Ckl_loss%7Creconstruction_loss%7Cactive_units)&_smoothingWeight=0"
+kill "$server"
+python -c "from PIL import Image; Image.open('tensorboard.png').crop((0, 0, 1400, 770)).save('$docs/figures/tensorboard-scalars.png', optimize=True)"
 
 if $all; then
   run python "$docs/conditional_study.py" study

@@ -28,7 +28,8 @@ IW_SAMPLES = 100
 # Anomaly scores (`keras_vae.anomaly`, `keras-vae score`): the methods, the
 # default one, the k of the "iwae" score, and the fraction of normal images
 # the calibrated thresholds flag.
-ANOMALY_METHODS = ("dose", "elbo", "iwae", "complexity", "regret")
+# class_entropy: a ConditionalVAE scoring images of unknown class only.
+ANOMALY_METHODS = ("dose", "elbo", "iwae", "complexity", "regret", "class_entropy")
 ANOMALY_METHOD = "dose"
 SCORE_IW_SAMPLES = 10
 FALSE_ALARM_RATE = 0.01

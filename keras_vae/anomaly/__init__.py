@@ -14,6 +14,7 @@ from keras_vae.anomaly.metrics import detection_metrics as detection_metrics
 from keras_vae.anomaly.regret import likelihood_regret as likelihood_regret
 from keras_vae.anomaly.scores import DEFAULT_METHOD as DEFAULT_METHOD
 from keras_vae.anomaly.scores import METHODS as METHODS
+from keras_vae.anomaly.scores import applicable_methods as applicable_methods
 from keras_vae.anomaly.scores import class_log_likelihoods as class_log_likelihoods
 from keras_vae.anomaly.scores import class_posteriors as class_posteriors
 from keras_vae.anomaly.scores import (
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "METHODS",
     "AnomalyDetector",
+    "applicable_methods",
     "calibrate",
     "class_log_likelihoods",
     "class_posteriors",

@@ -136,7 +136,7 @@ def calibrate(
     labels=None,
     false_alarm_rate=None,
     contamination=None,
-    methods=scores_lib.METHODS,
+    methods=None,
     num_samples=defaults.SCORE_IW_SAMPLES,
     seed=0,
     raw=False,
@@ -154,7 +154,9 @@ def calibrate(
             flag. Defaults to `0.01` when `contamination` is not given.
         contamination: Float in (0, 1): instead, the fraction of `x` believed
             anomalous; the same quantile, for data that is not clean.
-        methods: Methods to place thresholds for. Defaults to all.
+        methods: Methods to place thresholds for. Defaults to every method
+            that applies (`class_entropy` to a conditional model calibrated
+            without labels only).
         num_samples: Integer, the `"iwae"` score's k.
         seed: Integer, seed of the split into halves and of the samples.
         raw: Boolean, `x` are the networks' inputs.
@@ -195,9 +197,9 @@ def calibrate(
             f"Invalid value received for argument `{rate_kind}`. Expected a "
             f"fraction in (0, 1). Received: {rate_kind}={rate!r}"
         )
-    methods = scores_lib.check_methods(methods)
     x = stats_lib.check_pixels("calibrate", model, x, raw)
     labels = stats_lib.check_labels(model, labels, len(x))
+    methods = scores_lib.check_methods(methods, model, labels)
     if len(x) < MINIMUM_IMAGES:
         raise ValueError(
             f"`calibrate` needs at least {MINIMUM_IMAGES} images: half fit the "
@@ -211,7 +213,7 @@ def calibrate(
     def part(indices):
         return x[indices], None if labels is None else labels[indices]
 
-    statistics, _, _ = stats_lib.scored_statistics(
+    statistics, _, _, _ = stats_lib.scored_statistics(
         model, *part(fit_half), seed=seed, raw=raw
     )
     values = np.stack([statistics[n] for n in stats_lib.STATISTICS], 1)

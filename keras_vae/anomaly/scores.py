@@ -13,7 +13,28 @@ METHODS = defaults.ANOMALY_METHODS
 DEFAULT_METHOD = defaults.ANOMALY_METHOD
 
 
-def check_methods(methods):
+def applicable_methods(model, labels=None):
+    """The methods that score `model`'s images: every one but `class_entropy`,
+    which needs a conditional model scoring images of unknown class.
+
+    Example:
+
+    ```python
+    import keras_vae
+
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2))
+    print(keras_vae.anomaly.applicable_methods(vae))
+    # ('dose', 'elbo', 'iwae', 'complexity', 'regret')
+    ```
+    """
+    marginal = model.conditional and labels is None
+    return tuple(m for m in METHODS if marginal or m != "class_entropy")
+
+
+def check_methods(methods, model=None, labels=None):
+    """`methods` as a tuple, checked; `None` is every applicable method."""
+    if methods is None:
+        return applicable_methods(model, labels)
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     for method in methods:
         if method not in METHODS:
@@ -23,6 +44,18 @@ def check_methods(methods):
             )
     if not methods:
         raise ValueError(f"Expected at least one method of {', '.join(METHODS)}.")
+    if model is not None and "class_entropy" in methods:
+        if not model.conditional:
+            raise ValueError(
+                "The class_entropy score is the uncertainty of a ConditionalVAE "
+                "about an image's class. Received: an unconditional VAE; expected "
+                "a ConditionalVAE (or another method)."
+            )
+        if labels is not None:
+            raise ValueError(
+                "The class_entropy score is for images of unknown class. Received: "
+                "labels; expected labels=None (or another method)."
+            )
     return methods
 
 
@@ -30,7 +63,7 @@ def scores(
     model,
     x,
     labels=None,
-    methods=METHODS,
+    methods=None,
     detector=None,
     num_samples=defaults.SCORE_IW_SAMPLES,
     regret_steps=regret_lib.STEPS,
@@ -43,14 +76,17 @@ def scores(
     A `ConditionalVAE` scores with the given labels, or, without them,
     marginalises over its classes: the ELBO and bound become
     -log sum_y p(x|y) p(y) with a uniform p(y), and the other statistics
-    are taken at the most probable class.
+    are taken at the most probable class. Such a model also has the
+    `class_entropy` score, the entropy of p(y|x) in nats: an image of none of
+    the classes it was trained on tends to look like several of them.
 
     Args:
         model: A built `keras_vae.models.VAE` or `ConditionalVAE`.
         x: Array of images in data space (pixels in [0, 1] with a
             preprocessing).
         labels: A conditional model's labels, or `None` to marginalise.
-        methods: String or sequence of `METHODS`. Defaults to all.
+        methods: String or sequence of `METHODS`. Defaults to every method
+            that applies to the model (`applicable_methods`).
         detector: The `AnomalyDetector` that `"dose"` needs. Defaults to the
             model's `anomaly_detector`.
         num_samples: Integer k >= 1 of `"iwae"`. Defaults to `10`.
@@ -70,15 +106,15 @@ def scores(
     from keras_vae.evaluation import importance_weighted_bound
 
     stats_lib.check_model("scores", model)
-    methods = check_methods(methods)
     num_samples = checks.positive_integer("num_samples", num_samples)
     x = stats_lib.check_pixels("scores", model, x, raw)
     labels = stats_lib.check_labels(model, labels, len(x))
+    methods = check_methods(methods, model, labels)
     if "dose" in methods:
         detector = _detector(model, detector, labels)
     marginal = model.conditional and labels is None
     classes = range(model.num_classes) if marginal else None
-    statistics, elbo, labels = stats_lib.scored_statistics(
+    statistics, elbo, labels, class_elbos = stats_lib.scored_statistics(
         model, x, labels, batch_size, seed, raw
     )
     inputs = model._inputs(x, raw)
@@ -86,6 +122,8 @@ def scores(
     for method in methods:
         if method == "elbo":
             results[method] = elbo
+        elif method == "class_entropy":
+            results[method] = stats_lib.class_entropy(class_elbos)
         elif method == "complexity":
             results[method] = elbo - statistics["complexity"] * math.log(2.0)
         elif method == "dose":

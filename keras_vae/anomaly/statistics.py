@@ -155,12 +155,14 @@ def scored_statistics(
     statistics are those of the most probable class.
 
     Returns:
-        Tuple `(statistics, negative_elbo, labels)`: the labels given, or the
-        most probable classes, or `None` for an unconditional model.
+        Tuple `(statistics, negative_elbo, labels, class_elbos)`: the labels
+        given, or the most probable classes, or `None` for an unconditional
+        model; `class_elbos`, the `(n, num_classes)` -ELBO under every class
+        when marginalising, else `None`.
     """
     if not (model.conditional and labels is None):
         statistics = summary_statistics(model, x, labels, batch_size, seed, raw)
-        return statistics, statistics["rate"] + statistics["distortion"], labels
+        return statistics, statistics["rate"] + statistics["distortion"], labels, None
     per_class = [
         summary_statistics(model, x, np.full(len(x), k, "int32"), batch_size, seed, raw)
         for k in range(model.num_classes)
@@ -170,7 +172,18 @@ def scored_statistics(
     statistics = {
         name: np.choose(labels, [s[name] for s in per_class]) for name in STATISTICS
     }
-    return statistics, marginal(elbos), labels
+    return statistics, marginal(elbos), labels, elbos
+
+
+def class_entropy(negative_elbos):
+    """The entropy in nats of p(y|x) ∝ exp(-negative_elbos[:, y]) (a uniform
+    p(y)): `(n, C)` -> `(n,)`, from 0 (one class) to log C (none)."""
+    values = -np.asarray(negative_elbos, "float64")
+    values -= values.max(axis=1, keepdims=True)
+    probabilities = np.exp(values)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    logs = np.log(np.maximum(probabilities, np.finfo("float64").tiny))
+    return (-(probabilities * logs).sum(axis=1)).astype("float32")
 
 
 def marginal(negative_elbos):

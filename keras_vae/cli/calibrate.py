@@ -22,10 +22,10 @@ def add_parser(commands):
         "--methods",
         nargs="+",
         choices=defaults.ANOMALY_METHODS,
-        default=list(defaults.ANOMALY_METHODS),
         metavar="METHOD",
         help=f"methods to place thresholds for: {', '.join(defaults.ANOMALY_METHODS)} "
-        "(default: all)",
+        "(default: every one that applies; class_entropy to a cvae calibrated "
+        "without labels)",
     )
     parser.add_argument(
         "--with-labels",

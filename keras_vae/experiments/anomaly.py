@@ -14,6 +14,7 @@ from keras_vae.files import atomic_path
 
 # The methods `keras-vae train` calibrates: those that cost one pass.
 TRAIN_METHODS = ("dose", "elbo", "complexity")
+CONDITIONAL_METHODS = ("class_entropy",)
 
 
 def validation_images(config, data):
@@ -40,14 +41,21 @@ def calibrate_after_training(model, config, data):
             f"calibrate them (at least {detector_lib.MINIMUM_IMAGES}); see "
             "keras_vae.anomaly.calibrate to calibrate on other images."
         )
-    calibrate_model(model, config, data)
+    # A conditional model's class entropy costs nothing more: the marginal
+    # scores compute every class's ELBO.
+    calibrate_model(
+        model,
+        config,
+        data,
+        TRAIN_METHODS + (CONDITIONAL_METHODS if model.conditional else ()),
+    )
     return (
         f"Anomaly thresholds calibrated on the {count} validation images (false-alarm "
         f"rate {defaults.FALSE_ALARM_RATE:g}; kept in model.keras)"
     )
 
 
-def calibrate_run(directory, methods=anomaly.METHODS, labels=False, **rate):
+def calibrate_run(directory, methods=None, labels=False, **rate):
     """Calibrates a finished run's model and saves it (atomically, locked)."""
     run = inference.load_run(directory)
     if labels and not run.conditional:
@@ -133,7 +141,7 @@ def write_scores(path, names, labels, results, method, flags, posteriors=None):
             writer.writerow(row)
 
 
-def ood_table(run, source, methods=anomaly.METHODS, num_samples=None, label=None):
+def ood_table(run, source, methods=None, num_samples=None, label=None):
     """Detection metrics of every method: the run's test split (normal)
     against the images of `source` (anomalies).
 
@@ -142,12 +150,14 @@ def ood_table(run, source, methods=anomaly.METHODS, num_samples=None, label=None
         numbers of test and `source` images.
     """
     detector = run.model.anomaly_detector
+    given = run.conditional and detector is not None and detector.labels_given
+    if methods is None:
+        methods = anomaly.applicable_methods(run.model, True if given else None)
     if detector is None:
         methods = [m for m in methods if m != "dose"]
     options = {} if num_samples is None else {"num_samples": num_samples}
     test, test_labels = run.split("test")
     pixels, labels, _ = read_scored_images(run, source, label)
-    given = run.conditional and detector is not None and detector.labels_given
     normal = anomaly.scores(
         run.model, test, test_labels if given else None, methods, **options
     )

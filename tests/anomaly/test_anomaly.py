@@ -133,6 +133,26 @@ def test_conditional_scores_marginalise_over_classes():
     posteriors = anomaly.class_posteriors(cvae, x)
     np.testing.assert_allclose(posteriors.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(posteriors.argmax(1), per_class.argmin(1))
+    # The class entropy is the entropy of these posteriors, from 0 to log 3.
+    entropy = anomaly.score(cvae, x, method="class_entropy")
+    expected = -(posteriors * np.log(posteriors)).sum(1)
+    np.testing.assert_allclose(entropy, expected, rtol=1e-4, atol=1e-6)
+    assert (entropy >= 0).all() and (entropy <= np.log(3) + 1e-6).all()
+    assert "class_entropy" in anomaly.applicable_methods(cvae)
+    assert "class_entropy" not in anomaly.applicable_methods(cvae, [0] * 6)
+    with pytest.raises(ValueError, match="for images of unknown class"):
+        anomaly.score(cvae, x, labels=[0] * 6, method="class_entropy")
+
+
+def test_class_entropy_on_hand_made_elbos():
+    from keras_vae.anomaly.statistics import class_entropy
+
+    elbos = np.array([[5.0, 5.0, 5.0, 5.0], [0.0, 60.0, 60.0, 60.0]])
+    np.testing.assert_allclose(class_entropy(elbos), [np.log(4), 0.0], atol=1e-6)
+    vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2))
+    vae.build((None, 8, 8, 1))
+    with pytest.raises(ValueError, match="Received: an unconditional VAE"):
+        anomaly.score(vae, np.zeros((2, 8, 8, 1), "float32"), method="class_entropy")
 
 
 @pytest.mark.parametrize(

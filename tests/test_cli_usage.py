@@ -408,7 +408,11 @@ def test_conditional_score_marginalises_and_classifies(cvae_run, tmp_path):
     out = tmp_path / "scores.csv"
     assert cli.main(["score", str(cvae_run), "test", "--out", str(out)]) == 0
     rows = _rows(out)
-    assert list(rows[0])[-2:] == ["predicted_class", "class_probability"]
+    assert list(rows[0])[-3:] == [
+        "class_entropy",
+        "predicted_class",
+        "class_probability",
+    ]
     _, y_test = _digits_test()
     predicted = np.array([int(row["predicted_class"]) for row in rows])
     assert (predicted == y_test).mean() > 0.3  # chance: 0.1

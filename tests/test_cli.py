@@ -376,6 +376,7 @@ def test_sweep_compares_betas_and_resumes(tmp_path, capsys, monkeypatch):
     out = tmp_path / "sweep"
     arguments = ["sweep", "--beta", "0", "4", "--dataset", "digits", "--epochs", "2"]
     arguments += ["--latent-dim", "2", "--out", str(out)]
+    arguments += ["--tensorboard", str(tmp_path / "logs")]
     train = training.train
 
     def interrupted_at_beta_4(**settings):
@@ -401,6 +402,13 @@ def test_sweep_compares_betas_and_resumes(tmp_path, capsys, monkeypatch):
     for name in ("sweep.png", "rate_distortion.png"):
         assert _png_size(out / name)[0] > 300
     assert {"beta-0", "beta-4"} <= set(os.listdir(out))
+    # One TensorBoard run per beta, the resumed sweep's beta-0 from its first part.
+    assert sorted(os.listdir(tmp_path / "logs")) == ["beta-0", "beta-4"]
+    for beta in ("beta-0", "beta-4"):
+        logs = tmp_path / "logs" / beta
+        assert {"train", "validation", "images", "projector_config.pbtxt"} <= set(
+            os.listdir(logs)
+        )
     assert "ELBO" in table and "-log p(x|z)" in table and "active units" in table
     for row in rows:
         assert float(row["test_iw_bound"]) < float(row["test_elbo"])

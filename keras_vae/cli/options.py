@@ -258,14 +258,14 @@ def run(parser, with_beta=True):
     framework(parser)
 
 
-def tensorboard(parser):
+def tensorboard(parser, where=""):
     """`--tensorboard DIR`."""
     parser.add_argument(
         "--tensorboard",
         metavar="DIR",
         help="TensorBoard log folder: per-epoch scalars (loss terms, beta, active "
         "units, learning rate), image grids every epoch and the embedding "
-        "projector of the test codes; view with tensorboard --logdir DIR",
+        f"projector of the test codes{where}; view with tensorboard --logdir DIR",
     )
 
 

@@ -22,6 +22,7 @@ def add_parser(commands):
     )
     options.run(parser, with_beta=False)
     options.iw_samples(parser)
+    options.tensorboard(parser, "; one sub-folder per beta")
     return parser
 
 
@@ -35,6 +36,7 @@ def run(arguments):
             arguments.beta,
             out=out,
             iw_samples=arguments.iw_samples,
+            tensorboard=arguments.tensorboard,
             **options.run_settings(arguments, exclude=("beta",)),
         )
     except BaseException as error:

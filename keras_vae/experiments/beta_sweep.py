@@ -28,6 +28,7 @@ def sweep(
     say=print,
     verbose=None,
     iw_samples=defaults.IW_SAMPLES,
+    tensorboard=None,
     **settings,
 ):
     """Trains one run per beta into `out/beta-<beta>` and compares them.
@@ -43,6 +44,9 @@ def sweep(
         verbose: Keras `fit` verbosity.
         iw_samples: Integer k of the importance-weighted bound on the test
             set's -log p(x); `0` skips the bound. Defaults to `100`.
+        tensorboard: String or `None`, a TensorBoard log folder: each run
+            logs into `tensorboard/beta-<beta>` (see `training.train`), so
+            TensorBoard shows the betas side by side.
         **settings: Run settings shared by every run (not `beta`).
 
     Returns:
@@ -55,6 +59,8 @@ def sweep(
     for beta in betas:
         config_lib.resolve(**settings, beta=beta)  # every error before any run
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
+    if tensorboard is not None:
+        training.check_log_dir(tensorboard)
     if len(set(betas)) != len(betas):
         raise ValueError(f"Expected each beta once. Received: {list(betas)}")
     if settings.get("distribute") == "multi-worker":
@@ -71,10 +77,10 @@ def sweep(
     os.makedirs(out, exist_ok=True)
     with run_folder.Lock(out, "keras-vae sweep"):
         run_folder.create(out, "sweep")
-        return _sweep_in(out, betas, say, verbose, iw_samples, settings)
+        return _sweep_in(out, betas, say, verbose, iw_samples, tensorboard, settings)
 
 
-def _sweep_in(out, betas, say, verbose, iw_samples, settings):
+def _sweep_in(out, betas, say, verbose, iw_samples, tensorboard, settings):
     """`sweep` once `out` is created and locked."""
     runs, summaries, rows = [], [], []
     for index, beta in enumerate(betas):
@@ -85,8 +91,16 @@ def _sweep_in(out, betas, say, verbose, iw_samples, settings):
             say(f"{folder} holds this beta's finished run: using it.")
             run = training.finished_run(folder, {**settings, "beta": beta})
         else:
+            logs = None
+            if tensorboard is not None:
+                logs = os.path.join(tensorboard, os.path.basename(folder))
             run = training.train(
-                out=folder, say=say, verbose=verbose, **settings, beta=beta
+                out=folder,
+                say=say,
+                verbose=verbose,
+                tensorboard=logs,
+                **settings,
+                beta=beta,
             )
         runs.append(run)
         test = run.metrics["test"]

@@ -430,7 +430,8 @@ def markdown():
             f"{o['epochs']} epochs, {len(rows)} classes)"
             + (
                 f" and `python benchmarks/anomaly.py one-class-cvae --backend "
-                f"{results['one_class_cvae']['backend']}` (the cvae columns)"
+                f"{results['one_class_cvae']['backend']} --epochs "
+                f"{results['one_class_cvae']['epochs']}` (the cvae columns)"
                 if set(conditional) == set(o["classes"])
                 else ""
             )

@@ -222,15 +222,20 @@ def one_class(backend, classes, epochs):
         row["IsolationForest"] = auroc(-forest.score_samples(test_flat))
         neighbours = LocalOutlierFactor(novelty=True, algorithm="brute").fit(flat)
         row["LocalOutlierFactor"] = auroc(-neighbours.score_samples(test_flat))
-        print(
-            held_out,
-            f"{time.perf_counter() - started:.0f} s",
-            {k: round(v, 3) for k, v in row.items()},
-            flush=True,
-        )
-        results["classes"][str(held_out)] = row
-        results.update(backend=backend, epochs=epochs)
-        _save("one_class", results)
+        _record("one_class", results, held_out, row, started, backend, epochs)
+
+
+def _record(key, results, held_out, row, started, backend, epochs):
+    """Prints one held-out class's AUROCs and adds them to the results file."""
+    print(
+        held_out,
+        f"{time.perf_counter() - started:.0f} s",
+        {k: round(v, 3) for k, v in row.items()},
+        flush=True,
+    )
+    results["classes"][str(held_out)] = row
+    results.update(backend=backend, epochs=epochs)
+    _save(key, results)
 
 
 CVAE_METHODS = ("dose", "elbo", "class_entropy")
@@ -289,15 +294,7 @@ def one_class_cvae(backend, classes, epochs):
             )["auroc"]
             for method, values in scores.items()
         }
-        print(
-            held_out,
-            f"{time.perf_counter() - started:.0f} s",
-            {k: round(v, 3) for k, v in row.items()},
-            flush=True,
-        )
-        results["classes"][str(held_out)] = row
-        results.update(backend=backend, epochs=epochs)
-        _save("one_class_cvae", results)
+        _record("one_class_cvae", results, held_out, row, started, backend, epochs)
 
 
 def cost(repeats):

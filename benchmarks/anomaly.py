@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -65,26 +64,9 @@ def _save(key, value):
 
 
 def _train(name, flags, backend):
-    out = os.path.join(RUNS, name)
-    if not os.path.isfile(os.path.join(out, "model.keras")):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "keras_vae",
-                "train",
-                "--dataset",
-                "fashion_mnist",
-                "--backend",
-                backend,
-                "--out",
-                out,
-                "--overwrite",
-                *flags,
-            ],
-            check=True,
-        )
-    return out
+    from runs import fashion_run
+
+    return fashion_run(os.path.join(RUNS, name), flags, backend)
 
 
 def far(backend):

@@ -40,26 +40,9 @@ LATENCY_CALLS, THROUGHPUT_CALLS, BATCH = 200, 20, 256
 
 
 def _run(model):
-    out = os.path.join(RUNS, model)
-    if not os.path.isfile(os.path.join(out, "model.keras")):
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "keras_vae",
-                "train",
-                "--dataset",
-                "fashion_mnist",
-                "--model",
-                model,
-                "--epochs",
-                "1",
-                "--out",
-                out,
-                "--overwrite",
-            ],
-            check=True,
-        )
+    from runs import fashion_run
+
+    out = fashion_run(os.path.join(RUNS, model), ["--model", model, "--epochs", "1"])
     for format in ("saved_model", "onnx"):
         if not os.path.isdir(os.path.join(out, format)):
             subprocess.run(

@@ -615,12 +615,18 @@ def test_train_on_jax_evaluate_on_torch_sample_on_tensorflow(tmp_path):
         "digits",
         "--epochs",
         "1",
+        # A 2-D latent (no t-SNE in the figures) and a smaller bound: the
+        # test is about the backends.
+        "--latent-dim",
+        "2",
         "--out",
         str(out),
     )
     with open(out / "config.json") as file:
         assert json.load(file)["backend"] == "jax"
-    evaluated_output = command("evaluate", str(out), "--backend", "torch")
+    evaluated_output = command(
+        "evaluate", str(out), "--backend", "torch", "--iw-samples", "10"
+    )
     assert "trained on jax, evaluated on torch" in evaluated_output
     with open(out / "metrics.json") as file:
         trained = json.load(file)["test"]["elbo"]

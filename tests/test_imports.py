@@ -59,13 +59,16 @@ def test_a_package_run_with_python_m_sees_the_whole_api(tmp_path):
 
 
 def test_load_model_after_a_bare_import_in_any_order(tmp_path):
+    import keras_vae
+
+    # Saved here; only the loading needs fresh processes.
     model = tmp_path / "vae.keras"
-    _python(
-        "import keras_vae\n"
-        "vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2), "
-        "beta=keras_vae.schedules.LinearWarmup(10))\n"
-        f"vae.build((None, 8, 8, 1)); vae.save({str(model)!r})"
+    vae = keras_vae.models.VAE(
+        *keras_vae.architectures.mlp((8, 8, 1), 2),
+        beta=keras_vae.schedules.LinearWarmup(10),
     )
+    vae.build((None, 8, 8, 1))
+    vae.save(model)
     for first in ("import keras_vae\nimport keras", "import keras\nimport keras_vae"):
         out = _python(
             f"{first}\n"

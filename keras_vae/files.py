@@ -85,6 +85,23 @@ def atomic_folder(path, overwrite=False):
             shutil.rmtree(old, ignore_errors=True)
 
 
+# What `keras-vae train` writes last: a folder with both is a finished run.
+FINISHED_RUN_FILES = ("config.json", "model.keras")
+
+
+def check_finished_run(directory):
+    """Raises ValueError unless `directory` holds a finished run's files."""
+    missing = [
+        name
+        for name in FINISHED_RUN_FILES
+        if not os.path.isfile(os.path.join(directory, name))
+    ]
+    if missing:
+        raise ValueError(
+            f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
+        )
+
+
 def check_creatable(path):
     """Raises the `OSError` that creating the folder `path` would raise, for
     the common causes, before a command spends time on its data."""

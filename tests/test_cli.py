@@ -471,6 +471,31 @@ def test_help_does_not_import_tensorflow(command):
 
 
 @pytest.mark.parametrize(
+    "command", ["evaluate", "sample", "encode", "score", "calibrate", "export"]
+)
+def test_a_missing_run_is_reported_before_the_framework_starts(command, tmp_path):
+    """The check of RUN_DIR needs no Keras: a typo costs no 10-s TensorFlow
+    import."""
+    arguments = {"encode": ["image.png"], "score": ["test"]}.get(command, [])
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keras_vae", command]
+        + [str(tmp_path / "missing-run"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "import time" not in line]
+    assert lines == [
+        f"keras-vae {command}: error: {tmp_path / 'missing-run'} is not a finished "
+        "run folder: it lacks config.json, model.keras."
+    ]
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
+    assert not {"tensorflow", "keras", "jax", "torch"} & imported
+
+
+@pytest.mark.parametrize(
     "line, noise",
     [
         (
@@ -516,16 +541,19 @@ def test_library_use_prints_nothing_of_tensorflows_start_up():
     assert result.stderr == ""  # no absl, CUDA, cuInit or CPU-feature lines
 
 
-def test_verbose_shows_tensorflow_start_up_lines():
+def test_verbose_shows_tensorflow_start_up_lines(tmp_path):
     environment = {
         k: v
         for k, v in os.environ.items()
         if k not in ("KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL")
     }
+    # A folder that looks finished, so that the command starts TensorFlow.
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.keras").write_text("not a model")
 
     def stderr(*flags):
         result = subprocess.run(
-            [sys.executable, "-m", "keras_vae", "evaluate", "missing-run", *flags],
+            [sys.executable, "-m", "keras_vae", "evaluate", str(tmp_path), *flags],
             capture_output=True,
             text=True,
             timeout=120,
@@ -535,7 +563,7 @@ def test_verbose_shows_tensorflow_start_up_lines():
         return result.stderr
 
     quiet = stderr()
-    assert quiet.count("\n") == 1 and "not a finished run folder" in quiet
+    assert quiet.count("\n") == 1 and "is not the config.json of a run" in quiet
     assert "absl" in stderr("--verbose")
 
 

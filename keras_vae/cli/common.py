@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-from keras_vae import framework, text
+from keras_vae import files, framework, text
 from keras_vae.framework import BACKENDS, configured_backend
 
 
@@ -77,8 +77,13 @@ def start_framework(arguments):
     """Chooses the backend (see `select_backend`), asks XLA for deterministic
     GPU kernels if `arguments.deterministic`, and imports Keras. TensorFlow
     is imported when Keras or the command needs it, quietly unless
-    `arguments.verbose` (on the TensorFlow backend, with Keras)."""
+    `arguments.verbose` (on the TensorFlow backend, with Keras).
+
+    A command's RUN_DIR is checked before Keras starts (about 10 s with
+    TensorFlow): a typo in it costs no import."""
     select_backend(arguments.backend)
+    if getattr(arguments, "run_dir", None) is not None:
+        files.check_finished_run(arguments.run_dir)
     if getattr(arguments, "deterministic", False):
         # Read when XLA starts, so before Keras imports JAX; CPUs are
         # deterministic already.

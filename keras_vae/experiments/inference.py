@@ -12,7 +12,7 @@ from keras_vae import checks, plots
 from keras_vae.datasets.images import list_images, read_image
 from keras_vae.datasets.loading import CLASS_NAMES
 from keras_vae.experiments import resume, training
-from keras_vae.files import atomic_path
+from keras_vae.files import atomic_path, check_finished_run
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE
 
@@ -77,15 +77,7 @@ def load_run(directory, say=print):
         ValueError: if the folder is not a finished run, or its model or latent
             mixture cannot be loaded (the message says why, in one line).
     """
-    missing = [
-        name
-        for name in ("config.json", "model.keras")
-        if not os.path.isfile(os.path.join(directory, name))
-    ]
-    if missing:
-        raise ValueError(
-            f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
-        )
+    check_finished_run(directory)
     config = resume.read_config(directory)
     model = _load_model(os.path.join(directory, "model.keras"))
     if model.preprocessing is None and "preprocessing_state" in config:

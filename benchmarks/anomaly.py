@@ -442,6 +442,22 @@ def _table(header, rows):
     return "\n".join(lines)
 
 
+def _class_table(rows, class_names):
+    """The AUROCs per held-out class and their means, as a markdown table.
+
+    Returns:
+        Tuple `(columns, means, table)`.
+    """
+    columns = list(next(iter(rows.values())))
+    means = {k: statistics.mean(r[k] for r in rows.values()) for k in columns}
+    body = [
+        [class_names[int(c)]] + [f"{rows[c][k]:.3f}" for k in columns]
+        for c in sorted(rows, key=int)
+    ]
+    body.append(["**mean**"] + [f"**{means[k]:.3f}**" for k in columns])
+    return columns, means, _table(["held-out class", *columns], body)
+
+
 def markdown():
     from page_blocks import replace_between
 
@@ -513,13 +529,7 @@ def markdown():
                 )
                 for c, r in rows.items()
             }
-        columns = list(next(iter(rows.values())))
-        means = {k: statistics.mean(r[k] for r in rows.values()) for k in columns}
-        body = [
-            [class_names[int(c)]] + [f"{rows[c][k]:.3f}" for k in columns]
-            for c in sorted(rows, key=int)
-        ]
-        body.append(["**mean**"] + [f"**{means[k]:.3f}**" for k in columns])
+        columns, means, table = _class_table(rows, class_names)
         ours = [k for k in columns if k.startswith(("vae ", "cvae "))]
         vae = max(ours, key=means.get)
         baseline = max(
@@ -537,7 +547,7 @@ def markdown():
                 else ""
             )
             + ": AUROC of the held-out class among the 10,000 test images:\n\n"
-            + _table(["held-out class", *columns], body)
+            + table
             + f"\n\nBest VAE or CVAE score: {vae} ({means[vae]:.3f}); best "
             f"scikit-learn baseline: {baseline} ({means[baseline]:.3f}); difference "
             f"{means[vae] - means[baseline]:+.3f}."
@@ -548,13 +558,7 @@ def markdown():
     combinations = results.get("one_class_combinations", {})
     if len(combinations.get("classes", {})) == 10:
         rows = combinations["classes"]
-        columns = list(next(iter(rows.values())))
-        means = {k: statistics.mean(r[k] for r in rows.values()) for k in columns}
-        body = [
-            [class_names[int(c)]] + [f"{rows[c][k]:.3f}" for k in columns]
-            for c in sorted(rows, key=int)
-        ]
-        body.append(["**mean**"] + [f"**{means[k]:.3f}**" for k in columns])
+        columns, means, table = _class_table(rows, class_names)
         best = max(columns, key=means.get)
         baselines = results.get("one_class", {}).get("classes", {})
         target = ""
@@ -576,7 +580,7 @@ def markdown():
             f"`python benchmarks/anomaly.py one-class-combinations --backend "
             f"{combinations['backend']} --epochs {combinations['epochs']}` ({date}; "
             "the models of the cvae columns above), AUROC of the held-out class:\n\n"
-            + _table(["held-out class", *columns], body)
+            + table
             + f"\n\nBest: {best} ({means[best]:.3f}).{target}"
         )
         replace_between(

@@ -137,6 +137,9 @@ _SIGNAL_IN_BACKUP = textwrap.dedent(
             os.kill(os.getpid(), getattr(signal, sys.argv[1]))
 
     backup.write_weights = faulty
+    # Ctrl-C at a terminal raises KeyboardInterrupt; a process started from a
+    # shell's background job inherits SIGINT ignored, and would never see it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(cli.main(sys.argv[2:]))
     """
 )

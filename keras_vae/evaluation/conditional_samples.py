@@ -1,9 +1,22 @@
 import keras
 import numpy as np
 
-from keras_vae import checks
+from keras_vae import checks, framework
 
 FEATURE_LAYER = "features"
+
+
+def compile_classifier(classifier):
+    """Compiles a classifier of `train_classifier`, on the backend of this
+    process: also one loaded with `compile=False`, since a file's own settings
+    (`jit_compile=True` from TensorFlow or JAX) would mean a minute of
+    `torch.compile` on PyTorch."""
+    classifier.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return classifier
 
 
 def train_classifier(
@@ -55,7 +68,7 @@ def train_classifier(
             "train_classifier expects images of shape (n, height, width) or (n, "
             f"height, width, channels). Received: x.shape={x.shape}"
         )
-    keras.utils.set_random_seed(seed)
+    framework.set_random_seed(seed)
     inputs = keras.Input(x.shape[1:], name="image")
     h = inputs if x.ndim == 4 else keras.layers.Reshape(x.shape[1:] + (1,))(inputs)
     for filters in (32, 64):
@@ -64,11 +77,8 @@ def train_classifier(
     h = keras.layers.Flatten()(h)
     h = keras.layers.Dense(128, activation="relu", name=FEATURE_LAYER)(h)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="class")(h)
-    classifier = keras.Model(inputs, outputs, name="sample_classifier")
-    classifier.compile(
-        optimizer="adam",
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    classifier = compile_classifier(
+        keras.Model(inputs, outputs, name="sample_classifier")
     )
     classifier.fit(x, labels, epochs=epochs, batch_size=batch_size, verbose=verbose)
     return classifier

@@ -152,12 +152,12 @@ def run_classifier(directory, data, say=print):
     """
     legacy = os.path.join(directory, CLASSIFIER_FILE)
     if os.path.isfile(legacy):
-        return keras.models.load_model(legacy)
+        return _load_classifier(legacy)
     folder = os.path.join(cache_folder(), "classifiers")
     path = os.path.join(folder, f"{_fingerprint(data)}.keras")
     if os.path.isfile(path):
         try:
-            return keras.models.load_model(path)
+            return _load_classifier(path)
         except (OSError, ValueError, TypeError, KeyError):
             pass  # a damaged cache entry is trained again
     say(
@@ -175,6 +175,13 @@ def run_classifier(directory, data, say=print):
     except OSError as error:
         say(f"The classifier is not cached: {describe_os_error(error)}")
     return classifier
+
+
+def _load_classifier(path):
+    # Compiled here, for this backend: not with the settings of the backend
+    # that trained it.
+    classifier = keras.models.load_model(path, compile=False)
+    return conditional_samples.compile_classifier(classifier)
 
 
 def cache_folder():

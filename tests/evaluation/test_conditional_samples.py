@@ -133,3 +133,34 @@ def test_bad_input(digits, classifier):
         within_class_diversity(cvae, plain, x_test, y_test)
     with pytest.raises(ValueError, match="at least 2 of every class"):
         within_class_diversity(cvae, classifier, x_test[:5], y_test[:5])
+
+
+def test_a_cached_classifier_is_compiled_for_the_loading_process(
+    digits, classifier, tmp_path, monkeypatch
+):
+    # A classifier cached by another backend carries its compile settings
+    # (JAX's and TensorFlow's jit_compile=True is a minute of torch.compile on
+    # PyTorch); the cache loads the weights and compiles for this process.
+    from types import SimpleNamespace
+
+    from keras_vae.experiments.evaluation import run_classifier
+
+    monkeypatch.setenv("KERAS_VAE_CACHE", str(tmp_path))
+    x, y, x_test, _ = digits
+    data = SimpleNamespace(x_train=x[:64], y_train=y[:64], num_classes=10)
+    run_classifier(tmp_path / "run", data, say=lambda line: None)
+    (cached,) = (tmp_path / "classifiers").iterdir()
+    other = keras.models.clone_model(classifier)
+    other.set_weights(classifier.get_weights())
+    other.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    other.save(cached)
+    lines = []
+    loaded = run_classifier(tmp_path / "run", data, say=lines.append)
+    assert lines == []  # from the cache, not trained again
+    assert not loaded.run_eagerly and loaded.loss == "sparse_categorical_crossentropy"
+    np.testing.assert_allclose(
+        loaded.predict(x_test, verbose=0),
+        classifier.predict(x_test, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )

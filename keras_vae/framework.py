@@ -5,6 +5,7 @@ use it before either is loaded.
 """
 
 import contextlib
+import functools
 import importlib.abc
 import importlib.util
 import os
@@ -64,16 +65,35 @@ def when_imported(name, wrapper):
     `wrapper(execute, module)`, where `execute(module)` runs the module's code.
 
     A finder at the front of `sys.meta_path` finds the module through the
-    other finders, once, and wraps its loader. A second call for the same
-    name while the first waits does nothing.
+    other finders, once, and wraps its loader. Several wrappers of one module
+    nest, the first registered innermost; a wrapper registered twice runs once.
     """
-    if not any(getattr(f, "module_name", None) == name for f in sys.meta_path):
-        sys.meta_path.insert(0, _WrappingFinder(name, wrapper))
+    for finder in sys.meta_path:
+        if getattr(finder, "module_name", None) == name:
+            if wrapper not in finder.wrappers:
+                finder.wrappers.append(wrapper)
+            return
+    sys.meta_path.insert(0, _WrappingFinder(name, wrapper))
+
+
+def after_import(name, callback):
+    """Calls `callback(module)` once the top-level module `name` is imported:
+    now if it is, else right after its import, before its importer goes on."""
+    module = sys.modules.get(name)
+    if module is not None:
+        callback(module)
+        return
+
+    def then_call(execute, module):
+        execute(module)
+        callback(module)
+
+    when_imported(name, then_call)
 
 
 class _WrappingFinder(importlib.abc.MetaPathFinder):
     def __init__(self, module_name, wrapper):
-        self.module_name, self.wrapper = module_name, wrapper
+        self.module_name, self.wrappers = module_name, [wrapper]
 
     def find_spec(self, fullname, path, target=None):
         if fullname != self.module_name:
@@ -81,13 +101,13 @@ class _WrappingFinder(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)  # once: the real finders do the finding
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
-            spec.loader = _WrappingLoader(spec.loader, self.wrapper)
+            spec.loader = _WrappingLoader(spec.loader, self.wrappers)
         return spec
 
 
 class _WrappingLoader(importlib.abc.Loader):
-    def __init__(self, loader, wrapper):
-        self.loader, self.wrapper = loader, wrapper
+    def __init__(self, loader, wrappers):
+        self.loader, self.wrappers = loader, wrappers
 
     def __getattr__(self, name):
         return getattr(self.loader, name)
@@ -96,7 +116,79 @@ class _WrappingLoader(importlib.abc.Loader):
         return self.loader.create_module(spec)
 
     def exec_module(self, module):
-        self.wrapper(self.loader.exec_module, module)
+        execute = self.loader.exec_module
+        for wrapper in self.wrappers:
+            execute = functools.partial(wrapper, execute)
+        execute(module)
+
+
+def set_random_seed(seed):
+    """`keras.utils.set_random_seed(seed)`, without importing TensorFlow.
+
+    Keras seeds TensorFlow whenever it is installed (for `tf.data`), which
+    imports it, 4-10 s, on JAX and PyTorch too. Here Python, NumPy, Keras'
+    generators and PyTorch (on its backend) are seeded now, and TensorFlow now
+    if it is loaded, else as soon as something imports it: the same seeds
+    wherever TensorFlow is first needed.
+
+    Args:
+        seed: Integer.
+    """
+    import random
+
+    import keras
+    import numpy as np
+
+    from keras_vae import private_api
+
+    if not isinstance(seed, int):
+        raise ValueError(f"Expected an integer seed. Received: seed={seed!r}")
+    if "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    private_api.set_keras_global_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+    _pending_tensorflow_seed[0] = seed
+    after_import("tensorflow", _seed_tensorflow)
+
+
+def defer_tensorflow():
+    """Keeps Keras on JAX or PyTorch from importing TensorFlow only to ask
+    about it, until something imports it to use it (a `tf.data` pipeline, an
+    export): from then on Keras asks as usual.
+
+    Keras imports TensorFlow, whatever its backend, to seed it and to save a
+    model (`keras_vae.private_api.keras_assumes_no_tensorflow`): 4-10 s of a
+    command that never uses it. Call after Keras is imported.
+    """
+    import keras
+
+    from keras_vae import private_api
+
+    if "tensorflow" in sys.modules or keras.backend.backend() == "tensorflow":
+        return
+    private_api.keras_assumes_no_tensorflow(True)
+    after_import("tensorflow", _tensorflow_imported)
+
+
+def _tensorflow_imported(tf):
+    from keras_vae import private_api
+
+    private_api.keras_assumes_no_tensorflow(False)
+
+
+# The seed TensorFlow takes when it is imported: the last one asked for.
+_pending_tensorflow_seed = [None]
+
+
+def _seed_tensorflow(tf):
+    if _pending_tensorflow_seed[0] is not None:
+        tf.random.set_seed(_pending_tensorflow_seed[0])
 
 
 @contextlib.contextmanager

@@ -48,3 +48,30 @@ def portable_optimizer_config(config):
     ):
         return {**config, "module": "keras.optimizers"}
     return config
+
+
+def set_keras_global_seed(seed):
+    """What `keras.utils.set_random_seed` does to Keras' own generators (the
+    global seed, and a fresh global `SeedGenerator`), without the TensorFlow
+    seed that makes it import TensorFlow on every backend."""
+    from keras.src.backend.common import global_state
+    from keras.src.random import seed_generator
+    from keras.src.utils import rng_utils
+
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+
+
+def keras_assumes_no_tensorflow(assume):
+    """Makes Keras' lazy handle of TensorFlow answer "not installed" without
+    importing it (`assume=True`), or ask anew on next use (`False`).
+
+    Keras tests `tf.available`, which imports TensorFlow (4-10 s), on every
+    backend: to seed it, and while saving any model, to check whether a value
+    is a `tf.TensorShape` or `tf.DType` (none can be before TensorFlow loads).
+    Its handle, `keras.src.utils.module_utils.tensorflow`, caches the answer
+    in `_available`.
+    """
+    from keras.src.utils import module_utils
+
+    module_utils.tensorflow._available = False if assume else None

@@ -115,3 +115,48 @@ def test_no_library_module_imports_the_command_line():
                 ):
                     offenders.append(relative)
     assert offenders == []
+
+
+def test_jax_leaves_tensorflow_unloaded_until_used_then_seeded(tmp_path):
+    """Keras imports TensorFlow on every backend to seed it and to save a
+    model; the command line defers it (`framework.defer_tensorflow`). When
+    something does import it, it is seeded and deterministic as asked."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["KERAS_BACKEND"] = "jax"
+        import keras, numpy as np
+        from keras_vae import framework
+        from keras_vae.experiments import training
+
+        framework.quiet_tensorflow()  # two wrappers of one import nest
+        framework.defer_tensorflow()
+        framework.set_random_seed(5)
+        training.enable_determinism()
+        drawn = keras.random.normal((3,))
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.save(sys.argv[1])
+        print("tensorflow" in sys.modules)
+
+        import tensorflow as tf
+        from keras.src.utils.module_utils import tensorflow as lazy
+        from tensorflow.python.framework import config  # not exported
+
+        print(lazy.available, config.is_op_determinism_enabled())
+        first = tf.random.uniform((3,)).numpy()
+        tf.random.set_seed(5)
+        print(np.array_equal(first, tf.random.uniform((3,)).numpy()))
+        keras.utils.set_random_seed(5)
+        print(np.array_equal(drawn, keras.random.normal((3,))))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "model.keras")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["False", "True", "True", "True", "True"]
+    assert result.stderr == ""  # TensorFlow's start-up lines stay quiet

@@ -73,5 +73,28 @@ def test_a_pytorch_optimizer_config_loads_on_every_backend():
     optimizer = keras.saving.deserialize_keras_object(portable)
     assert isinstance(optimizer, keras.optimizers.Adam)
     assert float(optimizer.learning_rate) == pytest.approx(0.01)
-    plain = keras.optimizers.serialize(keras.optimizers.Adam())
+    # Left alone: a config that names the public module (on PyTorch,
+    # serialize() itself writes the backend's module).
+    plain = {**torch_saved, "module": "keras.optimizers"}
     assert private_api.portable_optimizer_config(plain) == plain
+
+
+def test_keras_global_seed_is_what_set_random_seed_sets():
+    import random
+
+    random.seed(7)  # the global generator's seed is drawn from Python's
+    private_api.set_keras_global_seed(7)
+    drawn = keras.ops.convert_to_numpy(keras.random.normal((4,)))
+    keras.utils.set_random_seed(7)
+    assert (drawn == keras.ops.convert_to_numpy(keras.random.normal((4,)))).all()
+
+
+def test_keras_asks_its_lazy_handle_whether_tensorflow_is_there():
+    from keras.src.utils.module_utils import tensorflow
+
+    try:
+        private_api.keras_assumes_no_tensorflow(True)
+        assert tensorflow.available is False
+    finally:
+        private_api.keras_assumes_no_tensorflow(False)
+    assert tensorflow.available is True  # installed: asked anew

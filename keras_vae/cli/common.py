@@ -76,8 +76,9 @@ positive_float = number_argument(0.0, inclusive=False)
 def start_framework(arguments):
     """Chooses the backend (see `select_backend`), asks XLA for deterministic
     GPU kernels if `arguments.deterministic`, and imports Keras. TensorFlow
-    is imported when Keras or the command needs it, quietly unless
-    `arguments.verbose` (on the TensorFlow backend, with Keras).
+    is imported when the command needs it (on its own backend, with Keras;
+    on the others, not merely because Keras asks whether it is installed),
+    quietly unless `arguments.verbose`.
 
     A command's RUN_DIR is checked before Keras starts (about 10 s with
     TensorFlow): a typo in it costs no import."""
@@ -95,6 +96,8 @@ def start_framework(arguments):
     # with KERAS_BACKEND=torch, crashes the process when PyTorch is a CUDA
     # build (SIGSEGV, nothing printed).
     import keras  # noqa: F401
+
+    framework.defer_tensorflow()
 
 
 def select_backend(backend):

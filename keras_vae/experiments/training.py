@@ -11,7 +11,7 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_vae import architectures, datasets
+from keras_vae import architectures, datasets, framework
 from keras_vae import settings as config_lib
 from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
@@ -181,7 +181,7 @@ def train(
     if config["data_path"] is not None:
         # Evaluate and the other commands read the data from anywhere.
         config["data_path"] = os.path.abspath(config["data_path"])
-    keras.utils.set_random_seed(config["seed"])
+    framework.set_random_seed(config["seed"])
     if config["deterministic"]:
         enable_determinism()
     with distribution.scope:
@@ -437,9 +437,11 @@ def enable_determinism():
     JAX reads `--xla_gpu_deterministic_ops` from `XLA_FLAGS` when it starts,
     which `keras-vae train --deterministic` sets before importing Keras.
     """
-    import tensorflow as tf
-
-    tf.config.experimental.enable_op_determinism()
+    # TensorFlow when it is imported (now on its backend; for `tf.data` on the
+    # others, if they use it).
+    framework.after_import(
+        "tensorflow", lambda tf: tf.config.experimental.enable_op_determinism()
+    )
     if keras.backend.backend() == "torch":
         import torch
 

@@ -32,8 +32,11 @@ def _soak(backend, models, fits):
 
 
 def test_refitting_one_model_keeps_memory_flat_on_tensorflow():
-    rss = _soak("tensorflow", "same", 12)
-    assert rss[-1] - rss[4] < 8, rss  # 0.08 MB per fit measured
+    rss = _soak("tensorflow", "same", 16)
+    # 0.08 MB per fit measured over 50 fits; the allocator also grows in steps
+    # of about 5 MB now and then (once in 8 fits seen). A refit must cost less
+    # than a tenth of what a new model costs (14.3 MB, below).
+    assert (rss[-1] - rss[4]) / (len(rss) - 5) < 14.3 / 10, rss
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])

@@ -13,6 +13,7 @@ wanted), and the folder must hold the same files afterwards: nothing
 half-written.
 """
 
+import atexit
 import contextlib
 import dataclasses
 import functools
@@ -219,7 +220,9 @@ def _finished_run(model="vae"):
     """A finished digits run (one epoch), trained once per process."""
     from keras_vae.experiments import training
 
-    folder = os.path.join(tempfile.mkdtemp(prefix="bad-inputs-"), "run")
+    parent = tempfile.mkdtemp(prefix="bad-inputs-")
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)
+    folder = os.path.join(parent, "run")
     training.train(
         out=folder,
         dataset="digits",

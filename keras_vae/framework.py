@@ -153,8 +153,9 @@ def set_random_seed(seed):
         import torch
 
         torch.manual_seed(seed)
+    if _pending_tensorflow_seed[0] is None:  # one hook, the latest seed
+        after_import("tensorflow", _seed_tensorflow)
     _pending_tensorflow_seed[0] = seed
-    after_import("tensorflow", _seed_tensorflow)
 
 
 def defer_tensorflow():

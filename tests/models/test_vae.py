@@ -318,29 +318,50 @@ def test_helpers_run_the_networks_with_one_batch_shape():
     assert shapes[-1] == (10, 8, 8)  # one batch: not padded
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="Keras' other trainers build the optimizer before any step",
+)
+def test_the_optimizer_is_built_before_the_step_is_traced_on_tensorflow():
+    model = _vae()
+    model.make_train_function()
+    assert model.optimizer.built  # Keras' TensorFlow trainer: in the trace
+    history = model.fit(_data(), epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["elbo"]))
+    # A network that builds on its first call leaves it to the trace.
+    unbuilt = VAE(SubclassedEncoder(), SubclassedDecoder(), seed=0)
+    unbuilt.compile()
+    unbuilt.make_train_function()
+    assert not unbuilt.optimizer.built
+    unbuilt.fit(_data(), epochs=1, verbose=0)
+    assert unbuilt.optimizer.built
+
+
+class SubclassedEncoder(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.hidden = keras.layers.Dense(8, activation="relu")
+        self.heads = keras.layers.Dense(4)
+
+    def call(self, x):
+        mean, raw_scale = keras.ops.split(
+            self.heads(self.hidden(self.flatten(x))), 2, -1
+        )
+        return mean, raw_scale
+
+
+class SubclassedDecoder(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.out = keras.layers.Dense(64)
+
+    def call(self, z):
+        return keras.ops.reshape(self.out(z), (-1, 8, 8))
+
+
 def test_works_with_subclassed_networks():
-    class Encoder(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.flatten = keras.layers.Flatten()
-            self.hidden = keras.layers.Dense(8, activation="relu")
-            self.heads = keras.layers.Dense(4)
-
-        def call(self, x):
-            mean, raw_scale = keras.ops.split(
-                self.heads(self.hidden(self.flatten(x))), 2, -1
-            )
-            return mean, raw_scale
-
-    class Decoder(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.out = keras.layers.Dense(64)
-
-        def call(self, z):
-            return keras.ops.reshape(self.out(z), (-1, 8, 8))
-
-    model = VAE(Encoder(), Decoder(), seed=0)
+    model = VAE(SubclassedEncoder(), SubclassedDecoder(), seed=0)
     model.compile()
     x = _data()
     before = model.evaluate(x, verbose=0, return_dict=True)["elbo"]

@@ -132,6 +132,11 @@ def main():
         type=int,
         help="override the library's default (a lever, not the default path)",
     )
+    parser.add_argument(
+        "--jit-compile",
+        choices=("true", "false"),
+        help="override the library's default (a lever, not the default path)",
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -149,6 +154,8 @@ def main():
     compile_arguments = {"optimizer": keras.optimizers.Adam(1e-3)}
     if arguments.steps_per_execution:
         compile_arguments["steps_per_execution"] = arguments.steps_per_execution
+    if arguments.jit_compile:
+        compile_arguments["jit_compile"] = arguments.jit_compile == "true"
     fit_arguments = {"x": x, "batch_size": arguments.batch_size}
     if arguments.model == "mlp":
         encoder, decoder = keras_vae.architectures.mlp(

@@ -173,6 +173,20 @@ _OS_ERRORS = {
 }
 
 
+def cache_folder():
+    """Where keras-vae keeps what it can compute again: `KERAS_VAE_CACHE`, else
+    `keras-vae` in the user's cache folder (`XDG_CACHE_HOME`, `~/.cache`, or
+    `LOCALAPPDATA` on Windows)."""
+    if os.environ.get("KERAS_VAE_CACHE"):
+        return os.environ["KERAS_VAE_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.environ.get("LOCALAPPDATA")
+        if os.name == "nt"
+        else os.path.join(os.path.expanduser("~"), ".cache")
+    )
+    return os.path.join(base or os.path.expanduser("~"), "keras-vae")
+
+
 def _shortened(path, keep=24):
     """A long path with the middle of its longest name cut out."""
     parts = path.split(os.sep)

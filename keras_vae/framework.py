@@ -183,6 +183,36 @@ def _tensorflow_imported(tf):
     private_api.keras_assumes_no_tensorflow(False)
 
 
+def cache_jax_compilations(folder):
+    """Keeps the programs JAX compiles in `folder` for the next process.
+
+    JAX compiles every training step and every operation the evaluation
+    runs outside one, in each process anew; with its persistent
+    compilation cache, a command that runs a model again (a second `train`
+    of one architecture, `evaluate`, `sample`) loads them instead. Every
+    program is kept, however fast it compiled
+    (`JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0`): the evaluation's many
+    small ones add up. A cache the user configured wins:
+    `JAX_COMPILATION_CACHE_DIR`, set even to an empty string (no cache),
+    is left as it is. Call before JAX is imported.
+
+    Returns:
+        The `OSError` that keeps `folder` from being written (the cache is
+        then off), else None.
+    """
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return error
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    return None
+
+
 # The seed TensorFlow takes when it is imported: the last one asked for.
 _pending_tensorflow_seed = [None]
 

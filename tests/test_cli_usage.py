@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from keras_vae import cli, datasets
+from keras_vae.cli import common
 from keras_vae.experiments import inference
 
 
@@ -314,22 +315,65 @@ def test_bad_flags_are_one_line_errors(arguments, message, capsys):
     [b for b in ("tensorflow", "jax", "torch") if b != keras.backend.backend()],
 )
 def test_runs_of_one_backend_are_used_on_another(vae_run, tmp_path, backend):
-    """Interpolation is deterministic: equal on every backend."""
+    """Interpolation is deterministic: equal on every backend. On JAX, the
+    command keeps what it compiled in the cache folder, and the same command
+    again compiles nothing new."""
     here = tmp_path / "here.npy"
     arguments = ["interpolate", str(vae_run), "--from", "test:0", "--to", "test:3"]
     assert cli.main(arguments + ["--out", str(here)]) == 0
-    there = tmp_path / "there.npy"
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_vae", *arguments, "--out", str(there)]
-        + ["--backend", backend],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"},
+    # The command line's own cache, not the test session's.
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KERAS_BACKEND", "JAX_COMPILATION_CACHE_DIR")
+    }
+    environment["KERAS_VAE_CACHE"] = str(tmp_path / "cache")
+    compiled = tmp_path / "cache" / "jax"
+
+    def there(out):
+        result = subprocess.run(
+            [sys.executable, "-m", "keras_vae", *arguments, "--out", str(out)]
+            + ["--backend", backend],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=environment,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stderr == ""
+        np.testing.assert_allclose(np.load(out), np.load(here), atol=1e-4)
+        return sorted(os.listdir(compiled)) if compiled.exists() else []
+
+    kept = there(tmp_path / "there.npy")
+    if backend != "jax":
+        assert kept == []
+        return
+    assert len(kept) > 5, kept
+    assert there(tmp_path / "again.npy") == kept
+
+
+def test_an_unwritable_cache_folder_leaves_jax_uncached_and_says_so(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "cache").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("KERAS_VAE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    common.cache_jax_compilations()
+    assert "JAX_COMPILATION_CACHE_DIR" not in os.environ
+    assert capsys.readouterr().out == (
+        "JAX's compiled programs are not kept for the next command: "
+        f"{tmp_path / 'cache' / 'jax'}: a part of the path is a file, not a "
+        "folder; choose a path whose folders are folders.\n"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stderr == ""
-    np.testing.assert_allclose(np.load(there), np.load(here), atol=1e-4)
+    # A cache the user configured, even none, is theirs.
+    monkeypatch.setenv("KERAS_VAE_CACHE", str(tmp_path / "writable"))
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "")
+    common.cache_jax_compilations()
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == ""
+    assert not (tmp_path / "writable").exists()
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR")
+    common.cache_jax_compilations()
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "writable" / "jax")
 
 
 def test_a_conv_vae_run_is_trained_and_used(tmp_path):

@@ -78,13 +78,16 @@ def start_framework(arguments):
     GPU kernels if `arguments.deterministic`, and imports Keras. TensorFlow
     is imported when the command needs it (on its own backend, with Keras;
     on the others, not merely because Keras asks whether it is installed),
-    quietly unless `arguments.verbose`.
+    quietly unless `arguments.verbose`. On JAX, compiled programs are kept
+    for the next command in the cache folder (`framework.cache_jax_compilations`).
 
     A command's RUN_DIR is checked before Keras starts (about 10 s with
     TensorFlow): a typo in it costs no import."""
-    select_backend(arguments.backend)
+    backend = select_backend(arguments.backend)
     if getattr(arguments, "run_dir", None) is not None:
         files.check_finished_run(arguments.run_dir)
+    if backend == "jax":
+        cache_jax_compilations()
     if getattr(arguments, "deterministic", False):
         # Read when XLA starts, so before Keras imports JAX; CPUs are
         # deterministic already.
@@ -98,6 +101,18 @@ def start_framework(arguments):
     import keras  # noqa: F401
 
     framework.defer_tensorflow()
+
+
+def cache_jax_compilations():
+    """Turns on JAX's compilation cache in `files.cache_folder()`/jax, or says
+    in one line why it stays off."""
+    folder = os.path.join(files.cache_folder(), "jax")
+    error = framework.cache_jax_compilations(folder)
+    if error is not None:
+        print(
+            "JAX's compiled programs are not kept for the next command: "
+            f"{files.describe_os_error(error)}"
+        )
 
 
 def select_backend(backend):

@@ -11,7 +11,7 @@ from keras_vae import checks, evaluation
 from keras_vae.defaults import IW_SAMPLES
 from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import inference, splits, training
-from keras_vae.files import atomic_path, describe_os_error
+from keras_vae.files import atomic_path, cache_folder, describe_os_error
 
 CLASSIFIER_FILE = "classifier.keras"
 SAMPLES_PER_CLASS = 100
@@ -182,20 +182,6 @@ def _load_classifier(path):
     # that trained it.
     classifier = keras.models.load_model(path, compile=False)
     return conditional_samples.compile_classifier(classifier)
-
-
-def cache_folder():
-    """Where keras-vae keeps what it can compute again: `KERAS_VAE_CACHE`, else
-    `keras-vae` in the user's cache folder (`XDG_CACHE_HOME`, `~/.cache`, or
-    `LOCALAPPDATA` on Windows)."""
-    if os.environ.get("KERAS_VAE_CACHE"):
-        return os.environ["KERAS_VAE_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.environ.get("LOCALAPPDATA")
-        if os.name == "nt"
-        else os.path.join(os.path.expanduser("~"), ".cache")
-    )
-    return os.path.join(base or os.path.expanduser("~"), "keras-vae")
 
 
 def _fingerprint(data):

@@ -460,3 +460,39 @@ def test_conditional_score_marginalises_and_classifies(cvae_run, tmp_path):
     _, y_test = _digits_test()
     predicted = np.array([int(row["predicted_class"]) for row in rows])
     assert (predicted == y_test).mean() > 0.3  # chance: 0.1
+
+
+FULL_DISK_UNDER_JAX_CACHE = """
+import errno, os, sys
+os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
+os.environ["KERAS_VAE_CACHE"] = sys.argv[1]
+from keras_vae.cli import common
+common.cache_jax_compilations()
+import jax, jax.numpy as jnp
+from jax._src import lru_cache
+
+def full_disk(self, key, value):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+lru_cache.LRUCache.put = full_disk
+for n in range(1, 6):
+    print(float(jax.jit(lambda x: x * n)(jnp.ones(n)).sum()))
+"""
+
+
+def test_a_full_disk_under_the_jax_cache_is_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_UNDER_JAX_CACHE, str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr == ""  # five programs, no warning about any of them
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "JAX's compiled programs are no longer kept for the next command: "
+        f"{tmp_path / 'cache' / 'jax'}: no space left on the device; free some space."
+    )
+    assert [float(line) for line in lines[1:]] == [1.0, 4.0, 9.0, 16.0, 25.0]

@@ -11,6 +11,7 @@ import math
 import os
 import re
 import sys
+import warnings
 
 from keras_vae import files, framework, text
 from keras_vae.framework import BACKENDS, configured_backend
@@ -113,6 +114,42 @@ def cache_jax_compilations():
             "JAX's compiled programs are not kept for the next command: "
             f"{files.describe_os_error(error)}"
         )
+    elif os.environ["JAX_COMPILATION_CACHE_DIR"] == folder:
+        _one_line_for_failed_cache_writes(folder)
+
+
+# How JAX warns, once per program, that it could not keep it.
+_CACHE_WRITE_FAILED = re.compile(
+    r"Error writing persistent compilation cache entry for '[^']*': \w+: (.*)"
+)
+_OS_ERROR_TEXT = re.compile(r"\[Errno (\d+)\] ([^:]+)(?:: '(.*)')?$")
+
+
+def _one_line_for_failed_cache_writes(folder):
+    """JAX warns about every program it cannot write to its cache (on a full
+    disk, each one: 30 warnings for an `evaluate`); the first becomes one
+    line, the others are dropped. Other warnings are shown as usual."""
+    show = warnings.showwarning
+    said = []
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        failed = _CACHE_WRITE_FAILED.match(str(message))
+        if failed is None:
+            return show(message, category, filename, lineno, file, line)
+        if not said:
+            said.append(failed)
+            reason = failed.group(1)
+            os_error = _OS_ERROR_TEXT.match(reason)
+            if os_error:
+                reason = files.describe_os_error(
+                    OSError(int(os_error[1]), os_error[2], os_error[3] or folder)
+                )
+            print(
+                "JAX's compiled programs are no longer kept for the next "
+                f"command: {reason}"
+            )
+
+    warnings.showwarning = showwarning
 
 
 def select_backend(backend):

@@ -462,7 +462,7 @@ def test_conditional_score_marginalises_and_classifies(cvae_run, tmp_path):
     assert (predicted == y_test).mean() > 0.3  # chance: 0.1
 
 
-FULL_DISK_UNDER_JAX_CACHE = """
+JAX_PROGRAMS_WITH_THE_CLI_CACHE = """
 import errno, os, sys
 os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)
 os.environ["KERAS_VAE_CACHE"] = sys.argv[1]
@@ -474,15 +474,16 @@ from jax._src import lru_cache
 def full_disk(self, key, value):
     raise OSError(errno.ENOSPC, "No space left on device")
 
-lru_cache.LRUCache.put = full_disk
+if sys.argv[2] == "full disk":
+    lru_cache.LRUCache.put = full_disk
 for n in range(1, 6):
     print(float(jax.jit(lambda x: x * n)(jnp.ones(n)).sum()))
 """
 
 
-def test_a_full_disk_under_the_jax_cache_is_one_line(tmp_path):
+def _jax_programs(cache, fault):
     result = subprocess.run(
-        [sys.executable, "-c", FULL_DISK_UNDER_JAX_CACHE, str(tmp_path / "cache")],
+        [sys.executable, "-c", JAX_PROGRAMS_WITH_THE_CLI_CACHE, str(cache), fault],
         capture_output=True,
         text=True,
         timeout=120,
@@ -491,8 +492,24 @@ def test_a_full_disk_under_the_jax_cache_is_one_line(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr == ""  # five programs, no warning about any of them
     lines = result.stdout.splitlines()
-    assert lines[0] == (
+    assert [float(line) for line in lines[-5:]] == [1.0, 4.0, 9.0, 16.0, 25.0]
+    return lines[:-5]
+
+
+def test_a_full_disk_or_a_cut_entry_under_the_jax_cache_is_one_line(tmp_path):
+    cache = tmp_path / "cache"
+    assert _jax_programs(cache, "full disk") == [
         "JAX's compiled programs are no longer kept for the next command: "
-        f"{tmp_path / 'cache' / 'jax'}: no space left on the device; free some space."
+        f"{cache / 'jax'}: no space left on the device; free some space."
+    ]
+    assert _jax_programs(cache, "none") == []
+    entries = list((cache / "jax").iterdir())
+    assert entries
+    for entry in entries:  # writes cut short (a killed process, a full disk)
+        entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
+    message = (
+        f"JAX's compilation cache {cache / 'jax'} holds damaged entries (a write "
+        "was cut short): their programs are compiled again; delete the folder to "
+        "clear them."
     )
-    assert [float(line) for line in lines[1:]] == [1.0, 4.0, 9.0, 16.0, 25.0]
+    assert _jax_programs(cache, "none") == [message]

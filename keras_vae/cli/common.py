@@ -115,39 +115,50 @@ def cache_jax_compilations():
             f"{files.describe_os_error(error)}"
         )
     elif os.environ["JAX_COMPILATION_CACHE_DIR"] == folder:
-        _one_line_for_failed_cache_writes(folder)
+        _one_line_for_cache_failures(folder)
 
 
-# How JAX warns, once per program, that it could not keep it.
-_CACHE_WRITE_FAILED = re.compile(
-    r"Error writing persistent compilation cache entry for '[^']*': \w+: (.*)"
+# How JAX warns, once per program, that it could not keep one or read one.
+_CACHE_ENTRY_FAILED = re.compile(
+    r"Error (writing|reading) persistent compilation cache entry for '[^']*': "
+    r"\w+: (.*)"
 )
 _OS_ERROR_TEXT = re.compile(r"\[Errno (\d+)\] ([^:]+)(?:: '(.*)')?$")
 
 
-def _one_line_for_failed_cache_writes(folder):
+def _one_line_for_cache_failures(folder):
     """JAX warns about every program it cannot write to its cache (on a full
-    disk, each one: 30 warnings for an `evaluate`); the first becomes one
-    line, the others are dropped. Other warnings are shown as usual."""
+    disk, each one: 30 warnings for an `evaluate`) or read from it (an entry
+    cut short by a full disk or a killed process: it is compiled again, in
+    every command, as JAX never replaces an entry). The first of each kind
+    becomes one line, the others are dropped. Other warnings are shown as
+    usual."""
     show = warnings.showwarning
-    said = []
+    said = set()
 
     def showwarning(message, category, filename, lineno, file=None, line=None):
-        failed = _CACHE_WRITE_FAILED.match(str(message))
+        failed = _CACHE_ENTRY_FAILED.match(str(message))
         if failed is None:
             return show(message, category, filename, lineno, file, line)
-        if not said:
-            said.append(failed)
-            reason = failed.group(1)
-            os_error = _OS_ERROR_TEXT.match(reason)
-            if os_error:
-                reason = files.describe_os_error(
-                    OSError(int(os_error[1]), os_error[2], os_error[3] or folder)
-                )
+        kind, reason = failed.groups()
+        if kind in said:
+            return
+        said.add(kind)
+        if kind == "reading":
             print(
-                "JAX's compiled programs are no longer kept for the next "
-                f"command: {reason}"
+                f"JAX's compilation cache {folder} holds damaged entries (a write "
+                "was cut short): their programs are compiled again; delete the "
+                "folder to clear them."
             )
+            return
+        os_error = _OS_ERROR_TEXT.match(reason)
+        if os_error:
+            reason = files.describe_os_error(
+                OSError(int(os_error[1]), os_error[2], os_error[3] or folder)
+            )
+        print(
+            f"JAX's compiled programs are no longer kept for the next command: {reason}"
+        )
 
     warnings.showwarning = showwarning
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from keras_vae import checks, defaults
 from keras_vae.datasets.images import ImageFiles
+from keras_vae.datasets.packed import PackedImages
 
 PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
 
@@ -58,7 +59,10 @@ class Preprocessing:
         if mode == "standardize":
             if isinstance(x_train, ImageFiles):
                 return cls(mode, *_streamed_moments(x_train), seed=seed)
-            mean, std = float(np.mean(x_train)), float(np.std(x_train))
+            if isinstance(x_train, PackedImages):
+                mean, std = x_train.moments()
+            else:
+                mean, std = float(np.mean(x_train)), float(np.std(x_train))
             if not std > 0:
                 raise ValueError(
                     f"Every training pixel has the value {mean:g}: standardizing "
@@ -105,8 +109,9 @@ class Preprocessing:
 
         The preprocessed arrays, reshuffled by `fit` every epoch: the fastest
         input on every backend (docs/benchmarks.md). Dynamic binarization
-        draws new images every epoch, and `ImageFiles` are streamed from
-        disk, so they get `training_dataset` instead.
+        draws new images every epoch, `ImageFiles` are streamed from disk
+        and `PackedImages` unpacked batch by batch, so they get
+        `training_dataset` instead.
 
         Args:
             x: Array of pixels in [0, 1].
@@ -118,7 +123,7 @@ class Preprocessing:
         Returns:
             Dict of keyword arguments for `model.fit`.
         """
-        if self.dynamic or isinstance(x, ImageFiles):
+        if self.dynamic or isinstance(x, (ImageFiles, PackedImages)):
             return {
                 "x": self.training_dataset(x, y, batch_size, seed),
                 "shuffle": False,
@@ -143,6 +148,8 @@ class Preprocessing:
 
         if isinstance(x, ImageFiles):
             return self._streamed_dataset(x, y, batch_size, seed)
+        if isinstance(x, PackedImages):
+            return self._packed_dataset(x, y, batch_size, seed)
         inputs = np.asarray(x, "float32") if self.dynamic else self.transform(x, seed)
         elements = inputs if y is None else (inputs, np.asarray(y, "int32"))
         dataset = (
@@ -191,6 +198,38 @@ class Preprocessing:
             num_parallel_calls=tf.data.AUTOTUNE,
         )
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def _packed_dataset(self, images, y, batch_size, seed):
+        """Batches of indices, shuffled every epoch, gathered from the packed
+        images and unpacked by TensorFlow: one copy of the bits in memory."""
+        import tensorflow as tf
+
+        bits = tf.constant(images.bits[images.indices])
+        labels = None if y is None else tf.constant(np.asarray(y, "int32"))
+        height, width, _ = images.image_shape
+        shifts = tf.constant([7, 6, 5, 4, 3, 2, 1, 0], tf.uint8)
+
+        def unpack(rows):
+            packed = tf.gather(bits, rows)
+            pixels = tf.bitwise.bitwise_and(
+                tf.bitwise.right_shift(packed[..., None], shifts), 1
+            )
+            pixels = tf.reshape(pixels, (tf.shape(rows)[0], -1))
+            x = tf.cast(pixels[:, : height * width], "float32")
+            x = tf.reshape(x, (-1,) + images.image_shape)
+            if self.mode == "standardize":
+                x = (x - self.mean) / self.std
+            return x if labels is None else (x, tf.gather(labels, rows))
+
+        # Binary images binarize to themselves: every mode but standardize
+        # passes the pixels as they are.
+        dataset = (
+            tf.data.Dataset.range(len(images))
+            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+            .batch(batch_size)
+            .map(unpack, num_parallel_calls=tf.data.AUTOTUNE)
+        )
+        return dataset.prefetch(tf.data.AUTOTUNE)
 
     def get_config(self):
         return {

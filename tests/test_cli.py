@@ -1,6 +1,7 @@
 """End-to-end runs of the `keras-vae` command on scikit-learn's digits."""
 
 import csv
+import dataclasses
 import json
 import os
 import subprocess
@@ -104,6 +105,55 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
     assert "-log p(x) <=" not in capsys.readouterr().out
     assert cli.main(["evaluate", str(vae_run), "--latent-mixture", "5"]) == 1
     assert "needs a cvae run" in capsys.readouterr().err
+
+
+def test_evaluate_reports_disentanglement_when_the_data_have_factors(
+    vae_run, capsys, monkeypatch
+):
+    from keras_vae.experiments import training
+
+    def with_factors(name, config):
+        data = load("digits")
+        # Two factors: the digit, and whether it is odd.
+        return dataclasses.replace(
+            data,
+            factors_test=np.c_[data.y_test, data.y_test % 2],
+            factor_names=("digit", "odd"),
+        )
+
+    monkeypatch.setattr(training, "load_named", with_factors)
+    assert cli.main(["evaluate", str(vae_run), "--iw-samples", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "360 posterior means against the dataset's factors (digit, odd)" in out
+    line = next(line for line in out.splitlines() if line.startswith("disentangle"))
+    values = [float(word.strip(",")) for word in line.split() if word[0].isdigit()]
+    assert len(values) == 7 and all(0 <= value <= 1 for value in values)
+    # The codes know the digit: far above the 10 % of chance.
+    assert "informativeness 0." in line and values[4] > 0.5
+
+
+def test_dsprites_trains_on_a_subset_with_a_bounded_validation(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = cli.main(
+        [
+            "train",
+            "--dataset",
+            "dsprites",
+            "--max-examples",
+            "128",
+            "--epochs",
+            "1",
+            "--latent-dim",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "128 training, 10000 validation, 10000 test images" in printed
+    assert "calibrated on the 10000 validation images" in printed
+    assert json.loads((out / "metrics.json").read_text())["test"]["elbo"] > 0
 
 
 def test_cvae_with_two_latent_dimensions(tmp_path, capsys):

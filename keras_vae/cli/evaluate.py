@@ -119,6 +119,16 @@ def _latent_lines(metrics):
         f"mutual information I(x; z): {information:.2f} nats "
         f"(the estimate cannot exceed log n = {limit:.2f})"
     )
+    if "disentanglement" in metrics:
+        scores = metrics["disentanglement"]
+        lines.append(
+            f"disentanglement: MIG {scores['mig']:.3f}, SAP {scores['sap']:.3f}, "
+            f"DCI disentanglement {scores['dci_disentanglement']:.3f} / completeness "
+            f"{scores['dci_completeness']:.3f} / informativeness "
+            f"{scores['dci_informativeness']:.3f}, BetaVAE score "
+            f"{scores['beta_vae_score']:.3f}, FactorVAE score "
+            f"{scores['factor_vae_score']:.3f}"
+        )
     return lines
 
 

@@ -9,7 +9,7 @@ from keras_vae import anomaly, defaults
 from keras_vae.anomaly import detector as detector_lib
 from keras_vae.datasets.outliers import OUTLIER_SETS, outlier_images
 from keras_vae.experiments import inference, run_folder, training
-from keras_vae.experiments.splits import split
+from keras_vae.experiments.splits import validation_split
 from keras_vae.files import atomic_path
 
 # The methods `keras-vae train` calibrates: those that cost one pass.
@@ -19,7 +19,7 @@ CONDITIONAL_METHODS = ("class_entropy",)
 
 def validation_images(config, data):
     """Pixels (and labels) of the run's validation hold-out."""
-    _, validation_index = split(data.y_train, config)
+    _, validation_index = validation_split(data.y_train, config)
     return data.x_train[validation_index], data.y_train[validation_index]
 
 

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from keras_vae import checks, evaluation
+from keras_vae.datasets import PackedImages
 from keras_vae.defaults import IW_SAMPLES
 from keras_vae.evaluation import conditional_samples, latent_usage
 from keras_vae.experiments import inference, splits, training
@@ -55,6 +56,11 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
             evaluation.bits_per_dimension(bound, x.shape[1:])
         )
     return result
+
+
+# A split of packed images (dsprites: 727,280 training images) is evaluated on
+# a random subset of this size: 12 GB of float32 pixels otherwise.
+MAX_PACKED_IMAGES = 10000
 
 
 def evaluate_run(
@@ -111,13 +117,29 @@ def evaluate_run(
             x_test=np.asarray(data.x_test),
             x_train=np.asarray(data.x_train) if needs_train else data.x_train,
         )
-    x, y = (
-        (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
+    x, y, factors = (
+        (data.x_test, data.y_test, data.factors_test)
+        if split == "test"
+        else (data.x_train, data.y_train, data.factors_train)
     )
+    if isinstance(x, PackedImages) and len(x) > MAX_PACKED_IMAGES:
+        subset = splits.stratified_subset(y, MAX_PACKED_IMAGES, config["seed"])
+        say(f"Evaluating a random {len(subset)} of the {len(x)} {split} images.")
+        x, y = x[subset], y[subset]
+        factors = None if factors is None else factors[subset]
     seed = config["seed"] + (1 if split == "test" else 0)
     inputs = training.model_inputs(config, preprocessing, x, y, seed)
     metrics = training.evaluate_split(model, inputs)
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
+    if factors is not None:
+        say(
+            f"Disentanglement metrics of the {len(x)} posterior means against the "
+            f"dataset's factors ({', '.join(data.factor_names)})."
+        )
+        codes = model.encode(x, labels=y if config["model"] == "cvae" else None)[0]
+        metrics["disentanglement"] = evaluation.disentanglement_metrics(
+            codes.reshape(len(codes), -1), factors, seed=config["seed"]
+        )
     if config["model"] == "cvae":
         classifier = run_classifier(directory, data, say=say)
         density = model.latent_mixture

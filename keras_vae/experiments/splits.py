@@ -16,6 +16,18 @@ def split(labels, config):
     )
 
 
+# Validation images are evaluated whole, every epoch and for calibration: a
+# random 10,000 of a large set (dsprites: 72,728) say as much, in 160 MB of
+# float32 pixels instead of 1.2 GB.
+MAX_VALIDATION = 10000
+
+
+def validation_split(labels, config):
+    """`split`, with at most `MAX_VALIDATION` validation indices."""
+    train_index, validation_index = split(labels, config)
+    return train_index, validation_index[:MAX_VALIDATION]
+
+
 def stratified_subset(labels, size, seed):
     """Up to `size` indices with every class in proportion, in a fixed order."""
     if len(labels) <= size:

@@ -15,7 +15,7 @@ from keras_vae import architectures, datasets, framework
 from keras_vae import settings as config_lib
 from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
-from keras_vae.experiments.splits import split
+from keras_vae.experiments.splits import split, validation_split
 from keras_vae.files import atomic_path, write_json
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
@@ -560,7 +560,7 @@ def prepare_data(config, say=print, multiple=1):
     preprocessing = datasets.Preprocessing.fit(
         config["preprocessing"], data.x_train, seed=config["seed"]
     )
-    train_index, validation_index = split(data.y_train, config)
+    train_index, validation_index = validation_split(data.y_train, config)
     if config["max_examples"]:
         train_index = np.sort(train_index)[: config["max_examples"]]
     train_index = train_index[: len(train_index) // multiple * multiple]

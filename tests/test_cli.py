@@ -132,6 +132,29 @@ def test_evaluate_reports_disentanglement_when_the_data_have_factors(
     assert "informativeness 0." in line and values[4] > 0.5
 
 
+def test_traverse_writes_a_grid_or_an_animation(vae_run, tmp_path, capsys):
+    out = tmp_path / "traversal.png"
+    assert cli.main(["traverse", str(vae_run), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "20 latent dimensions (" in printed
+    assert f"x 3 images x 9 steps -> {out}" in printed
+    assert out.is_file()
+    gif = tmp_path / "traversal.gif"
+    arguments = ["--images", "test:4", "--steps", "3", "--limit", "2", "--out"]
+    assert cli.main(["traverse", str(vae_run), *arguments, str(gif)]) == 0
+    assert "x 1 image x 3 steps" in capsys.readouterr().out
+    assert _gif_frames(gif) == 4
+    assert cli.main(["traverse", str(vae_run), "--images", "test:99999"]) == 1
+    assert "test:99999: expected test:N with N from 0 to" in capsys.readouterr().err
+
+
+def _gif_frames(path):
+    from PIL import Image
+
+    with Image.open(path) as animation:
+        return animation.n_frames
+
+
 def test_dsprites_trains_on_a_subset_with_a_bounded_validation(tmp_path, capsys):
     out = tmp_path / "run"
     code = cli.main(
@@ -153,6 +176,8 @@ def test_dsprites_trains_on_a_subset_with_a_bounded_validation(tmp_path, capsys)
     printed = capsys.readouterr().out
     assert "128 training, 10000 validation, 10000 test images" in printed
     assert "calibrated on the 10000 validation images" in printed
+    # Data made from factors: the run's figures show what each dimension means.
+    assert "traversal.png" in printed and (out / "traversal.png").is_file()
     assert json.loads((out / "metrics.json").read_text())["test"]["elbo"] > 0
 
 

@@ -258,6 +258,9 @@ def test_encode_takes_class_folders_for_a_conditional_run(cvae_run, tmp_path):
             ["interpolate", "{vae}", "--from", "{corrupt}", "--to", "test:1"],
             "is not a readable image",
         ),
+        (["traverse", "{cvae}"], "is traversed within one class: pass --label"),
+        (["traverse", "{vae}", "--images", "{big}"], "the model takes 8x8 images"),
+        (["traverse", "{vae}", "--limit", "0"], "--limit"),
         (["encode", "{vae}", "{corrupt}"], "is not a readable image"),
         (["encode", "{vae}", "{empty}"], "holds no image files"),
         (["encode", "{vae}", "nowhere"], "is neither an image file, a folder"),
@@ -282,7 +285,9 @@ def test_mistakes_are_one_line_and_write_nothing(
     os.makedirs(paths["empty"])
     os.makedirs(paths["flat"])
     Image.new("L", (8, 8)).save(os.path.join(paths["flat"], "a.png"))
-    out = tmp_path / "out.npy" if arguments[0] != "encode" else tmp_path / "out.csv"
+    out = tmp_path / {"encode": "out.csv", "traverse": "out.gif"}.get(
+        arguments[0], "out.npy"
+    )
     arguments = [part.format(**paths) for part in arguments] + ["--out", str(out)]
     assert cli.main(arguments) == 1
     error = capsys.readouterr().err

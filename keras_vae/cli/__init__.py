@@ -1,5 +1,5 @@
 """The `keras-vae` command line: train, evaluate, sweep, tune, and sample,
-interpolate, encode, calibrate, score and export a finished run.
+interpolate, traverse, encode, calibrate, score and export a finished run.
 
 One module per command, each with its parser (`add_parser`) and its work and
 output (`run`); the flags several commands share are declared once in
@@ -24,6 +24,7 @@ from keras_vae.cli import (
     score,
     sweep,
     train,
+    traverse,
     tune,
 )
 
@@ -34,6 +35,7 @@ COMMANDS = {
     "tune": tune,
     "sample": sample,
     "interpolate": interpolate,
+    "traverse": traverse,
     "encode": encode,
     "calibrate": calibrate,
     "score": score,
@@ -48,6 +50,7 @@ EXAMPLES = """examples:
   keras-vae tune --dataset digits --max-trials 10 --latent-dim 2 32 --beta 0 200
   keras-vae sample RUN_DIR --n 64 --label 3 --out samples.png
   keras-vae interpolate RUN_DIR --from test:0 --to test:1 --steps 10
+  keras-vae traverse RUN_DIR --images test:0 test:5 --out traversal.gif
   keras-vae encode RUN_DIR my_images/ --out codes.csv
   keras-vae score RUN_DIR my_images/ --out scores.csv
   keras-vae evaluate RUN_DIR --ood digits

@@ -1,14 +1,17 @@
 """The PNG figures of a run folder: latent map, reconstructions, samples,
-conditioned grid and 2-D manifold."""
+conditioned grid, 2-D manifold and, for data with factors, latent traversals."""
 
 import os
 
 import numpy as np
 
 from keras_vae import plots
+from keras_vae.experiments import traversal
 from keras_vae.experiments.splits import stratified_subset
 
 TSNE_POINTS = 2000
+TRAVERSAL_EXAMPLES = 3
+TRAVERSAL_REFERENCE = 2000
 
 
 def write_figures(run, num_examples=10):
@@ -94,4 +97,22 @@ def write_figures(run, num_examples=10):
                 + (" (class 0)" if conditional else ""),
             ),
             os.path.join(out, "manifold.png"),
+        )
+
+    if data.factors_test is not None and means.shape[1] >= 2:
+        # Data made from known factors: what each dimension came to mean.
+        chosen = stratified_subset(data.y_test, TRAVERSAL_EXAMPLES, seed)
+        label = 0 if conditional else None
+        sweeps = traversal.traverse(
+            model,
+            np.asarray(data.x_test[chosen]),
+            label=label,
+            reference=np.asarray(data.x_test[:TRAVERSAL_REFERENCE]),
+        )
+        traversal.write_traversal(
+            os.path.join(out, "traversal.png"),
+            sweeps,
+            [f"test:{index}" for index in chosen],
+            "each latent dimension swept from -3 to 3, the others at the image's "
+            "code" + (f" (class {data.class_names[0]})" if conditional else ""),
         )

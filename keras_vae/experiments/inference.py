@@ -1,4 +1,5 @@
-"""Using a finished run: draw samples, interpolate between images, encode images."""
+"""Using a finished run: draw samples, interpolate between images, traverse
+latent dimensions, encode images."""
 
 import csv
 import dataclasses
@@ -11,7 +12,7 @@ import numpy as np
 from keras_vae import checks, plots
 from keras_vae.datasets.images import list_images, read_image
 from keras_vae.datasets.loading import CLASS_NAMES
-from keras_vae.experiments import resume, training
+from keras_vae.experiments import resume, training, traversal
 from keras_vae.files import atomic_path, check_finished_run
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE
@@ -230,6 +231,14 @@ def interpolate(run, start, end, steps=10, label=None):
     weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
     return run.model.decode(
         (1 - weights) * mean[:1] + weights * mean[1:], labels=labels
+    )
+
+
+def traverse(run, images, steps=9, limit=3.0, label=None, reference=None):
+    """`keras_vae.experiments.traversal.traverse` for a run's model, with
+    `label` checked against the run's classes."""
+    return traversal.traverse(
+        run.model, images, steps, limit, _check_label(run, label), reference
     )
 
 

@@ -45,6 +45,7 @@ RUN_FILES = (
     "samples.png",
     "conditioned.png",
     "manifold.png",
+    "traversal.png",
 )
 SWEEP_FILES = (MARKER, "sweep.csv", "sweep.png", "rate_distortion.png")
 

@@ -49,3 +49,24 @@ def seeded_keras():
     keras.utils.set_random_seed(0)
     yield
     keras.config.set_dtype_policy("float32")
+
+
+# The modules of the longest tests (whole minutes in subprocesses) run first:
+# `pytest -n 2` then deals them to both workers at the start and ends on short
+# tests, instead of one worker finishing a long tail alone. Order within a
+# module is kept; what each test checks does not depend on the order.
+FIRST = (
+    "tests/test_backends.py",
+    "tests/test_soak.py",
+    "tests/tuning/test_search.py",
+    "tests/experiments/test_distribution.py",
+    "tests/experiments/test_determinism.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return FIRST.index(path) if path in FIRST else len(FIRST)
+
+    items.sort(key=rank)

@@ -69,10 +69,12 @@ def check_codes_and_factors(function, codes, factors, minimum_codes=1):
     return codes.astype("float64"), factors.astype("int64")
 
 
-def _split(count, num_train, num_test, rng):
+def _split(count, num_train, num_test, seed):
     """Indices of a train and a test part: the requested sizes when there are
     enough points, else the points split in the same proportion."""
-    order = rng.permutation(count)
+    num_train = checks.positive_integer("num_train", num_train)
+    num_test = checks.positive_integer("num_test", num_test)
+    order = np.random.default_rng(seed).permutation(count)
     if count < num_train + num_test:
         num_train = max(1, round(count * num_train / (num_train + num_test)))
         num_test = count - num_train
@@ -203,12 +205,7 @@ def sap_score(
     codes, factors = check_codes_and_factors(
         "sap_score", codes, factors, minimum_codes=2
     )
-    train, test = _split(
-        len(codes),
-        checks.positive_integer("num_train", num_train),
-        checks.positive_integer("num_test", num_test),
-        np.random.default_rng(seed),
-    )
+    train, test = _split(len(codes), num_train, num_test, seed)
     scores = np.zeros((codes.shape[1], factors.shape[1]))
     for j in range(codes.shape[1]):
         for k in range(factors.shape[1]):
@@ -335,12 +332,7 @@ def dci(codes, factors, num_train=10000, num_test=5000, estimator="fast", seed=0
             f"estimator={estimator!r}"
         )
     codes, factors = check_codes_and_factors("dci", codes, factors)
-    train, test = _split(
-        len(codes),
-        checks.positive_integer("num_train", num_train),
-        checks.positive_integer("num_test", num_test),
-        np.random.default_rng(seed),
-    )
+    train, test = _split(len(codes), num_train, num_test, seed)
     importance = np.zeros((codes.shape[1], factors.shape[1]))
     train_accuracy, test_accuracy = [], []
     for k in range(factors.shape[1]):

@@ -87,9 +87,7 @@ class TestSAPScore:
         rng = np.random.default_rng(0)
         factors = grid(3, 6, 8, repeat=3)
         codes = factors @ rng.normal(size=(3, 5)) + rng.normal(size=(432, 5))
-        train, _ = disentanglement._split(
-            len(codes), 10000, 5000, np.random.default_rng(0)
-        )
+        train, _ = disentanglement._split(len(codes), 10000, 5000, seed=0)
         squared_correlation = np.array(
             [
                 [

@@ -39,12 +39,14 @@ DEFAULTS = {
     "distribute": None,  # one of DISTRIBUTIONS: data-parallel training
     "early_stopping": None,
     "validation_fraction": defaults.VALIDATION_FRACTION,
-    # Train on the first N training images only (quick runs on a large set).
+    # Train on N training images drawn by the seed (quick runs on a large set).
     "max_examples": None,
     # Against posterior collapse; all off in the original study.
     "beta_schedule": None,  # a BetaSchedule
     "free_bits": defaults.FREE_BITS,
     "capacity": None,  # a Capacity
+    # A disentangling objective's penalty on the codes; None: the plain VAE.
+    "objective": None,  # an Objective
     # cvae only: the class enters every convolution, not only the Dense layers.
     "condition_all_layers": False,
     # Components of the Gaussian mixture fitted to the training codes after
@@ -174,6 +176,95 @@ class Capacity:
         return schedules.LinearWarmup(epochs * steps_per_epoch, maximum=self.maximum)
 
 
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """A disentangling objective and its weight, as the command line writes it.
+
+    `"KIND[:WEIGHT]"`, KIND one of `OBJECTIVES`:
+
+    - `vae`: the plain (beta-)VAE, no weight;
+    - `tcvae`: β-TCVAE (Chen et al. 2018), WEIGHT the β on the total
+      correlation (>= 1, default 6): the penalty adds WEIGHT - 1 times it to
+      the KL term, which holds it once;
+    - `dip-i`, `dip-ii`: DIP-VAE I / II (Kumar et al. 2018), WEIGHT the
+      off-diagonal weight lambda_od (default 10; lambda_d = 10 lambda_od for
+      I, lambda_od for II);
+    - `factor`: FactorVAE (Kim and Mnih 2018), WEIGHT gamma (default 40).
+
+    Args:
+        kind: String, one of `OBJECTIVES`.
+        weight: Float or `None` (the kind's default).
+    """
+
+    kind: str
+    weight: float = None
+
+    OBJECTIVES = ("vae", "tcvae", "dip-i", "dip-ii", "factor")
+    DEFAULT_WEIGHTS = {"tcvae": 6.0, "dip-i": 10.0, "dip-ii": 10.0, "factor": 40.0}
+    FORM = "KIND[:WEIGHT], KIND one of vae, tcvae, dip-i, dip-ii, factor"
+
+    def __post_init__(self):
+        if self.kind not in self.OBJECTIVES:
+            raise ValueError(
+                f"Invalid objective {self.kind!r}. Expected {self.FORM}, e.g. "
+                "tcvae:6 or factor."
+            )
+        if self.weight is None:
+            return
+        if self.kind == "vae":
+            raise ValueError(
+                f"Invalid objective {str(self)!r}: the plain VAE takes no weight "
+                "(its KL weight is --beta)."
+            )
+        minimum = 1.0 if self.kind == "tcvae" else 0.0
+        valid = (
+            isinstance(self.weight, (int, float))
+            and not isinstance(self.weight, bool)
+            and minimum <= self.weight < float("inf")
+        )
+        if not valid:
+            raise ValueError(
+                f"Invalid objective {str(self)!r}: the weight of {self.kind} must "
+                f"be a finite number >= {minimum:g}."
+            )
+
+    @classmethod
+    def parse(cls, text):
+        """Reads `"tcvae"` or `"tcvae:6"`; raises `ValueError`."""
+        kind, *rest = str(text).split(":")
+        try:
+            if len(rest) > 1:
+                raise ValueError
+            weight = float(rest[0]) if rest else None
+        except ValueError:
+            raise ValueError(
+                f"Invalid objective {text!r}. Expected {cls.FORM}, e.g. tcvae:6."
+            ) from None
+        return cls(kind, weight)
+
+    def __str__(self):
+        return self.kind if self.weight is None else f"{self.kind}:{self.weight:g}"
+
+    @property
+    def value(self):
+        """The weight, or the kind's default."""
+        if self.weight is None:
+            return self.DEFAULT_WEIGHTS.get(self.kind)
+        return self.weight
+
+    def build(self, seed=None):
+        """The `keras_vae.layers.LatentPenalty` of the objective, or `None`."""
+        from keras_vae import layers
+
+        if self.kind == "tcvae":
+            return layers.TotalCorrelationPenalty(self.value - 1.0)
+        if self.kind in ("dip-i", "dip-ii"):
+            return layers.DIPPenalty(self.value, variant=self.kind[4:])
+        if self.kind == "factor":
+            return layers.FactorVAEPenalty(self.value, seed=seed)
+        return None
+
+
 def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -214,6 +305,7 @@ def resolve(**settings):
     for key, kind, example in (
         ("beta_schedule", BetaSchedule, "warmup:5"),
         ("capacity", Capacity, "25:10"),
+        ("objective", Objective, "tcvae:6"),
     ):
         if config[key] is not None and not isinstance(config[key], kind):
             raise ValueError(
@@ -258,7 +350,9 @@ def resolve(**settings):
 def record(config):
     """`config` as JSON (for config.json): the spec objects as their strings."""
     return {
-        key: str(value) if isinstance(value, (BetaSchedule, Capacity)) else value
+        key: str(value)
+        if isinstance(value, (BetaSchedule, Capacity, Objective))
+        else value
         for key, value in config.items()
     }
 

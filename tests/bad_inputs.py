@@ -362,6 +362,23 @@ def _vae_with_nan_beta():
     return models.VAE(*architectures.mlp((8, 8, 1), 2), beta=float("nan"))
 
 
+def _vae_with_a_penalty_name():
+    from keras_vae import architectures, models
+
+    return models.VAE(*architectures.mlp((8, 8, 1), 2), penalty="tcvae")
+
+
+def _factor_vae_on_a_last_batch_of_one():
+    from keras_vae import architectures, layers, models
+
+    model = models.VAE(
+        *architectures.mlp((8, 8, 1), 2), penalty=layers.FactorVAEPenalty(units=8)
+    )
+    model.compile(optimizer="adam")
+    x = np.zeros((33, 8, 8, 1), "float32")
+    model.fit(x, batch_size=16, verbose=0)
+
+
 def _bound_with_no_samples():
     from keras_vae import evaluation
 
@@ -513,6 +530,20 @@ CASES = [
     ),
     Case(
         "layer",
+        '`DIPPenalty(variant="iii")`',
+        library(_module("keras_vae.layers.DIPPenalty"), variant="iii"),
+        "variant='iii'",
+        "('i', 'ii')",
+    ),
+    Case(
+        "layer",
+        "`TotalCorrelationPenalty(weight=-1)`",
+        library(_module("keras_vae.layers.TotalCorrelationPenalty"), weight=-1),
+        "weight=-1",
+        ">= 0",
+    ),
+    Case(
+        "layer",
         "`ConditionalConcat(num_classes=0)`",
         library(_module("keras_vae.layers.ConditionalConcat"), num_classes=0),
         "num_classes=0",
@@ -525,6 +556,20 @@ CASES = [
         library(_module("keras_vae.models.VAE"), "encoder", None),
         "encoder='encoder'",
         "Keras layer or model",
+    ),
+    Case(
+        "model",
+        '`VAE(encoder, decoder, penalty="tcvae")`: a name, not a layer',
+        library(later(_vae_with_a_penalty_name)),
+        "penalty='tcvae'",
+        "keras_vae.layers.LatentPenalty",
+    ),
+    Case(
+        "model",
+        "FactorVAE `fit` on 33 examples at batch 16 (a last batch of one)",
+        library(later(_factor_vae_on_a_last_batch_of_one)),
+        "batch_size=16 with 33 examples",
+        "batches of 2 or more",
     ),
     Case(
         "model",
@@ -837,6 +882,29 @@ CASES = [
         "run already holds a finished run",
         "--overwrite",
         setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --objective infogan`",
+        command("train", "--objective", "infogan"),
+        "Invalid objective 'infogan'",
+        "Expected KIND[:WEIGHT]",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --objective factor` with a last batch of one image",
+        command(
+            "train",
+            *RUN_ARGS,
+            "--objective",
+            "factor",
+            "--max-examples",
+            "65",
+            "--out",
+            "run",
+        ),
+        "--batch-size 64 with 65 training images leaves one",
+        "Choose another --batch-size",
     ),
     Case(
         "command line",

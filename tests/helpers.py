@@ -111,4 +111,8 @@ def gradients(function, arrays):
         with tf.GradientTape() as tape:
             value = function(*variables)
         grads = tape.gradient(value, variables)
-    return [keras.ops.convert_to_numpy(g) for g in grads]
+    # No gradient at all (TensorFlow's and PyTorch's None) reads as zeros.
+    return [
+        np.zeros_like(a) if g is None else keras.ops.convert_to_numpy(g)
+        for a, g in zip(arrays, grads, strict=True)
+    ]

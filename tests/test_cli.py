@@ -168,6 +168,8 @@ def test_dsprites_trains_on_a_subset_with_a_bounded_validation(tmp_path, capsys)
             "1",
             "--latent-dim",
             "2",
+            "--objective",
+            "tcvae:4",
             "--out",
             str(out),
         ]
@@ -175,6 +177,12 @@ def test_dsprites_trains_on_a_subset_with_a_bounded_validation(tmp_path, capsys)
     assert code == 0
     printed = capsys.readouterr().out
     assert "128 training, 10000 validation, 10000 test images" in printed
+    # beta-TCVAE: beta 4 on the total correlation, of which the KL holds one.
+    assert json.loads((out / "config.json").read_text())["objective"] == "tcvae:4"
+    assert "total_correlation" in _history(out)[0]
+    model = keras.models.load_model(out / "model.keras")
+    assert isinstance(model.penalty, keras_vae.layers.TotalCorrelationPenalty)
+    assert model.penalty.weight == 3.0
     assert "calibrated on the 10000 validation images" in printed
     # Data made from factors: the run's figures show what each dimension means.
     assert "traversal.png" in printed and (out / "traversal.png").is_file()
@@ -402,6 +410,10 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
         (["train", "--beta-schedule", "warmup:0"], "warmup:EPOCHS"),
         (["train", "--capacity", "25:x"], "Invalid capacity '25:x'"),
         (["train", "--capacity", "-3"], "C_MAX[:EPOCHS]"),
+        (["train", "--objective", "tcvae:x"], "Invalid objective 'tcvae:x'"),
+        (["train", "--objective", "betavae"], "KIND one of vae, tcvae, dip-i"),
+        (["train", "--objective", "tcvae:0.5"], "must be a finite number >= 1"),
+        (["train", "--objective", "vae:2"], "the plain VAE takes no weight"),
         (["train", "--free-bits", "-0.5"], "expected a finite number >= 0"),
         (["train", "--latent-mixture", "-1"], "expected an integer >= 0"),
         (["evaluate", "run", "--iw-samples", "-1"], "expected an integer >= 0"),
@@ -515,6 +527,17 @@ def test_train_with_schedule_free_bits_and_capacity(tmp_path):
         42, maximum=6.0
     )
     assert int(keras.ops.convert_to_numpy(regularizer.iterations)) == 42
+
+
+def test_factor_vae_refuses_a_last_batch_of_one_before_writing(tmp_path, capsys):
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--objective", "factor"]
+    extra = ["--max-examples", "65", "--batch-size", "64", "--out", str(out)]
+    assert cli.main(arguments + extra) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "--batch-size 64 with 65 training images leaves one" in error
+    assert not out.exists()
 
 
 def test_sweep_rejects_duplicate_betas(tmp_path, capsys):

@@ -35,3 +35,42 @@ def test_defaults_follow_the_original_study():
 def test_invalid_settings(overrides, match):
     with pytest.raises(ValueError, match=match):
         settings.resolve(**overrides)
+
+
+@pytest.mark.parametrize(
+    "text, penalty, weight, extra",
+    [
+        ("tcvae", "TotalCorrelationPenalty", 5.0, {}),
+        ("tcvae:4", "TotalCorrelationPenalty", 3.0, {}),
+        ("dip-i:2", "DIPPenalty", 2.0, {"variant": "i"}),
+        ("dip-ii", "DIPPenalty", 10.0, {"variant": "ii"}),
+        ("factor:20", "FactorVAEPenalty", 20.0, {"seed": 7}),
+    ],
+)
+def test_objectives_build_their_penalty(text, penalty, weight, extra):
+    objective = settings.Objective.parse(text)
+    assert str(objective) == text
+    layer = objective.build(seed=7)
+    assert type(layer).__name__ == penalty and layer.weight == weight
+    assert {key: getattr(layer, key) for key in extra} == extra
+    assert settings.Objective.parse("vae").build() is None
+    config = settings.resolve(objective=objective)
+    assert settings.record(config)["objective"] == text
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("tcvae:", "Invalid objective 'tcvae:'"),
+        ("tcvae:1:2", "Invalid objective"),
+        ("factor:-1", "must be a finite number >= 0"),
+        ("factor:inf", "must be a finite number >= 0"),
+        ("vae:1", "takes no weight"),
+        ("infogan", "KIND one of"),
+    ],
+)
+def test_invalid_objectives(text, match):
+    with pytest.raises(ValueError, match=match):
+        settings.Objective.parse(text)
+    with pytest.raises(ValueError, match="keras_vae.settings.Objective"):
+        settings.resolve(objective=text)

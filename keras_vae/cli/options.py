@@ -99,7 +99,8 @@ def max_examples(group):
         "--max-examples",
         type=positive_int,
         metavar="N",
-        help="train on the first N training images only (quick runs on a large set)",
+        help="train on N training images drawn at random by --seed (quick runs on "
+        "a large set)",
     )
 
 
@@ -187,6 +188,14 @@ def run(parser, with_beta=True):
         metavar="C_MAX[:EPOCHS]",
         help="train on beta*|KL - C| with C rising from 0 to C_MAX nats over "
         "EPOCHS (default: all); use a large --beta, e.g. 100 (Burgess et al. 2018)",
+    )
+    group.add_argument(
+        "--objective",
+        type=spec(settings.Objective.parse),
+        metavar="KIND[:WEIGHT]",
+        help="a disentangling objective: tcvae[:BETA_TC] (beta-TCVAE, default 6), "
+        "dip-i[:LAMBDA] or dip-ii[:LAMBDA] (DIP-VAE, default 10), factor[:GAMMA] "
+        "(FactorVAE, default 40); default: vae, the plain (beta-)VAE",
     )
     group.add_argument(
         "--condition-all-layers",

@@ -96,6 +96,7 @@ def build_model(config, prepared):
         "seed": config["seed"],
         "free_bits": config["free_bits"],
         "capacity": capacity,
+        "penalty": config["objective"] and config["objective"].build(config["seed"]),
         "preprocessing": prepared.preprocessing,
         "class_names": data.class_names,
     }
@@ -170,6 +171,7 @@ def train(
             "images; put each class in a sub-folder of its own."
         )
     _check_mixture_size(config, data.y_train[prepared.train_index])
+    _check_batches_of_pairs(config, prepared.num_training)
     config = {
         **config,
         "dataset_used": prepared.dataset_used,
@@ -197,6 +199,20 @@ def train(
         )
     finally:
         lock.release()
+
+
+def _check_batches_of_pairs(config, count):
+    objective = config["objective"]
+    if objective is None or objective.kind != "factor":
+        return
+    batch_size = config["batch_size"]
+    if batch_size == 1 or count % batch_size == 1:
+        raise ValueError(
+            "FactorVAE compares the codes of a batch with each other, and a batch "
+            f"of one has none to compare: --batch-size {batch_size} with {count} "
+            "training images leaves one. Choose another --batch-size (or "
+            "--max-examples)."
+        )
 
 
 def _input_shape(config, image_shape):
@@ -562,7 +578,11 @@ def prepare_data(config, say=print, multiple=1):
     )
     train_index, validation_index = validation_split(data.y_train, config)
     if config["max_examples"]:
-        train_index = np.sort(train_index)[: config["max_examples"]]
+        # A random subset: a large set may be stored in order (dSprites is
+        # stored by its factors, so its first images are all small squares).
+        rng = np.random.default_rng(config["seed"])
+        count = min(config["max_examples"], len(train_index))
+        train_index = np.sort(rng.choice(train_index, count, replace=False))
     train_index = train_index[: len(train_index) // multiple * multiple]
     validation_index = validation_index[: len(validation_index) // multiple * multiple]
     conditional = config["model"] == "cvae"

@@ -1,10 +1,24 @@
 """Layers to build variational autoencoders into any Keras model."""
 
 from keras_vae.layers.conditional_concat import ConditionalConcat as ConditionalConcat
+from keras_vae.layers.dip_penalty import DIPPenalty as DIPPenalty
+from keras_vae.layers.factor_vae_penalty import FactorVAEPenalty as FactorVAEPenalty
 from keras_vae.layers.kl_regularizer import KLRegularizer as KLRegularizer
+from keras_vae.layers.latent_penalty import LatentPenalty as LatentPenalty
 from keras_vae.layers.sampling import Sampling as Sampling
+from keras_vae.layers.total_correlation_penalty import (
+    TotalCorrelationPenalty as TotalCorrelationPenalty,
+)
 
-__all__ = ["ConditionalConcat", "KLRegularizer", "Sampling"]
+__all__ = [
+    "ConditionalConcat",
+    "DIPPenalty",
+    "FactorVAEPenalty",
+    "KLRegularizer",
+    "LatentPenalty",
+    "Sampling",
+    "TotalCorrelationPenalty",
+]
 
 # Last: registers every class with Keras once no keras_vae module is half-imported.
 from keras_vae import registry  # noqa: E402

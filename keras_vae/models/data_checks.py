@@ -1,8 +1,11 @@
 """The checks `fit`, `evaluate` and `predict` make before any step runs."""
 
+import math
+
 import keras
 import numpy as np
 
+from keras_vae.layers.latent_penalty import pairs_message
 from keras_vae.models import utils
 
 
@@ -18,6 +21,11 @@ class DataChecks:
         )
         self._check_arrays(x, y)
         self._check_validation_data(kwargs.get("validation_data"))
+        self._check_batches_of_pairs(
+            x,
+            args[0] if args else kwargs.get("batch_size"),
+            kwargs.get("validation_split") or 0.0,
+        )
         self._build_from_data(x, y)
         if len(args) < 3:  # verbose and callbacks passed by keyword, if at all
             kwargs = utils.with_progress_bar(kwargs)
@@ -35,6 +43,21 @@ class DataChecks:
         if len(args) < 2:
             kwargs = utils.with_progress_bar(kwargs)
         return super().predict(x, *args, **kwargs)
+
+    def _check_batches_of_pairs(self, x, batch_size, validation_split=0.0):
+        penalty = getattr(self, "penalty", None)
+        if penalty is None or not penalty.needs_pairs or not utils.is_array(x):
+            return
+        count = len(keras.tree.flatten(x)[0])
+        count = math.ceil(count * (1.0 - validation_split))  # as Keras splits
+        batch_size = batch_size or 32
+        if batch_size == 1 or count % batch_size == 1:
+            raise ValueError(
+                pairs_message(
+                    penalty,
+                    f" (batch_size={batch_size} with {count} examples)",
+                )
+            )
 
     def _build_for(self, x, labels):
         # Keras builds a model by calling it while tracing the step; these

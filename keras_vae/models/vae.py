@@ -4,6 +4,7 @@ from keras import ops
 from keras_vae import defaults, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
+from keras_vae.layers.latent_penalty import LatentPenalty
 from keras_vae.layers.sampling import Sampling
 from keras_vae.models import utils
 from keras_vae.models.backends import Trainer, check_backend
@@ -93,6 +94,12 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         latent_mixture: A `keras_vae.LatentMixture` fitted to this model's
             codes, or `None`: what `sample` draws z from (kept in the model
             file). Defaults to `None` (the prior).
+        penalty: A `keras_vae.layers.LatentPenalty` or `None`: a term on the
+            codes added to the loss, the disentangling objectives'
+            (`TotalCorrelationPenalty` for β-TCVAE, `DIPPenalty` for
+            DIP-VAE, `FactorVAEPenalty` for FactorVAE, whose discriminator
+            trains inside the step with its own optimizer). Its terms are
+            reported beside the others. Defaults to `None`.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:
@@ -134,6 +141,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         class_names=None,
         latent_mixture=None,
         anomaly_detector=None,
+        penalty=None,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -143,6 +151,12 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
                     f"Invalid value received for argument `{argument}`. Expected a "
                     f"Keras layer or model. Received: {argument}={network!r}"
                 )
+        if penalty is not None and not isinstance(penalty, LatentPenalty):
+            raise TypeError(
+                "Invalid value received for argument `penalty`. Expected a "
+                "keras_vae.layers.LatentPenalty (TotalCorrelationPenalty, "
+                f"DIPPenalty, FactorVAEPenalty) or None. Received: penalty={penalty!r}"
+            )
         likelihood = likelihoods.get(likelihood)
         super().__init__(**kwargs)
         self.encoder = encoder
@@ -158,7 +172,9 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         self.parameterization = parameterization
         self.likelihood = likelihood
         self.seed = seed
-        self.trackers = [keras.metrics.Mean(name=name) for name in METRIC_NAMES]
+        self.penalty = penalty
+        names = METRIC_NAMES + (penalty.term_names if penalty is not None else ())
+        self.trackers = [keras.metrics.Mean(name=name) for name in names]
         self.set_data_space(
             preprocessing, class_names, latent_mixture, anomaly_detector
         )
@@ -190,6 +206,32 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
     @property
     def metrics(self):
         return list(self.trackers)
+
+    @property
+    def trainable_variables(self):
+        own = {id(v) for v in self._penalty_variables()}
+        return [v for v in super().trainable_variables if id(v) not in own]
+
+    @property
+    def non_trainable_variables(self):
+        # A penalty's discriminator trains with the penalty's own optimizer:
+        # the model's optimizer must not see its weights.
+        return super().non_trainable_variables + self._penalty_variables()
+
+    @property
+    def trainable_weights(self):
+        return self.trainable_variables if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        if not self.trainable:
+            return self.weights
+        return self.non_trainable_variables
+
+    def _penalty_variables(self):
+        if self.penalty is None or not self.trainable or not self.penalty.trainable:
+            return []
+        return list(self.penalty.own_variables)
 
     # Structure of the data; ConditionalVAE overrides these four methods.
 
@@ -241,6 +283,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             )
         self.kl_regularizer.build([mean.shape, raw_scale.shape])
         self.sampling.build([mean.shape, raw_scale.shape])
+        if self.penalty is not None:
+            self.penalty.build([mean.shape, raw_scale.shape, mean.shape])
         decoded = self.decoder(self._decoder_inputs(mean, labels))
         if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != tuple(
             x_shape[1:]
@@ -266,12 +310,12 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         return self.decoder(self._decoder_inputs(z, labels), training=training)
 
     def _forward(self, x, labels, training):
-        """Returns `(mean, raw_scale, decoder output)` for one posterior sample."""
+        """Returns `(mean, raw_scale, z, decoder output)` for one posterior sample."""
         mean, raw_scale = self.kl_regularizer(
             self.encoder_outputs(x, labels, training), training=training
         )
         z = self.sampling([mean, raw_scale], training=training)
-        return mean, raw_scale, self.decoder_outputs(z, labels, training)
+        return mean, raw_scale, z, self.decoder_outputs(z, labels, training)
 
     def compute_elbo_terms(self, x, labels=None, target=None, training=False):
         """Runs the model once and returns its loss terms, in nats per example.
@@ -288,12 +332,14 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
 
         Returns:
             Dict of scalar float32 tensors with keys `loss`,
-            `reconstruction_loss`, `kl_loss` and `elbo`, and the `beta` (and
-            `capacity`) of the step.
+            `reconstruction_loss`, `kl_loss` and `elbo`, the `beta` (and
+            `capacity`) of the step, and the penalty's terms (`term_names`;
+            `discriminator_loss` is what the penalty's own optimizer
+            minimizes, not a part of `loss`).
         """
         target = x if target is None else target
         self._build_for(x, labels)
-        mean, raw_scale, outputs = self._forward(x, labels, training)
+        mean, raw_scale, z, outputs = self._forward(x, labels, training)
         reconstruction = ops.mean(
             self.likelihood.negative_log_likelihood(target, outputs)
         )
@@ -301,7 +347,17 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         loss = reconstruction
         for extra in self.losses:
             loss = loss + ops.cast(extra, "float32")
+        penalty_terms = {}
+        if self.penalty is not None:
+            sigma = param_lib.scale(
+                ops.cast(raw_scale, "float32"), self.parameterization
+            )
+            penalty_terms = self.penalty.penalty_terms(
+                mean, sigma, z, training=training
+            )
+            loss = loss + penalty_terms.pop("penalty")
         terms = {
+            **penalty_terms,
             "loss": loss,
             "reconstruction_loss": reconstruction,
             "kl_loss": kl,
@@ -338,6 +394,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             "seed": self.seed,
             "free_bits": self.free_bits,
             "capacity": regularizer["capacity"],
+            "penalty": keras.saving.serialize_keras_object(self.penalty),
             **self.data_space_config(),
         }
 
@@ -350,4 +407,6 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         config["likelihood"] = likelihoods.get(config["likelihood"])
+        if config.get("penalty") is not None:
+            config["penalty"] = keras.saving.deserialize_keras_object(config["penalty"])
         return cls(**config)

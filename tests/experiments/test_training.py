@@ -33,11 +33,19 @@ def test_training_data_are_tensors_owning_the_arrays_that_fit_shuffles(model):
         assert arguments["y"] is None
 
 
-def test_max_examples_keeps_the_first_training_images():
+def test_max_examples_draws_training_images_at_random_by_the_seed():
     full = training.prepare_data(_config())
     prepared = training.prepare_data(_config(max_examples=100))
     assert prepared.num_training == len(prepared.training["x"]) == 100
-    np.testing.assert_array_equal(prepared.train_index, np.sort(full.train_index)[:100])
+    index = prepared.train_index
+    assert set(index) <= set(full.train_index) and len(set(index)) == 100
+    # Spread over the whole set, not its first images (a set stored in
+    # order, as dSprites is, would give one kind of image).
+    assert index.max() > np.sort(full.train_index)[len(full.train_index) // 2]
+    again = training.prepare_data(_config(max_examples=100))
+    np.testing.assert_array_equal(again.train_index, index)
+    other = training.prepare_data(_config(max_examples=100, seed=1))
+    assert set(other.train_index) != set(index)
     # The validation split and the test set stay whole.
     assert len(training._first(prepared.validation)) == len(
         training._first(full.validation)

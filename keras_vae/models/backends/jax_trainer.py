@@ -39,12 +39,20 @@ class JAXTrainer:
     def _scaled_loss_and_updates(
         self,
         trainable_variables,
+        own_variables,
         non_trainable_variables,
         optimizer_variables,
         x,
         labels,
         target,
     ):
+        # A penalty's discriminator weights are the last non-trainable
+        # variables (`VAE.non_trainable_variables`), differentiated here too.
+        if own_variables:
+            kept = len(non_trainable_variables) - len(own_variables)
+            non_trainable_variables = (
+                list(non_trainable_variables[:kept]) + own_variables
+            )
         terms, non_trainable_variables = self.stateless_compute_elbo_terms(
             trainable_variables,
             non_trainable_variables,
@@ -53,9 +61,13 @@ class JAXTrainer:
             target,
             training=True,
         )
+        loss = terms["loss"]
+        if own_variables:
+            # Reaches only the discriminator's weights (stop gradients).
+            loss = loss + terms["discriminator_loss"]
         mapping = _pairs(self.optimizer.variables, optimizer_variables)
         with keras.StatelessScope(state_mapping=mapping):
-            loss = self.optimizer.scale_loss(terms["loss"])
+            loss = self.optimizer.scale_loss(loss)
         return loss, (terms, non_trainable_variables)
 
     def _stateless_update_trackers(
@@ -69,19 +81,46 @@ class JAXTrainer:
     def train_step(self, state, data):
         trainable, non_trainable, optimizer_variables, metrics_variables = state
         x, labels, target = self._unpack_batch(data)
+        own = self._penalty_variables()
+        own_values = list(non_trainable[len(non_trainable) - len(own) :]) if own else []
         gradient_function = jax.value_and_grad(
-            self._scaled_loss_and_updates, has_aux=True
+            self._scaled_loss_and_updates, argnums=(0, 1), has_aux=True
         )
-        (_, (terms, non_trainable)), gradients = gradient_function(
-            trainable, non_trainable, optimizer_variables, x, labels, target
+        (_, (terms, non_trainable)), (gradients, own_gradients) = gradient_function(
+            trainable,
+            own_values,
+            non_trainable,
+            optimizer_variables,
+            x,
+            labels,
+            target,
         )
         trainable, optimizer_variables = self.optimizer.stateless_apply(
             optimizer_variables, gradients, trainable
         )
+        if own:
+            non_trainable = self._apply_penalty_optimizer(
+                non_trainable, own_values, own_gradients
+            )
         logs, metrics_variables = self._stateless_update_trackers(
             metrics_variables, terms, x, labels, training=True
         )
         return logs, (trainable, non_trainable, optimizer_variables, metrics_variables)
+
+    def _apply_penalty_optimizer(self, non_trainable, own_values, own_gradients):
+        """The discriminator's step with the penalty's own optimizer, whose
+        variables are non-trainable variables of the model."""
+        optimizer = self.penalty.optimizer
+        positions = {id(v): i for i, v in enumerate(self.non_trainable_variables)}
+        slots = [positions[id(v)] for v in optimizer.variables]
+        own_values, optimizer_values = optimizer.stateless_apply(
+            [non_trainable[i] for i in slots], own_gradients, own_values
+        )
+        non_trainable = list(non_trainable)
+        for i, value in zip(slots, optimizer_values, strict=True):
+            non_trainable[i] = value
+        non_trainable[len(non_trainable) - len(own_values) :] = own_values
+        return non_trainable
 
     def make_train_function(self, force=False):
         """Runs `steps_per_execution` batches in one compiled call.

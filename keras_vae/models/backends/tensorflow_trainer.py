@@ -35,18 +35,27 @@ class TensorFlowTrainer:
 
     def train_step(self, data):
         x, labels, target = self._unpack_batch(data)
+        own = self._penalty_variables()
         with tf.GradientTape() as tape:
             terms = self.compute_elbo_terms(x, labels, target, training=True)
             loss = terms["loss"]
+            if own:
+                # Reaches only the discriminator's weights (stop gradients).
+                loss = loss + terms["discriminator_loss"]
             replicas = self.distribute_strategy.num_replicas_in_sync
             if replicas > 1:
                 # Each replica averages its own batch; gradients are summed.
                 loss = loss / replicas
             loss = self.optimizer.scale_loss(loss)
-        gradients = tape.gradient(loss, self.trainable_weights)
+        weights = self.trainable_weights
+        gradients = tape.gradient(loss, weights + own)
         self.optimizer.apply_gradients(
-            zip(gradients, self.trainable_weights, strict=True)
+            zip(gradients[: len(weights)], weights, strict=True)
         )
+        if own:
+            self.penalty.optimizer.apply_gradients(
+                zip(gradients[len(weights) :], own, strict=True)
+            )
         logs = self._update_trackers(terms, x, labels, training=True)
         return self._replica_logs(logs)
 

@@ -23,6 +23,7 @@ _SUBPACKAGES = (
     "layers",
     "likelihoods",
     "models",
+    "priors",
     "schedules",
 )
 _ATTRIBUTES = {"LatentMixture": "keras_vae.latent_mixture"}

@@ -30,6 +30,7 @@ PACKAGES = (
     "keras_vae.likelihoods",
     "keras_vae.schedules",
     "keras_vae.models",
+    "keras_vae.priors",
 )
 
 _done = False

@@ -47,6 +47,11 @@ DEFAULTS = {
     "capacity": None,  # a Capacity
     # A disentangling objective's penalty on the codes; None: the plain VAE.
     "objective": None,  # an Objective
+    # The prior p(z); None: N(0, I).
+    "prior": None,  # a PriorSpec
+    # Posterior samples of the training objective: 1 the ELBO, k > 1 the
+    # importance-weighted bound (IWAE).
+    "train_samples": 1,
     # cvae only: the class enters every convolution, not only the Dense layers.
     "condition_all_layers": False,
     # Components of the Gaussian mixture fitted to the training codes after
@@ -265,6 +270,73 @@ class Objective:
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class PriorSpec:
+    """The prior p(z), as the command line writes it.
+
+    `"KIND[:COMPONENTS]"`, KIND one of `PRIORS`: `normal` (N(0, I), no
+    components), `mixture` (a learned Gaussian mixture, default 10
+    components), `vamp` (the VampPrior, default 50 pseudo-inputs), `class`
+    (cvae only: a learned Gaussian per class, no components).
+
+    Args:
+        kind: String, one of `PRIORS`.
+        components: Integer >= 1 or `None` (the kind's default).
+    """
+
+    kind: str
+    components: int = None
+
+    PRIORS = ("normal", "mixture", "vamp", "class")
+    DEFAULT_COMPONENTS = {"mixture": 10, "vamp": 50}
+    FORM = "KIND[:COMPONENTS], KIND one of normal, mixture, vamp, class"
+
+    def __post_init__(self):
+        if self.kind not in self.PRIORS:
+            raise ValueError(
+                f"Invalid prior {self.kind!r}. Expected {self.FORM}, e.g. mixture:10."
+            )
+        if self.components is not None and (
+            self.kind not in self.DEFAULT_COMPONENTS or not _is_count(self.components)
+        ):
+            raise ValueError(
+                f"Invalid prior {str(self)!r}: only mixture and vamp take a "
+                "number of components, a positive integer."
+            )
+
+    @classmethod
+    def parse(cls, text):
+        """Reads `"mixture"` or `"mixture:10"`; raises `ValueError`."""
+        kind, *rest = str(text).split(":")
+        try:
+            if len(rest) > 1:
+                raise ValueError
+            components = int(rest[0]) if rest else None
+        except ValueError:
+            raise ValueError(
+                f"Invalid prior {text!r}. Expected {cls.FORM}, e.g. mixture:10."
+            ) from None
+        return cls(kind, components)
+
+    def __str__(self):
+        if self.components is None:
+            return self.kind
+        return f"{self.kind}:{self.components}"
+
+    def build(self, num_classes=None, seed=None):
+        """The `keras_vae.priors.Prior`, or `None` for N(0, I)."""
+        from keras_vae import priors
+
+        components = self.components or self.DEFAULT_COMPONENTS.get(self.kind)
+        if self.kind == "mixture":
+            return priors.MixturePrior(components, seed=seed)
+        if self.kind == "vamp":
+            return priors.VampPrior(components, seed=seed)
+        if self.kind == "class":
+            return priors.ClassPrior(num_classes)
+        return None
+
+
 def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -287,7 +359,14 @@ def resolve(**settings):
     _choice(config, "likelihood", LIKELIHOODS)
     if config["dataset"] is not None and config["data_path"] is None:
         _choice(config, "dataset", DATASETS)
-    for key in ("latent_dim", "epochs", "batch_size", "seed", "latent_mixture"):
+    for key in (
+        "latent_dim",
+        "epochs",
+        "batch_size",
+        "seed",
+        "latent_mixture",
+        "train_samples",
+    ):
         minimum = 0 if key in ("seed", "latent_mixture") else 1
         checks.positive_integer(key, config[key], minimum=minimum)
     if config["image_size"] is not None:
@@ -306,6 +385,7 @@ def resolve(**settings):
         ("beta_schedule", BetaSchedule, "warmup:5"),
         ("capacity", Capacity, "25:10"),
         ("objective", Objective, "tcvae:6"),
+        ("prior", PriorSpec, "mixture:10"),
     ):
         if config[key] is not None and not isinstance(config[key], kind):
             raise ValueError(
@@ -334,6 +414,29 @@ def resolve(**settings):
             "condition_all_layers joins the class to every layer of the "
             f"conditional model: it needs model 'cvae', not {config['model']!r}."
         )
+    prior = config["prior"] and config["prior"].kind
+    if prior == "class" and config["model"] != "cvae":
+        raise ValueError(
+            "The class prior is a learned p(z | y): it needs model 'cvae', not "
+            f"{config['model']!r}. Use prior mixture or vamp."
+        )
+    if prior == "vamp" and config["model"] == "cvae":
+        raise ValueError(
+            "The VampPrior runs the encoder on pseudo-inputs without labels: it "
+            "needs model 'vae' or 'conv_vae', not 'cvae'. Use prior class."
+        )
+    if prior not in (None, "normal") and config["free_bits"]:
+        raise ValueError(
+            f"free_bits floors the KL to N(0, I); the {prior} prior has no "
+            "per-dimension KL. Use one of them."
+        )
+    if config["train_samples"] > 1 and (
+        config["free_bits"] or config["capacity"] is not None
+    ):
+        raise ValueError(
+            "The importance-weighted bound (train_samples > 1) has no KL term for "
+            "free_bits or capacity. Use one of them."
+        )
     if config["preprocessing"] is None:
         gaussian = config["likelihood"] == "gaussian"
         config["preprocessing"] = "standardize" if gaussian else "binarize"
@@ -351,7 +454,7 @@ def record(config):
     """`config` as JSON (for config.json): the spec objects as their strings."""
     return {
         key: str(value)
-        if isinstance(value, (BetaSchedule, Capacity, Objective))
+        if isinstance(value, (BetaSchedule, Capacity, Objective, PriorSpec))
         else value
         for key, value in config.items()
     }

@@ -205,6 +205,8 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
             "--likelihood",
             "bernoulli",
             "--condition-all-layers",
+            "--prior",
+            "class",
             "--latent-mixture",
             "3",
             "--out",
@@ -218,7 +220,9 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     _check_tensorboard_logs(tmp_path / "logs", len(load("digits").y_test))
     config = json.loads((out / "config.json").read_text())
     assert config["condition_all_layers"] and config["latent_mixture"] == 3
+    assert config["prior"] == "class"
     model = keras.models.load_model(out / "model.keras")
+    assert model.prior.num_classes == 10
     assert model.latent_mixture.components == 3  # kept in the model file
     assert not (out / "latent_mixture.npz").exists()
     width, height = _png_size(out / "conditioned.png")
@@ -414,6 +418,8 @@ def test_refuses_to_overwrite_a_run(vae_run, capsys):
         (["train", "--objective", "betavae"], "KIND one of vae, tcvae, dip-i"),
         (["train", "--objective", "tcvae:0.5"], "must be a finite number >= 1"),
         (["train", "--objective", "vae:2"], "the plain VAE takes no weight"),
+        (["train", "--prior", "gauss"], "KIND one of normal, mixture, vamp, class"),
+        (["train", "--train-samples", "0"], "expected an integer >= 1, got 0"),
         (["train", "--free-bits", "-0.5"], "expected a finite number >= 0"),
         (["train", "--latent-mixture", "-1"], "expected an integer >= 0"),
         (["evaluate", "run", "--iw-samples", "-1"], "expected an integer >= 0"),
@@ -527,6 +533,25 @@ def test_train_with_schedule_free_bits_and_capacity(tmp_path):
         42, maximum=6.0
     )
     assert int(keras.ops.convert_to_numpy(regularizer.iterations)) == 42
+
+
+def test_train_with_a_vamp_prior_and_the_importance_weighted_bound(tmp_path):
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--epochs", "1", "--out", str(out)]
+    extra = ["--max-examples", "300", "--prior", "vamp:8", "--train-samples", "3"]
+    assert cli.main(arguments + extra) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["prior"] == "vamp:8" and config["train_samples"] == 3
+    history = _history(out)[0]
+    assert float(history["loss"]) < float(history["elbo"])  # the tighter bound
+    model = keras.models.load_model(out / "model.keras")
+    assert isinstance(model.prior, keras_vae.priors.VampPrior)
+    assert model.num_samples == 3
+    # The pseudo-inputs started as standardized training images, not as noise.
+    pseudo = keras.ops.convert_to_numpy(model.prior.pseudo_inputs)
+    assert pseudo.shape == (8, 8, 8, 1) and pseudo.std() > 0.5
+    # Another prior is another run: no silent resume.
+    assert cli.main(arguments + ["--max-examples", "300", "--prior", "mixture"]) == 1
 
 
 def test_factor_vae_refuses_a_last_batch_of_one_before_writing(tmp_path, capsys):

@@ -59,6 +59,54 @@ def test_objectives_build_their_penalty(text, penalty, weight, extra):
 
 
 @pytest.mark.parametrize(
+    "text, model, prior, components",
+    [
+        ("mixture", "vae", "MixturePrior", 10),
+        ("mixture:3", "conv_vae", "MixturePrior", 3),
+        ("vamp", "vae", "VampPrior", 50),
+        ("vamp:7", "vae", "VampPrior", 7),
+        ("class", "cvae", "ClassPrior", None),
+    ],
+)
+def test_priors_build_their_layer(text, model, prior, components):
+    spec = settings.PriorSpec.parse(text)
+    assert str(spec) == text
+    layer = spec.build(num_classes=4, seed=7)
+    assert type(layer).__name__ == prior
+    assert getattr(layer, "num_components", None) == components
+    assert settings.PriorSpec.parse("normal").build() is None
+    config = settings.resolve(model=model, prior=spec, train_samples=5)
+    assert settings.record(config)["prior"] == text
+    assert config["train_samples"] == 5
+
+
+@pytest.mark.parametrize(
+    "arguments, match",
+    [
+        ({"prior": "mixture"}, "keras_vae.settings.PriorSpec"),
+        ({"prior": settings.PriorSpec("class")}, "needs model 'cvae', not 'vae'"),
+        (
+            {"prior": settings.PriorSpec("vamp"), "model": "cvae"},
+            "needs model 'vae' or 'conv_vae'",
+        ),
+        ({"prior": settings.PriorSpec("vamp"), "free_bits": 1.0}, "free_bits"),
+        ({"train_samples": 0}, "train_samples"),
+        ({"train_samples": 4, "free_bits": 0.5}, "importance-weighted"),
+    ],
+)
+def test_invalid_prior_settings(arguments, match):
+    with pytest.raises(ValueError, match=match):
+        settings.resolve(**arguments)
+    for text, message in (
+        ("gamma", "KIND one of normal, mixture, vamp, class"),
+        ("class:3", "only mixture and vamp take"),
+        ("mixture:x", "Invalid prior 'mixture:x'"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            settings.PriorSpec.parse(text)
+
+
+@pytest.mark.parametrize(
     "text, match",
     [
         ("tcvae:", "Invalid objective 'tcvae:'"),

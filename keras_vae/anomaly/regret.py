@@ -88,8 +88,9 @@ def _negative_elbo(model, x, labels, mean, raw_scale, noise):
     )
     nll = model.likelihood.negative_log_likelihood(targets, outputs)
     nll = ops.reshape(nll, (samples, count))
-    return ops.mean(nll, axis=0) + param_lib.kl_divergence(
-        mean, raw_scale, model.parameterization
+    first = ops.reshape(z, (samples, count) + tuple(z.shape[1:]))[0]
+    return ops.mean(nll, axis=0) + model.latent_kl_divergence(
+        mean, raw_scale, first, labels
     )
 
 

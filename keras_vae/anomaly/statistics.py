@@ -123,10 +123,9 @@ def summary_statistics(
             model._encoder_inputs(inputs[window], batch_labels)
         )
         sigma = ops.convert_to_numpy(param_lib.scale(raw_scale, model.parameterization))
-        rate = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
-        outputs = model.decoder.predict_on_batch(
-            model._decoder_inputs(mean + sigma * noise[window], batch_labels)
-        )
+        z = mean + sigma * noise[window]
+        rate = model.latent_kl_divergence(mean, raw_scale, z, batch_labels)
+        outputs = model.decoder.predict_on_batch(model._decoder_inputs(z, batch_labels))
         distortion = model.likelihood.negative_log_likelihood(inputs[window], outputs)
         axes = tuple(range(1, mean.ndim))
         parts.append(

@@ -198,6 +198,24 @@ def run(parser, with_beta=True):
         "(FactorVAE, default 40); default: vae, the plain (beta-)VAE",
     )
     group.add_argument(
+        "--prior",
+        type=spec(settings.PriorSpec.parse),
+        metavar="KIND[:K]",
+        help="the prior p(z): normal (N(0, I), the default), mixture[:K] (a "
+        "learned mixture of K Gaussians, default 10), vamp[:K] (VampPrior, K "
+        "learned pseudo-inputs, default 50), class (cvae: a learned Gaussian "
+        "per class)",
+    )
+    group.add_argument(
+        "--train-samples",
+        type=positive_int,
+        default=DEFAULTS["train_samples"],
+        metavar="K",
+        help="posterior samples per image in the training objective: K > 1 "
+        "trains the K-sample importance-weighted bound (IWAE, Burda et al. "
+        "2016); default: %(default)s, the ELBO",
+    )
+    group.add_argument(
         "--condition-all-layers",
         action="store_true",
         help="cvae: join the class to every convolution, not only to the "

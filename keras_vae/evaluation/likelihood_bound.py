@@ -103,10 +103,18 @@ def _log_weights(model, x, labels, mean, sigma, k, seed_generator):
     """log p(x|z) + log p(z) - log q(z|x) for k samples: shape `(k, n)`."""
     noise, z = _posterior_samples(mean, sigma, k, seed_generator)
     latent_axes = tuple(range(2, len(noise.shape)))
-    log_prior = -0.5 * ops.sum(ops.square(z) + param_lib.LOG_2PI, latent_axes)
+    log_prior = _log_prior(model, z, labels)
     log_posterior = -0.5 * ops.sum(ops.square(noise) + param_lib.LOG_2PI, latent_axes)
     log_posterior -= ops.sum(ops.log(sigma), tuple(range(1, len(sigma.shape))))
     return _log_likelihoods(model, x, labels, z) + log_prior - log_posterior
+
+
+def _log_prior(model, z, labels):
+    """log p(z) under the model's prior, `z` of shape `(k, n, ...)`: `(k, n)`."""
+    k, n = z.shape[:2]
+    flat = ops.reshape(z, (k * n, -1))
+    tiled_labels = None if labels is None else np.tile(labels, k)
+    return ops.reshape(model.latent_log_prior(flat, tiled_labels), (k, n))
 
 
 def _posterior_samples(mean, sigma, k, seed_generator):
@@ -131,7 +139,8 @@ def _log_likelihoods(model, x, labels, z):
 def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0):
     """Negative ELBO per example, in nats: E_q[-log p(x|z)] + KL(q(z|x) || p(z)).
 
-    The KL term is exact (closed form); the reconstruction term averages
+    The KL term is exact (closed form) under N(0, I) and a `ClassPrior`, else
+    averaged over the same samples as the reconstruction term, which averages
     `num_samples` posterior samples. At beta = 1 this is what `fit` and
     `evaluate` report as `elbo`, here per example.
 
@@ -175,18 +184,37 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0)
 
     def elbo(x_batch, labels_batch):
         mean, raw_scale = _encode(model, x_batch, labels_batch)
-        kl = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
         mean = ops.cast(mean, "float32")
-        reconstruction = 0.0
+        reconstruction = kl = 0.0
         for done in range(0, num_samples, chunk_samples):
             k = min(chunk_samples, num_samples - done)
             _, z = _posterior_samples(mean, sigma, k, seed_generator)
             log_likelihoods = _log_likelihoods(model, x_batch, labels_batch, z)
             reconstruction -= ops.sum(log_likelihoods, axis=0)
+            if model.prior is not None:
+                kl += _kl_estimates(model, mean, raw_scale, z, labels_batch)
+        if model.prior is None:
+            kl = param_lib.kl_divergence(mean, raw_scale, model.parameterization)
+        else:
+            kl = kl / num_samples
         return reconstruction / num_samples + kl
 
     return utils.batched(elbo, x, labels, chunk_examples, pad=True).astype("float32")
+
+
+def _kl_estimates(model, mean, raw_scale, z, labels):
+    """The KL term at each of k samples `z` `(k, n, ...)`, summed over k: `(n,)`."""
+    k, n = z.shape[:2]
+    tiled_labels = None if labels is None else np.tile(labels, k)
+    flat = ops.reshape(z, (k * n, -1))
+    estimates = model.latent_kl_divergence(
+        ops.tile(ops.reshape(mean, (n, -1)), (k, 1)),
+        ops.tile(ops.reshape(raw_scale, (n, -1)), (k, 1)),
+        flat,
+        tiled_labels,
+    )
+    return ops.sum(ops.reshape(estimates, (k, n)), axis=0)
 
 
 def bits_per_dimension(nats, input_shape):

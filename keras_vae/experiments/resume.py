@@ -96,7 +96,9 @@ def differences_between(saved, config):
 
 
 def _settings(config):
-    values = {key: config.get(key) for key in config_lib.DEFAULTS}
+    # A setting added since the run was written: it ran with the default.
+    defaults = config_lib.DEFAULTS
+    values = {key: config.get(key, defaults[key]) for key in defaults}
     values = config_lib.record(values)
     if values.get("data_path"):
         values["data_path"] = os.path.abspath(values["data_path"])

@@ -20,6 +20,7 @@ from keras_vae.files import atomic_path, write_json
 from keras_vae.latent_mixture import LatentMixture
 from keras_vae.models import VAE, ConditionalVAE
 from keras_vae.models.vae import METRIC_NAMES
+from keras_vae.priors import VampPrior
 
 
 @dataclasses.dataclass
@@ -97,6 +98,9 @@ def build_model(config, prepared):
         "free_bits": config["free_bits"],
         "capacity": capacity,
         "penalty": config["objective"] and config["objective"].build(config["seed"]),
+        "prior": config["prior"]
+        and config["prior"].build(data.num_classes, config["seed"]),
+        "num_samples": config["train_samples"],
         "preprocessing": prepared.preprocessing,
         "class_names": data.class_names,
     }
@@ -116,8 +120,24 @@ def build_model(config, prepared):
         model = ConditionalVAE(
             encoder, decoder, num_classes=data.num_classes, **arguments
         )
+    if isinstance(model.prior, VampPrior):
+        _start_pseudo_inputs(model, prepared, config["seed"])
     model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]))
     return model
+
+
+def _start_pseudo_inputs(model, prepared, seed):
+    """The VampPrior's pseudo-inputs start as training images drawn by the
+    seed (in the networks' space), not as noise."""
+    index = prepared.train_index
+    count = model.prior.num_components
+    chosen = np.random.default_rng(seed).choice(
+        len(index), count, replace=len(index) < count
+    )
+    pixels = np.asarray(prepared.data.x_train[np.sort(index[chosen])])
+    inputs = prepared.preprocessing.transform(pixels)
+    model.build((None,) + tuple(inputs.shape[1:]))
+    model.prior.initialize(inputs)
 
 
 def train(

@@ -78,6 +78,13 @@ class ConditionalVAE(VAE):
         checks.positive_integer("num_classes", num_classes)
         super().__init__(encoder, decoder, **kwargs)
         self.num_classes = int(num_classes)
+        classes = getattr(self.prior, "num_classes", self.num_classes)
+        if classes != self.num_classes:
+            raise ValueError(
+                f"The prior has {classes} classes; this ConditionalVAE has "
+                f"num_classes={self.num_classes}. Build it with "
+                f"ClassPrior({self.num_classes})."
+            )
         # Labels outside [0, num_classes) seen in this epoch's steps; read
         # after every compiled call (see `_checking_labels`), never logged.
         self.label_check = keras.metrics.Sum(name=_INVALID_LABELS)

@@ -180,7 +180,8 @@ class Inference:
         """Decodes draws of z, in data space.
 
         z comes from `density`, else from the model's `latent_mixture` when it
-        has one, else (or with `prior=True`) from the prior N(0, I).
+        has one, else (or with `prior=True`) from the prior: the model's
+        learned prior, or N(0, I).
 
         Args:
             n: Integer, how many samples (an unconditional model's; a
@@ -203,9 +204,13 @@ class Inference:
             density = self.latent_mixture
         if density is None:
             self._require_built()
-            z = ops.convert_to_numpy(
-                keras.random.normal((count,) + self.latent_shape, seed=self._seed(seed))
-            )
+            if self.prior is None:
+                z = keras.random.normal(
+                    (count,) + self.latent_shape, seed=self._seed(seed)
+                )
+            else:
+                z = self.prior.sample(count, self, labels, seed=self._seed(seed))
+            z = ops.convert_to_numpy(z)
         else:
             self._check_density(density, "density")
             codes = density.sample(count if labels is None else labels, seed)

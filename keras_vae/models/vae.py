@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_vae import defaults, likelihoods
+from keras_vae import checks, defaults, likelihoods
 from keras_vae import parameterization as param_lib
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.latent_penalty import LatentPenalty
@@ -11,6 +11,8 @@ from keras_vae.models.backends import Trainer, check_backend
 from keras_vae.models.compiling import Compiling
 from keras_vae.models.data_checks import DataChecks
 from keras_vae.models.inference import Inference
+from keras_vae.priors.prior import Prior, log_posterior, log_standard_normal
+from keras_vae.priors.vamp_prior import VampPrior
 
 METRIC_NAMES = ("loss", "reconstruction_loss", "kl_loss", "elbo")
 
@@ -23,7 +25,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
     `Sampling`: `x -> encoder -> (mean, raw_scale) -> z -> decoder`. Training
     minimizes
 
-        loss = reconstruction + beta * KL(q(z|x) || N(0, I)) (+ any other
+        loss = reconstruction + beta * KL(q(z|x) || p(z)) (+ any other
         losses the networks add, such as weight regularizers),
 
     where the reconstruction term is the negative log-likelihood of the data
@@ -41,6 +43,22 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
 
     and `fit` logs `beta` (and the capacity `C`, with the capacity objective)
     as it was at the end of each epoch.
+
+    Two changes make the bound itself tighter at the same networks. A
+    learned prior (`prior=`, from `keras_vae.priors`: `MixturePrior`,
+    `VampPrior`, or `ClassPrior` for a `ConditionalVAE`) replaces N(0, I);
+    where the KL divergence to it has no closed form, `kl_loss` is the
+    one-sample estimate log q(z|x) - log p(z). With `num_samples=k > 1` the
+    model trains the importance-weighted bound of Burda et al. (IWAE):
+
+        loss = -mean_x log (1/k) sum_i exp(log p(x|z_i)
+                                           + beta * (log p(z_i) - log q(z_i|x)))
+
+    over k posterior samples decoded in one batched pass (at beta = 1 the
+    k-sample bound on -log p(x), which tightens as k grows; k = 1 is the
+    ELBO). `reconstruction_loss`, `kl_loss` and `elbo` stay the one-sample
+    ELBO's terms, comparable with every other model's, so `loss` is then
+    below `elbo`.
 
     beta may be a number or a schedule (`keras_vae.schedules`, e.g.
     `LinearWarmup`), evaluated inside every training step from the step
@@ -63,8 +81,10 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
     networks' own space. `raw=True` skips the preprocessing, and calling the
     model (or `predict`) gives the decoder's raw output.
 
-    Reference:
+    References:
         Kingma and Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+        Burda, Grosse and Salakhutdinov, "Importance Weighted Autoencoders",
+        ICLR 2016.
 
     Args:
         encoder: Keras layer or model mapping `x` to two tensors
@@ -100,6 +120,12 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             DIP-VAE, `FactorVAEPenalty` for FactorVAE, whose discriminator
             trains inside the step with its own optimizer). Its terms are
             reported beside the others. Defaults to `None`.
+        prior: A `keras_vae.priors.Prior` or `None`: the prior p(z), trained
+            with the networks and saved with the model. Defaults to `None`
+            (N(0, I)).
+        num_samples: Integer >= 1, the posterior samples k of the training
+            objective: 1 trains the ELBO, k > 1 the importance-weighted
+            bound. Defaults to `1`.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:
@@ -142,6 +168,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         latent_mixture=None,
         anomaly_detector=None,
         penalty=None,
+        prior=None,
+        num_samples=1,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -157,6 +185,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
                 "keras_vae.layers.LatentPenalty (TotalCorrelationPenalty, "
                 f"DIPPenalty, FactorVAEPenalty) or None. Received: penalty={penalty!r}"
             )
+        num_samples = checks.positive_integer("num_samples", num_samples)
+        self._check_prior(prior, num_samples, free_bits, capacity)
         likelihood = likelihoods.get(likelihood)
         super().__init__(**kwargs)
         self.encoder = encoder
@@ -173,11 +203,46 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         self.likelihood = likelihood
         self.seed = seed
         self.penalty = penalty
+        self.prior = prior
+        self.num_samples = num_samples
         names = METRIC_NAMES + (penalty.term_names if penalty is not None else ())
         self.trackers = [keras.metrics.Mean(name=name) for name in names]
         self.set_data_space(
             preprocessing, class_names, latent_mixture, anomaly_detector
         )
+
+    def _check_prior(self, prior, num_samples, free_bits, capacity):
+        if prior is not None and not isinstance(prior, Prior):
+            raise TypeError(
+                "Invalid value received for argument `prior`. Expected a "
+                "keras_vae.priors.Prior (MixturePrior, VampPrior, ClassPrior) or "
+                f"None for N(0, I). Received: prior={prior!r}"
+            )
+        name = type(self).__name__
+        if prior is not None and prior.conditional and not self.conditional:
+            raise ValueError(
+                f"{type(prior).__name__} is a conditional prior p(z | y): it needs "
+                f"a ConditionalVAE, not a {name}. Use MixturePrior or VampPrior."
+            )
+        if isinstance(prior, VampPrior) and self.conditional:
+            raise ValueError(
+                "VampPrior runs the encoder on its pseudo-inputs, which have no "
+                f"labels: it needs an unconditional VAE, not a {name}. Use "
+                "ClassPrior for a learned conditional prior."
+            )
+        if free_bits and prior is not None:
+            raise ValueError(
+                "free_bits floors the KL divergence to N(0, I) per latent "
+                f"dimension; with a learned prior it has none. Received: "
+                f"free_bits={free_bits}, prior={type(prior).__name__}"
+            )
+        if num_samples > 1 and (free_bits or capacity is not None):
+            raise ValueError(
+                "The importance-weighted bound (num_samples > 1) has no KL term "
+                "to floor or to hold at a capacity. Received: "
+                f"num_samples={num_samples}, free_bits={free_bits}, "
+                f"capacity={capacity!r}"
+            )
 
     @property
     def beta(self):
@@ -285,6 +350,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         self.sampling.build([mean.shape, raw_scale.shape])
         if self.penalty is not None:
             self.penalty.build([mean.shape, raw_scale.shape, mean.shape])
+        if self.prior is not None:
+            self._build_prior(x_shape, mean.shape)
         decoded = self.decoder(self._decoder_inputs(mean, labels))
         if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != tuple(
             x_shape[1:]
@@ -295,6 +362,27 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
                 f"decoder output {utils.describe(decoded)}"
             )
         self.data_shape, self.latent_shape = tuple(x_shape[1:]), tuple(mean.shape[1:])
+
+    def _build_prior(self, x_shape, z_shape):
+        if len(z_shape) != 2:
+            raise ValueError(
+                "A learned prior models flat codes: the encoder must return a mean "
+                f"of shape (batch, latent_dim). Received: mean.shape={z_shape}"
+            )
+        if not self.prior.built:
+            self.prior.build([x_shape, z_shape])
+        for what, shape, own in (
+            ("latent", tuple(z_shape[1:]), self.prior.latent_shape),
+            ("input", tuple(x_shape[1:]), self.prior.data_shape),
+        ):
+            if what == "input" and not isinstance(self.prior, VampPrior):
+                continue
+            if tuple(own) != shape:
+                raise ValueError(
+                    f"The prior {self.prior.name} was built for {what} shape "
+                    f"{tuple(own)}; this model's {what} shape is {shape}. Give "
+                    "the model a new prior."
+                )
 
     def call(self, inputs, training=None):
         return self._forward(*self._split_inputs(inputs), training)[-1]
@@ -339,21 +427,34 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         """
         target = x if target is None else target
         self._build_for(x, labels)
-        mean, raw_scale, z, outputs = self._forward(x, labels, training)
-        reconstruction = ops.mean(
-            self.likelihood.negative_log_likelihood(target, outputs)
-        )
-        kl = ops.mean(param_lib.kl_divergence(mean, raw_scale, self.parameterization))
-        loss = reconstruction
+        if self.num_samples == 1:
+            mean, raw_scale, z, outputs = self._forward(x, labels, training)
+            nll = self.likelihood.negative_log_likelihood(target, outputs)
+        else:
+            mean, raw_scale, z, nll = self._forward_samples(x, labels, target, training)
+        sigma = param_lib.scale(ops.cast(raw_scale, "float32"), self.parameterization)
+        batch = ops.shape(mean)[0]
+        first_z = z if self.num_samples == 1 else z[:batch]
+        reconstruction = ops.mean(nll if self.num_samples == 1 else nll[:batch])
+        kl_per_example = self.latent_kl_divergence(mean, raw_scale, first_z, labels)
+        kl = ops.mean(kl_per_example)
+        # The layer adds beta * KL(q || N(0, I)): the objective, unless a
+        # learned prior or the importance-weighted bound replaces it.
+        own = self.prior is None and self.num_samples == 1
+        skipped = set() if own else {id(t) for t in self.kl_regularizer.losses}
+        if own:
+            loss = reconstruction
+        elif self.num_samples == 1:
+            loss = reconstruction + self._weighted_kl(kl)
+        else:
+            loss = ops.mean(self._importance_weighted_loss(mean, sigma, z, nll, labels))
         for extra in self.losses:
-            loss = loss + ops.cast(extra, "float32")
+            if id(extra) not in skipped:
+                loss = loss + ops.cast(extra, "float32")
         penalty_terms = {}
         if self.penalty is not None:
-            sigma = param_lib.scale(
-                ops.cast(raw_scale, "float32"), self.parameterization
-            )
             penalty_terms = self.penalty.penalty_terms(
-                mean, sigma, z, training=training
+                mean, sigma, first_z, training=training
             )
             loss = loss + penalty_terms.pop("penalty")
         terms = {
@@ -367,6 +468,78 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         if self.capacity is not None:
             terms["capacity"] = ops.cast(self.capacity, "float32")
         return terms
+
+    def latent_kl_divergence(self, mean, raw_scale, z=None, labels=None):
+        """KL(q(z|x) || p(z)) per example, in nats, under the model's prior.
+
+        In closed form for N(0, I) and `ClassPrior`; for the other learned
+        priors, the one-sample estimate log q(z|x) - log p(z) at `z`.
+
+        Args:
+            mean: Tensor `(n, latent_dim)`, the encoder's means.
+            raw_scale: Tensor of the same shape, the encoder's raw scales.
+            z: Tensor `(n, latent_dim)`, a posterior sample (needed by a
+                mixture prior), or `None`.
+            labels: A conditional model's labels, or `None`.
+
+        Returns:
+            Float32 tensor `(n,)`.
+        """
+        if self.prior is None:
+            return param_lib.kl_divergence(mean, raw_scale, self.parameterization)
+        sigma = param_lib.scale(ops.cast(raw_scale, "float32"), self.parameterization)
+        if z is None and type(self.prior).kl_divergence is Prior.kl_divergence:
+            raise ValueError(
+                f"The KL divergence to a {type(self.prior).__name__} is estimated "
+                "at a posterior sample: pass `z`."
+            )
+        return self.prior.kl_divergence(mean, sigma, z, self, labels)
+
+    def latent_log_prior(self, z, labels=None):
+        """log p(z) per code under the model's prior, float32 `(n,)`."""
+        if self.prior is None:
+            return log_standard_normal(z)
+        return self.prior.log_prob(z, self, labels)
+
+    def _weighted_kl(self, kl):
+        beta = ops.cast(self.beta, "float32")
+        if self.capacity is not None:
+            return beta * ops.abs(kl - ops.cast(self.capacity, "float32"))
+        return beta * kl
+
+    def _forward_samples(self, x, labels, target, training):
+        """`(mean, raw_scale, z, nll)` for `num_samples` posterior samples per
+        example, decoded in one pass: z `(k * n, latent_dim)` and the negative
+        log-likelihoods `(k * n,)`, sample-major (the first n are sample 1)."""
+        mean, raw_scale = self.kl_regularizer(
+            self.encoder_outputs(x, labels, training), training=training
+        )
+        k = self.num_samples
+
+        def tiled(tensor):
+            return ops.tile(tensor, (k,) + (1,) * (len(tensor.shape) - 1))
+
+        z = self.sampling([tiled(mean), tiled(raw_scale)], training=training)
+        tiled_labels = None if labels is None else tiled(labels)
+        outputs = self.decoder_outputs(z, tiled_labels, training)
+        nll = self.likelihood.negative_log_likelihood(tiled(target), outputs)
+        return mean, raw_scale, z, nll
+
+    def _importance_weighted_loss(self, mean, sigma, z, nll, labels):
+        """-log (1/k) sum_i w_i per example, log w_i = log p(x|z_i) +
+        beta * (log p(z_i) - log q(z_i|x))."""
+        k = self.num_samples
+
+        def tiled(tensor):
+            return ops.tile(tensor, (k,) + (1,) * (len(tensor.shape) - 1))
+
+        tiled_labels = None if labels is None else tiled(labels)
+        log_ratio = self.latent_log_prior(z, tiled_labels) - log_posterior(
+            tiled(mean), tiled(sigma), z
+        )
+        beta = ops.cast(self.beta, "float32")
+        log_weights = ops.reshape(-ops.cast(nll, "float32") + beta * log_ratio, (k, -1))
+        return ops.log(float(k)) - ops.logsumexp(log_weights, axis=0)
 
     def _update_trackers(self, terms, x, labels=None, training=False):
         # Weight each batch by its size so a short last batch does not skew means.
@@ -395,6 +568,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             "free_bits": self.free_bits,
             "capacity": regularizer["capacity"],
             "penalty": keras.saving.serialize_keras_object(self.penalty),
+            "prior": keras.saving.serialize_keras_object(self.prior),
+            "num_samples": self.num_samples,
             **self.data_space_config(),
         }
 
@@ -407,6 +582,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         config["likelihood"] = likelihoods.get(config["likelihood"])
-        if config.get("penalty") is not None:
-            config["penalty"] = keras.saving.deserialize_keras_object(config["penalty"])
+        for key in ("penalty", "prior"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -5,7 +5,8 @@ in [0, 1] (float32, `(batch,) + data_shape`, any batch size):
 
 - `encode(pixels)` -> `{"mean", "sigma"}`, the posterior's parameters;
 - `decode(z)` -> `{"pixels"}`, the likelihood's mean;
-- `sample(n)` -> `{"pixels"}`, `n` draws from the prior N(0, I), decoded
+- `sample(n)` -> `{"pixels"}`, `n` draws from the prior (the model's learned
+  prior, or N(0, I)), decoded
   (SavedModel only: ONNX graphs here are deterministic; draw z with NumPy and
   call `decode`);
 - a `ConditionalVAE`'s take the labels (int32, `(batch,)`) as a second input:
@@ -303,11 +304,25 @@ def serving_functions(model):
     def decoded(z, labels=None):
         return {"pixels": to_pixels(model.decoder([z, labels] if conditional else z))}
 
+    def prior_codes(count, labels=None):
+        """`count` draws of z from the model's prior (TensorFlow's stateful
+        random ops: fresh draws at every call of the served function)."""
+        if model.prior is None:
+            return tf.random.normal(tf.concat([[count], model.latent_shape], 0))
+        logits, means, sigmas = model.prior.components(model, labels)
+        if model.prior.conditional:
+            chosen = tf.random.categorical(logits, 1)[:, 0]
+            means = tf.gather(means, chosen, batch_dims=1)
+            sigmas = tf.gather(sigmas, chosen, batch_dims=1)
+        else:
+            chosen = tf.random.categorical(logits[None], count)[0]
+            means, sigmas = tf.gather(means, chosen), tf.gather(sigmas, chosen)
+        return means + sigmas * tf.random.normal(tf.shape(means))
+
     if conditional:
 
         def sample(labels):
-            shape = tf.concat([tf.shape(labels), model.latent_shape], 0)
-            return decoded(tf.random.normal(shape), labels)
+            return decoded(prior_codes(tf.shape(labels)[0], labels), labels)
 
         return {
             "encode": (encoded, [pixels_spec, labels_spec]),
@@ -316,7 +331,7 @@ def serving_functions(model):
         }
 
     def sample(n):
-        return decoded(tf.random.normal(tf.concat([[n], model.latent_shape], 0)))
+        return decoded(prior_codes(n))
 
     return {
         "encode": (encoded, [pixels_spec]),

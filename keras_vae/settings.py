@@ -11,7 +11,16 @@ MODELS = ("vae", "conv_vae", "cvae")
 # Mirrors keras_vae.parameterization and keras_vae.likelihoods, which import
 # Keras; a test keeps them equal.
 PARAMETERIZATIONS = ("softplus", "log_var")
-LIKELIHOODS = ("gaussian", "bernoulli")
+LIKELIHOODS = (
+    "gaussian",
+    "bernoulli",
+    "continuous_bernoulli",
+    "gaussian_global",
+    "gaussian_pixel",
+    "logistic",
+)
+# The likelihoods of values in [0, 1], and those of 8-bit values.
+UNIT_LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "logistic")
 # Data-parallel training (keras_vae.experiments.distribution): TensorFlow's
 # MirroredStrategy and MultiWorkerMirroredStrategy, JAX's DataParallel.
 DISTRIBUTIONS = ("mirrored", "multi-worker", "data-parallel")
@@ -437,14 +446,16 @@ def resolve(**settings):
             "The importance-weighted bound (train_samples > 1) has no KL term for "
             "free_bits or capacity. Use one of them."
         )
+    likelihood = config["likelihood"]
     if config["preprocessing"] is None:
-        gaussian = config["likelihood"] == "gaussian"
-        config["preprocessing"] = "standardize" if gaussian else "binarize"
+        config["preprocessing"] = {"bernoulli": "binarize"}.get(
+            likelihood, "scale" if likelihood in UNIT_LIKELIHOODS else "standardize"
+        )
     _choice(config, "preprocessing", PREPROCESSINGS)
-    if config["likelihood"] == "bernoulli" and config["preprocessing"] == "standardize":
+    if likelihood in UNIT_LIKELIHOODS and config["preprocessing"] == "standardize":
         raise ValueError(
-            "The Bernoulli likelihood needs inputs in [0, 1]: use "
-            '`preprocessing="binarize"` (or binarize_static, or scale), not '
+            f"The {likelihood} likelihood needs inputs in [0, 1]: use "
+            '`preprocessing="scale"` (or binarize, binarize_static), not '
             "standardize."
         )
     return config

@@ -448,7 +448,7 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
         ]
     )
     assert code == 1 and not out.exists()
-    assert "Bernoulli likelihood needs inputs in [0, 1]" in capsys.readouterr().err
+    assert "bernoulli likelihood needs inputs in [0, 1]" in capsys.readouterr().err
     assert cli.main(["train", "--condition-all-layers", "--out", str(out)]) == 1
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "needs model 'cvae'" in error

@@ -94,12 +94,14 @@ def _models():
         likelihood="bernoulli",
         parameterization="log_var",
         preprocessing=Preprocessing("binarize"),
+        prior=keras_vae.priors.VampPrior(4, seed=0),
     )
     cvae = keras_vae.models.ConditionalVAE(
         *keras_vae.architectures.conv_conditional(SHAPE, 2, 3, filters=(4, 8)),
         num_classes=3,
         preprocessing=Preprocessing.fit("standardize", x),
         class_names=["a", "b", "c"],
+        prior=keras_vae.priors.ClassPrior(3),
     )
     binary = (x > 0.5).astype("float32")
     for model, data, targets in [
@@ -110,6 +112,9 @@ def _models():
         model.compile(optimizer="adam")
         inputs = model.preprocessing.transform(data)
         model.fit(inputs, *targets, epochs=1, batch_size=16, verbose=0)
+    # The served sample draws from the learned prior: every class at z = 40.
+    cvae.prior.means.assign(np.full((3, 2), 40.0, "float32"))
+    cvae.prior.raw_scales.assign(np.full((3, 2), -30.0, "float32"))
     return {
         "vae": (vae, x, None),
         "bernoulli": (bernoulli, binary, None),
@@ -119,7 +124,8 @@ def _models():
 
 def test_saved_model_and_onnx_give_keras_vae_outputs(tmp_path):
     expected = {}
-    for name, (model, x, labels) in _models().items():
+    models = _models()
+    for name, (model, x, labels) in models.items():
         case = tmp_path / name
         case.mkdir()
         z = np.random.default_rng(1).normal(size=(len(x),) + model.latent_shape)
@@ -151,6 +157,10 @@ def test_saved_model_and_onnx_give_keras_vae_outputs(tmp_path):
                 np.testing.assert_allclose(served[key], value, atol=1e-5, err_msg=key)
         samples = np.load(tmp_path / name / "saved_model.npz")["samples"]
         assert samples.shape[1:] == SHAPE
+        if name == "cvae":
+            model, _, labels = models["cvae"]
+            at_prior = model.decode(np.full((len(labels), 2), 40.0, "float32"), labels)
+            np.testing.assert_allclose(samples, at_prior, atol=1e-4)
         assert samples.min() >= 0 and samples.max() <= 1 and samples.std() > 0
         # Pixels in, pixels out: the preprocessing is inside the artifact.
         assert outputs["pixels"].min() >= 0 and outputs["pixels"].max() <= 1

@@ -27,7 +27,10 @@ def test_defaults_follow_the_original_study():
         ({"model": "gan"}, "Expected one of: vae, conv_vae, cvae"),
         ({"validation_fraction": 0.7}, "below 0.5"),
         ({"colour": "red"}, "Unknown settings"),
-        ({"likelihood": "bernoulli", "preprocessing": "standardize"}, "Bernoulli"),
+        (
+            {"likelihood": "bernoulli", "preprocessing": "standardize"},
+            "bernoulli likelihood needs",
+        ),
         ({"condition_all_layers": True}, "needs model 'cvae', not 'vae'"),
         ({"model": "cvae", "condition_all_layers": "yes"}, "True or False"),
     ],

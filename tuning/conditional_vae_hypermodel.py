@@ -55,6 +55,8 @@ class ConditionalVAEHyperModel(VAEHyperModel):
         self.num_classes = int(num_classes)
         self.filters = _space("filters", filters, integer=True, minimum=1)
 
+    conditional = True
+
     def _draw_architecture(self, hp):
         return {"filters": _draw(hp, "filters", self.filters, default=defaults.FILTERS)}
 

@@ -4,7 +4,7 @@ import numbers
 import keras
 import keras_tuner
 
-from keras_vae import architectures, checks, defaults, likelihoods
+from keras_vae import architectures, checks, defaults, likelihoods, settings
 from keras_vae import parameterization as param_lib
 from keras_vae.models import VAE
 from tuning.objectives import ObjectiveMetrics
@@ -28,6 +28,11 @@ class VAEHyperModel(keras_tuner.HyperModel):
     - `hidden_units`: width of the first hidden layer (the second is a quarter
       of it, as 500 and 120 in the original).
     - `learning_rate`: Adam's, log-sampled over a range.
+    - `prior`: the prior as `keras-vae train --prior` writes it (`"normal"`,
+      `"mixture:10"`, `"vamp:50"`, `"class"` for the conditional model), or
+      a list of them to choose from.
+    - `train_samples`: the posterior samples of the training objective (1:
+      the ELBO, k > 1: the importance-weighted bound).
 
     `fit` adds `val_active_units` (latent dimensions whose encoder mean varies
     across validation examples by more than 0.01, Burda et al. 2016) and, with
@@ -44,6 +49,8 @@ class VAEHyperModel(keras_tuner.HyperModel):
         beta: Float, `(min, max)` or list. Defaults to `(0.0, 200.0)`.
         hidden_units: Integer, `(min, max)` or list. Defaults to `500`.
         learning_rate: Float, `(min, max)` or list. Defaults to `1e-3`.
+        prior: String or list of strings, see above. Defaults to `"normal"`.
+        train_samples: Integer, `(min, max)` or list. Defaults to `1`.
         rate_budget: Float or `None`, the KL budget in nats of the
             `val_reconstruction_at_rate` objective. Defaults to `None`.
         seed: Integer or `None`, seed of the models' latent sampling.
@@ -69,6 +76,8 @@ class VAEHyperModel(keras_tuner.HyperModel):
         beta=defaults.SEARCH_BETA,
         hidden_units=defaults.HIDDEN_UNITS,
         learning_rate=defaults.LEARNING_RATE,
+        prior="normal",
+        train_samples=1,
         rate_budget=None,
         seed=None,
         name=None,
@@ -87,11 +96,31 @@ class VAEHyperModel(keras_tuner.HyperModel):
         self.learning_rate = _space(
             "learning_rate", learning_rate, integer=False, minimum=0.0, inclusive=False
         )
+        self.prior = self._prior_space(prior)
+        self.train_samples = _space(
+            "train_samples", train_samples, integer=True, minimum=1
+        )
         if rate_budget is not None:
             _space("rate_budget", float(rate_budget), integer=False, minimum=0.0)
         self.rate_budget = rate_budget
         self.seed = seed
         super().__init__(name=name, tunable=tunable)
+
+    conditional = False
+
+    def _prior_space(self, prior):
+        candidates = prior if isinstance(prior, list) else [prior]
+        if not candidates or len(set(candidates)) != len(candidates):
+            raise ValueError(f"`prior` candidates are empty or repeat: {prior!r}")
+        for text in candidates:
+            kind = settings.PriorSpec.parse(text).kind
+            if (kind == "class") != (kind in ("class", "vamp") and self.conditional):
+                model = "ConditionalVAE" if self.conditional else "VAE"
+                raise ValueError(
+                    f"Invalid prior {text!r} for a {model}: the class prior needs "
+                    "a ConditionalVAE, the VampPrior an unconditional VAE."
+                )
+        return list(candidates) if isinstance(prior, list) else prior
 
     @property
     def searches_beta(self):
@@ -108,6 +137,8 @@ class VAEHyperModel(keras_tuner.HyperModel):
             "learning_rate": _draw(
                 hp, "learning_rate", self.learning_rate, default=defaults.LEARNING_RATE
             ),
+            "prior": _draw(hp, "prior", self.prior, default="normal"),
+            "train_samples": _draw(hp, "train_samples", self.train_samples, default=1),
             **self._draw_architecture(hp),
         }
 
@@ -156,6 +187,10 @@ class VAEHyperModel(keras_tuner.HyperModel):
             "parameterization": self.parameterization,
             "likelihood": self.likelihood,
             "seed": self.seed,
+            "prior": settings.PriorSpec.parse(values["prior"]).build(
+                getattr(self, "num_classes", None), self.seed
+            ),
+            "num_samples": values["train_samples"],
         }
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
@@ -173,6 +208,8 @@ class VAEHyperModel(keras_tuner.HyperModel):
             "beta": _json(self.beta),
             "hidden_units": _json(self.hidden_units),
             "learning_rate": _json(self.learning_rate),
+            "prior": self.prior,
+            "train_samples": _json(self.train_samples),
             "rate_budget": self.rate_budget,
         }
 

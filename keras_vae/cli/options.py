@@ -62,8 +62,10 @@ def likelihood(group):
         "--likelihood",
         choices=settings.LIKELIHOODS,
         default=DEFAULTS["likelihood"],
-        help="gaussian (variance 1/2: squared error) or bernoulli "
-        "(default: %(default)s)",
+        help="gaussian (variance 1/2: squared error), bernoulli, "
+        "continuous_bernoulli (a density on [0, 1]), gaussian_global / "
+        "gaussian_pixel (a learned variance, one or one per pixel), logistic "
+        "(8-bit pixels, discretized logistic) (default: %(default)s)",
     )
 
 

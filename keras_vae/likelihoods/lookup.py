@@ -3,15 +3,30 @@
 import keras
 
 from keras_vae.likelihoods.bernoulli import Bernoulli
+from keras_vae.likelihoods.continuous_bernoulli import ContinuousBernoulli
+from keras_vae.likelihoods.discretized_logistic import DiscretizedLogistic
 from keras_vae.likelihoods.gaussian import Gaussian
+from keras_vae.likelihoods.learned_gaussian import LearnedGaussian
 from keras_vae.likelihoods.likelihood import Likelihood
+
+# Every likelihood by the name `keras-vae train --likelihood` takes.
+BY_NAME = {
+    "gaussian": Gaussian,
+    "bernoulli": Bernoulli,
+    "continuous_bernoulli": ContinuousBernoulli,
+    "gaussian_global": lambda: LearnedGaussian("global"),
+    "gaussian_pixel": lambda: LearnedGaussian("pixel"),
+    "logistic": lambda: DiscretizedLogistic("pixel"),
+}
 
 
 def get(identifier):
     """Returns a likelihood from a name, a config dict or an instance.
 
     Args:
-        identifier: String (`"bernoulli"` or `"gaussian"`), a dict from
+        identifier: String, a name of `BY_NAME` (`"gaussian"`, `"bernoulli"`,
+            `"continuous_bernoulli"`, `"gaussian_global"`, `"gaussian_pixel"`,
+            `"logistic"`), a dict from
             `keras.saving.serialize_keras_object`, or a `Likelihood` instance.
 
     Returns:
@@ -33,11 +48,10 @@ def get(identifier):
         return identifier
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
-    by_name = {"bernoulli": Bernoulli, "gaussian": Gaussian}
-    if isinstance(identifier, str) and identifier.lower() in by_name:
-        return by_name[identifier.lower()]()
+    if isinstance(identifier, str) and identifier.lower() in BY_NAME:
+        return BY_NAME[identifier.lower()]()
     raise ValueError(
         "Invalid value received for argument `likelihood`. Expected one of "
-        f"{sorted(by_name)} or a `keras_vae.likelihoods.Likelihood` instance. "
+        f"{sorted(BY_NAME)} or a `keras_vae.likelihoods.Likelihood` instance. "
         f"Received: likelihood={identifier!r}"
     )

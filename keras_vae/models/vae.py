@@ -352,6 +352,10 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             self.penalty.build([mean.shape, raw_scale.shape, mean.shape])
         if self.prior is not None:
             self._build_prior(x_shape, mean.shape)
+        if isinstance(self.likelihood, keras.layers.Layer) and not (
+            self.likelihood.built
+        ):
+            self.likelihood.build(tuple(x_shape))
         decoded = self.decoder(self._decoder_inputs(mean, labels))
         if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != tuple(
             x_shape[1:]

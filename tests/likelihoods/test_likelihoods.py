@@ -75,7 +75,10 @@ def test_get_round_trips_serialized_instances():
 
 
 def test_get_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"\['bernoulli', 'gaussian'\].*'laplace'"):
+    with pytest.raises(
+        ValueError,
+        match=r"\['bernoulli', 'continuous_bernoulli', 'gaussian'.*'laplace'",
+    ):
         likelihoods.get("laplace")
 
 

@@ -24,8 +24,30 @@ def test_build_with_default_hyperparameters_gives_documented_defaults():
         "latent_dim": 20,
         "beta_log10": 0.0,
         "learning_rate": 1e-3,
+        "prior": "normal",
+        "train_samples": 1,
         "hidden_units": 500,
     }
+    assert model.prior is None and model.num_samples == 1
+
+
+def test_priors_and_train_samples_are_searched():
+    hypermodel = tuning.VAEHyperModel(
+        (8, 8, 1), prior=["normal", "mixture:3", "vamp:4"], train_samples=[1, 5]
+    )
+    kinds = set()
+    for prior in ("normal", "mixture:3", "vamp:4"):
+        hp = keras_tuner.HyperParameters()
+        hp.Choice("prior", ["normal", "mixture:3", "vamp:4"], default=prior)
+        hp.Choice("train_samples", [1, 5], default=5)
+        model = hypermodel.build(hp)
+        kinds.add(type(model.prior).__name__)
+        assert model.num_samples == 5
+    assert kinds == {"NoneType", "MixturePrior", "VampPrior"}
+    assert json.loads(json.dumps(hypermodel.get_config()))["prior"][1] == "mixture:3"
+    conditional = tuning.ConditionalVAEHyperModel((8, 8, 1), 3, prior="class")
+    model = conditional.build(keras_tuner.HyperParameters())
+    assert model.prior.num_classes == 3
 
 
 def test_ranges_are_configurable_without_subclassing():
@@ -87,6 +109,10 @@ def test_conditional_hypermodel():
         ({"likelihood": "poisson"}, "likelihood"),
         ({"parameterization": "exp"}, "parameterization"),
         ({"input_shape": (8, 0)}, "input_shape"),
+        ({"prior": "class"}, "the class prior needs a ConditionalVAE"),
+        ({"prior": ["mixture", "mixture"]}, "repeat"),
+        ({"prior": "gauss"}, "KIND one of normal"),
+        ({"train_samples": 0}, "train_samples"),
     ],
 )
 def test_bad_settings_are_rejected_in_init(kwargs, match):
@@ -102,3 +128,5 @@ def test_conditional_rejects_bad_settings():
         tuning.ConditionalVAEHyperModel((64,), num_classes=3)
     with pytest.raises(ValueError, match="filters"):
         tuning.ConditionalVAEHyperModel((8, 8, 1), num_classes=3, hidden_units=8)
+    with pytest.raises(ValueError, match="the VampPrior an unconditional VAE"):
+        tuning.ConditionalVAEHyperModel((8, 8, 1), num_classes=3, prior="vamp")

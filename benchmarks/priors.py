@@ -1,0 +1,177 @@
+"""Priors and objectives against each other: the test bound at equal networks.
+
+    python benchmarks/priors.py run [--seeds 0 1] [--epochs 10] [--models ...]
+    python benchmarks/priors.py markdown
+
+- run: for each seed, and within it for each model of `MODELS` (interleaved,
+  so that the machine's load falls on every model alike), runs
+  `keras-vae train --dataset fashion_mnist --likelihood bernoulli` (the
+  original MLP 784-500-120-20, dynamically binarized pixels, Adam 1e-3,
+  batch 64) with the model's `--prior` and `--train-samples`, on JAX, and
+  records the seconds of the command; then scores the first `TEST_IMAGES`
+  test images (binarized once, as the run's preprocessing does) with the
+  importance-weighted bound on -log p(x) at k = `BOUND_SAMPLES`
+  (`keras_vae.evaluation.importance_weighted_bound`, which reads the
+  model's prior). Each finished run is added to
+  benchmarks/priors_results.json at once (a killed study resumes).
+- markdown: rewrites the table of docs/guides/priors.md from the results.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from page_blocks import replace_between  # noqa: E402
+
+RESULTS = os.path.join(HERE, "priors_results.json")
+PAGE = os.path.join(ROOT, "docs", "guides", "priors.md")
+RUNS = os.path.join(tempfile.gettempdir(), "keras-vae-priors")
+TEST_IMAGES = 2000
+BOUND_SAMPLES = 1000
+# name: (label, flags of keras-vae train)
+MODELS = {
+    "vae": ("VAE, N(0, I)", []),
+    "iwae5": ("IWAE, k = 5", ["--train-samples", "5"]),
+    "mixture": ("VAE, mixture prior (10)", ["--prior", "mixture:10"]),
+    "vamp": ("VAE, VampPrior (50)", ["--prior", "vamp:50"]),
+    "vamp_iwae5": (
+        "IWAE k = 5, VampPrior (50)",
+        ["--prior", "vamp:50", "--train-samples", "5"],
+    ),
+}
+# Pythae's binarized-MNIST reproductions (examples/scripts/reproducibility/
+# README.md of clementchadebec/benchmark_VAE): -log p(x) in nats, the same
+# kind of MLP, many more epochs. Context only: another dataset.
+PYTHAE_MNIST = {"VAE": 89.78, "IWAE (k = 50)": 86.82, "VampPrior": 85.79}
+
+
+def _load():
+    if os.path.isfile(RESULTS):
+        with open(RESULTS) as file:
+            return json.load(file)
+    return {}
+
+
+def _save(results):
+    temporary = RESULTS + ".tmp"
+    with open(temporary, "w") as file:
+        json.dump(results, file, indent=1)
+    os.replace(temporary, RESULTS)
+
+
+def _train(name, seed, epochs):
+    out = os.path.join(RUNS, f"{name}-{seed}-{epochs}")
+    command = [sys.executable, "-m", "keras_vae", "train", "--dataset"]
+    command += ["fashion_mnist", "--likelihood", "bernoulli", "--backend", "jax"]
+    command += ["--epochs", str(epochs), "--seed", str(seed), "--out", out]
+    command += ["--overwrite", *MODELS[name][1]]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return out, time.perf_counter() - start
+
+
+def run(seeds, epochs, names):
+    os.environ["KERAS_BACKEND"] = "jax"
+    import keras
+    import numpy as np
+
+    from keras_vae import datasets
+    from keras_vae.evaluation import importance_weighted_bound
+
+    pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
+    results = _load()
+    table = results.setdefault(f"{epochs}_epochs", {})
+    os.makedirs(RUNS, exist_ok=True)
+    for seed in seeds:
+        for name in names:
+            key = f"{name}/{seed}"
+            if key in table:
+                continue
+            out, seconds = _train(name, seed, epochs)
+            model = keras.models.load_model(os.path.join(out, "model.keras"))
+            x = model.preprocessing.transform(pixels)
+            start = time.perf_counter()
+            bound = importance_weighted_bound(model, x, num_samples=BOUND_SAMPLES)
+            with open(os.path.join(out, "metrics.json")) as file:
+                test_elbo = json.load(file)["test"]["elbo"]
+            table[key] = {
+                "bound": float(bound.mean()),
+                "test_elbo": float(test_elbo),
+                "train_seconds": seconds,
+                "bound_seconds": time.perf_counter() - start,
+            }
+            _save(results)
+            print(key, {k: round(v, 2) for k, v in table[key].items()}, flush=True)
+
+
+def markdown():
+    results = _load()
+    lines = []
+    for table, runs in sorted(results.items()):
+        epochs = table.split("_")[0]
+        seeds = sorted({key.split("/")[1] for key in runs}, key=int)
+        lines += [
+            f"`python benchmarks/priors.py run --epochs {epochs} --seeds "
+            f"{' '.join(seeds)}` (JAX, 2 CPU cores; dynamically binarized "
+            f"Fashion-MNIST, the MLP 784-500-120-20, {epochs} epochs): "
+            f"-log p(x) bound with k = {BOUND_SAMPLES:,} on the first "
+            f"{TEST_IMAGES:,} test images, mean ± sd over {len(seeds)} "
+            "seed(s), and the seconds of the whole `keras-vae train` command "
+            "(median):",
+            "",
+            "| model | flags | test bound (nats) | vs VAE | test ELBO | "
+            "train seconds |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        base = [runs[f"vae/{s}"]["bound"] for s in seeds if f"vae/{s}" in runs]
+        for name, (label, flags) in MODELS.items():
+            rows = [runs[f"{name}/{s}"] for s in seeds if f"{name}/{s}" in runs]
+            if not rows:
+                continue
+            bounds = [row["bound"] for row in rows]
+            spread = statistics.stdev(bounds) if len(bounds) > 1 else 0.0
+            gain = statistics.mean(bounds) - statistics.mean(base) if base else 0.0
+            elbo = statistics.mean(row["test_elbo"] for row in rows)
+            seconds = statistics.median(row["train_seconds"] for row in rows)
+            lines.append(
+                f"| {label} | `{' '.join(flags) or '(defaults)'}` | "
+                f"{statistics.mean(bounds):.2f} ± {spread:.2f} | {gain:+.2f} | "
+                f"{elbo:.2f} | {seconds:.0f} |"
+            )
+        lines.append("")
+    lines.append(
+        "Context, not a comparison (binarized MNIST, another dataset, hundreds "
+        "of epochs): Pythae's reproductions read "
+        + ", ".join(f"{k} {v}" for k, v in PYTHAE_MNIST.items())
+        + " nats."
+    )
+    replace_between(
+        PAGE, "<!-- priors:start -->", "<!-- priors:end -->", "\n".join(lines)
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run")
+    run_parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    run_parser.add_argument("--epochs", type=int, default=10)
+    run_parser.add_argument("--models", nargs="+", default=list(MODELS))
+    commands.add_parser("markdown")
+    arguments = parser.parse_args()
+    if arguments.command == "run":
+        run(arguments.seeds, arguments.epochs, arguments.models)
+    else:
+        markdown()
+
+
+if __name__ == "__main__":
+    main()

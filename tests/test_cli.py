@@ -554,6 +554,16 @@ def test_train_with_a_vamp_prior_and_the_importance_weighted_bound(tmp_path):
     assert cli.main(arguments + ["--max-examples", "300", "--prior", "mixture"]) == 1
 
 
+def test_the_discretized_logistic_refuses_digits_before_writing(tmp_path, capsys):
+    # scikit-learn's digits have 17 grey levels (k / 16), not 8-bit values.
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--likelihood", "logistic"]
+    assert cli.main(arguments + ["--out", str(out)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "expects 8-bit pixels" in error
+    assert not out.exists()
+
+
 def test_factor_vae_refuses_a_last_batch_of_one_before_writing(tmp_path, capsys):
     out = tmp_path / "run"
     arguments = ["train", "--dataset", "digits", "--objective", "factor"]

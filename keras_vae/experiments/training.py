@@ -211,6 +211,7 @@ def train(
         # Built before fit, so that a backup can be restored into it.
         model.build(_input_shape(config, data.image_shape))
         model.optimizer.build(model.trainable_variables)
+    _check_targets(model, prepared)
 
     lock = resume.begin(out, config, state)
     try:
@@ -219,6 +220,15 @@ def train(
         )
     finally:
         lock.release()
+
+
+def _check_targets(model, prepared):
+    """The likelihood's check of the data (8-bit values for the discretized
+    logistic, say) on some training images, before the run folder is written:
+    `fit` checks them all, too late to leave nothing behind."""
+    index = np.sort(prepared.train_index[:1024])
+    pixels = np.asarray(prepared.data.x_train[index], "float32")
+    model.likelihood.validate_targets(prepared.preprocessing.transform(pixels))
 
 
 def _check_batches_of_pairs(config, count):

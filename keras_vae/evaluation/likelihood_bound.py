@@ -217,18 +217,30 @@ def _kl_estimates(model, mean, raw_scale, z, labels):
     return ops.sum(ops.reshape(estimates, (k, n)), axis=0)
 
 
-def bits_per_dimension(nats, input_shape):
+def bits_per_dimension(nats, input_shape, model=None):
     """Converts nats per example to bits per data dimension.
+
+    Without `model`, a plain change of units. With the model that gave the
+    nats, the number becomes the bits per dimension of the 8-bit pixels
+    (256 levels per value), comparable across likelihoods: a density's
+    -log p(x) (the Gaussian ones on standardized pixels, the continuous
+    Bernoulli on pixels in [0, 1]) is turned into the -log of the mass of
+    each pixel's bin, -log p(pixels) + D log 256, with the standardization's
+    log-Jacobian D log(std); the discretized logistic already gives that
+    mass. (A model of binarized pixels models other data: its bits are those
+    of the binary images.)
 
     Args:
         nats: Float or array, a negative log-likelihood (or bound) per example.
         input_shape: Tuple, the shape of one example (without the batch axis).
+        model: A `VAE` or `ConditionalVAE` with a `preprocessing`, or `None`.
 
     Returns:
-        `nats / (prod(input_shape) * log 2)`, of the type of `nats`.
+        Bits per dimension, of the type of `nats`.
 
     Raises:
-        ValueError: if `input_shape` holds no value.
+        ValueError: if `input_shape` holds no value, or `model` has no
+            preprocessing to tell the pixels' scale.
 
     Example:
 
@@ -243,4 +255,25 @@ def bits_per_dimension(nats, input_shape):
         raise ValueError(
             f"Expected an input shape with at least one value. Received: {input_shape}"
         )
+    if model is not None:
+        nats = nats + _to_8_bit_mass(model, dimensions)
     return nats / (dimensions * math.log(2.0))
+
+
+def _to_8_bit_mass(model, dimensions):
+    """What turns the model's nats into -log of the 8-bit pixels' mass."""
+    from keras_vae.likelihoods import DiscretizedLogistic
+
+    preprocessing = getattr(model, "preprocessing", None)
+    if preprocessing is None:
+        raise ValueError(
+            "bits_per_dimension(..., model=...) needs a model with a "
+            "preprocessing (keras_vae.datasets.Preprocessing), which tells the "
+            "pixels' scale; without one, leave `model` out."
+        )
+    if isinstance(model.likelihood, DiscretizedLogistic) or preprocessing.binary:
+        return 0.0
+    offset = dimensions * math.log(256.0)
+    if preprocessing.mode == "standardize":
+        offset += dimensions * math.log(preprocessing.std)
+    return offset

@@ -174,3 +174,27 @@ def test_bad_input():
         importance_weighted_bound(cvae, images)
     with pytest.raises(ValueError, match=r"Labels must be integers in \[0, 3\)"):
         importance_weighted_bound(cvae, images, np.array([0, 1, 2, 3]))
+
+
+def test_bits_per_dimension_of_8_bit_pixels_are_comparable_across_likelihoods():
+    from keras_vae.datasets import Preprocessing
+
+    def model(likelihood, preprocessing):
+        encoder, decoder = keras_vae.architectures.mlp((4,), 2, hidden_units=(4,))
+        return keras_vae.models.VAE(
+            encoder, decoder, likelihood=likelihood, preprocessing=preprocessing
+        )
+
+    # A continuous Bernoulli of logit 0 is the uniform density on [0, 1]: 0
+    # nats, and 8 bits per 8-bit pixel, the uniform distribution of 256 levels.
+    uniform = model("continuous_bernoulli", Preprocessing("scale"))
+    assert bits_per_dimension(0.0, (4,), uniform) == pytest.approx(8.0)
+    # Standardized by std 1/4, a density's pixels are 4 times as spread out.
+    standardized = model("gaussian", Preprocessing("standardize", 0.5, 0.25))
+    assert bits_per_dimension(0.0, (4,), standardized) == pytest.approx(6.0)
+    # The discretized logistic's nats are the mass of the 8-bit values already.
+    logistic = model("logistic", Preprocessing("scale"))
+    nats = 4 * math.log(2.0)
+    assert bits_per_dimension(nats, (4,), logistic) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="needs a model with a preprocessing"):
+        bits_per_dimension(1.0, (4,), model("gaussian", None))

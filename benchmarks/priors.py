@@ -40,6 +40,7 @@ BOUND_SAMPLES = 1000
 MODELS = {
     "vae": ("VAE, N(0, I)", []),
     "iwae5": ("IWAE, k = 5", ["--train-samples", "5"]),
+    "iwae10": ("IWAE, k = 10", ["--train-samples", "10"]),
     "mixture": ("VAE, mixture prior (10)", ["--prior", "mixture:10"]),
     "vamp": ("VAE, VampPrior (50)", ["--prior", "vamp:50"]),
     "vamp_iwae5": (

@@ -368,6 +368,43 @@ def _vae_with_a_penalty_name():
     return models.VAE(*architectures.mlp((8, 8, 1), 2), penalty="tcvae")
 
 
+def _iwae_with_no_samples():
+    from keras_vae import architectures, models
+
+    return models.VAE(*architectures.mlp((8, 8, 1), 2), num_samples=0)
+
+
+def _class_prior_on_a_vae():
+    from keras_vae import architectures, models, priors
+
+    return models.VAE(*architectures.mlp((8, 8, 1), 2), prior=priors.ClassPrior(10))
+
+
+def _class_prior_of_other_classes():
+    from keras_vae import architectures, models, priors
+
+    networks = architectures.conv_conditional((8, 8, 1), 2, 10)
+    return models.ConditionalVAE(*networks, num_classes=10, prior=priors.ClassPrior(3))
+
+
+def _prior_of_another_latent_size():
+    from keras_vae import architectures, models, priors
+
+    prior = priors.MixturePrior(4)
+    models.VAE(*architectures.mlp((8, 8, 1), 2), prior=prior).build((None, 8, 8, 1))
+    other = models.VAE(*architectures.mlp((8, 8, 1), 5), prior=prior)
+    other.build((None, 8, 8, 1))
+
+
+def _vamp_prior_of_other_inputs():
+    from keras_vae import architectures, models, priors
+
+    prior = priors.VampPrior(4)
+    models.VAE(*architectures.mlp((8, 8, 1), 2), prior=prior).build((None, 8, 8, 1))
+    other = models.VAE(*architectures.mlp((4, 4, 1), 2), prior=prior)
+    other.build((None, 4, 4, 1))
+
+
 def _factor_vae_on_a_last_batch_of_one():
     from keras_vae import architectures, layers, models
 
@@ -570,6 +607,43 @@ CASES = [
         library(later(_factor_vae_on_a_last_batch_of_one)),
         "batch_size=16 with 33 examples",
         "batches of 2 or more",
+    ),
+    Case(
+        "model",
+        "`VAE(encoder, decoder, num_samples=0)`: the importance-weighted bound of no "
+        "samples",
+        library(later(_iwae_with_no_samples)),
+        "num_samples=0",
+        "an integer >= 1",
+    ),
+    Case(
+        "model",
+        "`VAE(..., prior=ClassPrior(10))`: a conditional prior on an unconditional "
+        "model",
+        library(later(_class_prior_on_a_vae)),
+        "not a VAE",
+        "needs a ConditionalVAE",
+    ),
+    Case(
+        "model",
+        "`ConditionalVAE(..., num_classes=10, prior=ClassPrior(3))`",
+        library(later(_class_prior_of_other_classes)),
+        "The prior has 3 classes",
+        "ClassPrior(10)",
+    ),
+    Case(
+        "model",
+        "A `MixturePrior` built for 2 latent dimensions given to a model of 5",
+        library(later(_prior_of_another_latent_size)),
+        "this model's latent shape is (5,)",
+        "built for latent shape (2,)",
+    ),
+    Case(
+        "model",
+        "A `VampPrior` whose pseudo-inputs are 8×8 given to a model of 4×4 images",
+        library(later(_vamp_prior_of_other_inputs)),
+        "this model's input shape is (4, 4, 1)",
+        "built for input shape (8, 8, 1)",
     ),
     Case(
         "model",
@@ -882,6 +956,21 @@ CASES = [
         "run already holds a finished run",
         "--overwrite",
         setup=_copy_run(),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --prior gauss`",
+        command("train", "--prior", "gauss"),
+        "Invalid prior 'gauss'",
+        "Expected KIND[:COMPONENTS]",
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --likelihood logistic` on scikit-learn's digits (17 grey "
+        "levels, not 8-bit)",
+        command("train", *RUN_ARGS, "--likelihood", "logistic", "--out", "run"),
+        "Received values in [0, 1] off that grid",
+        "expects 8-bit pixels",
     ),
     Case(
         "command line",

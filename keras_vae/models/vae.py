@@ -1,3 +1,5 @@
+import functools
+
 import keras
 from keras import ops
 
@@ -519,10 +521,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             self.encoder_outputs(x, labels, training), training=training
         )
         k = self.num_samples
-
-        def tiled(tensor):
-            return ops.tile(tensor, (k,) + (1,) * (len(tensor.shape) - 1))
-
+        tiled = functools.partial(_tiled, k=k)
         z = self.sampling([tiled(mean), tiled(raw_scale)], training=training)
         tiled_labels = None if labels is None else tiled(labels)
         outputs = self.decoder_outputs(z, tiled_labels, training)
@@ -533,10 +532,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         """-log (1/k) sum_i w_i per example, log w_i = log p(x|z_i) +
         beta * (log p(z_i) - log q(z_i|x))."""
         k = self.num_samples
-
-        def tiled(tensor):
-            return ops.tile(tensor, (k,) + (1,) * (len(tensor.shape) - 1))
-
+        tiled = functools.partial(_tiled, k=k)
         tiled_labels = None if labels is None else tiled(labels)
         log_ratio = self.latent_log_prior(z, tiled_labels) - log_posterior(
             tiled(mean), tiled(sigma), z
@@ -590,3 +586,8 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _tiled(tensor, k):
+    """`k` copies of a batch, one after the other along the batch axis."""
+    return ops.tile(tensor, (k,) + (1,) * (len(tensor.shape) - 1))

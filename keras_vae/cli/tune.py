@@ -64,6 +64,24 @@ def add_parser(commands):
         "first convolution of the CVAE",
     )
     space("--learning-rate", number_argument(), defaults.LEARNING_RATE, "LR", "")
+    group.add_argument(
+        "--prior",
+        type=options.spec(_prior_text),
+        nargs="+",
+        default=["normal"],
+        metavar="KIND[:K]",
+        help="candidate priors, as train --prior takes them, e.g. normal vamp:50 "
+        "(default: normal)",
+    )
+    group.add_argument(
+        "--train-samples",
+        type=positive_int,
+        nargs="+",
+        default=[1],
+        metavar="K",
+        help="candidate posterior samples of the training objective, e.g. 1 5 "
+        "(default: 1, the ELBO)",
+    )
     group = parser.add_argument_group("search")
     group.add_argument(
         "--tuner", choices=TUNERS, default=defaults.TUNER, help="(default: %(default)s)"
@@ -129,6 +147,15 @@ def _listed(value):
     return value if isinstance(value, tuple) else (value,)
 
 
+def _prior_text(text):
+    return str(settings.PriorSpec.parse(text))
+
+
+def _candidates(values):
+    """One value: fixed; more: the candidates to choose from."""
+    return values[0] if len(values) == 1 else list(values)
+
+
 def _space(values, name):
     if len(values) == 1:
         return values[0]
@@ -153,6 +180,8 @@ def hypermodel_arguments(arguments, input_shape, num_classes):
         "learning_rate": _space(arguments.learning_rate, "learning-rate"),
         "rate_budget": arguments.rate_budget,
         "seed": arguments.seed,
+        "prior": _candidates(arguments.prior),
+        "train_samples": _candidates(arguments.train_samples),
     }
     if arguments.model == "vae":
         return {

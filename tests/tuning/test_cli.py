@@ -11,6 +11,7 @@ from keras_vae import cli
         (["--beta", "0", "1", "2"], "one value (fixed) or two (a range)"),
         (["--objective", "accuracy"], "Unknown objective"),
         (["--objective", "rate"], "--rate-budget"),
+        (["--model", "cvae", "--prior", "vamp"], "the VampPrior an unconditional VAE"),
     ],
 )
 def test_bad_search_settings_are_one_line_errors(arguments, message, tmp_path, capsys):
@@ -31,6 +32,8 @@ def test_bad_search_settings_are_one_line_errors(arguments, message, tmp_path, c
         (["--workers", "0"], "expected an integer >= 1, got 0"),
         (["--max-trials", "0"], "expected an integer >= 1, got 0"),
         (["--seed", "-1"], "expected an integer >= 0, got -1"),
+        (["--prior", "normal", "gauss"], "Invalid prior 'gauss'"),
+        (["--train-samples", "1", "0"], "expected an integer >= 1, got 0"),
     ],
 )
 def test_bad_flags_are_rejected_by_the_parser(arguments, message, capsys):
@@ -38,6 +41,21 @@ def test_bad_flags_are_rejected_by_the_parser(arguments, message, capsys):
         cli.main(["tune", *arguments])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_priors_and_training_samples_are_candidates_of_the_search():
+    from keras_vae.cli import build_parser
+    from keras_vae.cli.tune import hypermodel_arguments
+
+    parser = build_parser("keras-vae")
+    arguments = parser.parse_args(
+        ["tune", "--prior", "normal", "vamp:8", "--train-samples", "1", "4"]
+    )
+    searched = hypermodel_arguments(arguments, (8, 8, 1), 10)
+    assert searched["prior"] == ["normal", "vamp:8"]
+    assert searched["train_samples"] == [1, 4]
+    fixed = hypermodel_arguments(parser.parse_args(["tune"]), (8, 8, 1), 10)
+    assert (fixed["prior"], fixed["train_samples"]) == ("normal", 1)
 
 
 def test_a_different_search_in_the_same_directory_is_refused(tmp_path, capsys):

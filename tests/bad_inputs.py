@@ -740,7 +740,7 @@ CASES = [
         '`likelihoods.get("poisson")`',
         library(_module("keras_vae.likelihoods.get"), "poisson"),
         "likelihood='poisson'",
-        "['bernoulli', 'gaussian']",
+        "['bernoulli', 'continuous_bernoulli', 'gaussian'",
     ),
     Case(
         "likelihood",

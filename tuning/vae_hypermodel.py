@@ -137,8 +137,12 @@ class VAEHyperModel(keras_tuner.HyperModel):
             "learning_rate": _draw(
                 hp, "learning_rate", self.learning_rate, default=defaults.LEARNING_RATE
             ),
-            "prior": _draw(hp, "prior", self.prior, default="normal"),
-            "train_samples": _draw(hp, "train_samples", self.train_samples, default=1),
+            # Left out of `hp` unless set: searches written before these
+            # settings existed keep their space and their trials.
+            "prior": _draw_unless(hp, "prior", self.prior, default="normal"),
+            "train_samples": _draw_unless(
+                hp, "train_samples", self.train_samples, default=1
+            ),
             **self._draw_architecture(hp),
         }
 
@@ -266,6 +270,13 @@ def _draw(hp, name, space, default):
     if isinstance(space, list):
         return hp.Choice(name, space, default=default if default in space else space[0])
     return hp.Fixed(name, space)
+
+
+def _draw_unless(hp, name, space, default):
+    """`_draw`, but the default itself, not searched, stays out of `hp`."""
+    if space == default:
+        return default
+    return _draw(hp, name, space, default)
 
 
 def _json(space):

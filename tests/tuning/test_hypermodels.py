@@ -24,8 +24,6 @@ def test_build_with_default_hyperparameters_gives_documented_defaults():
         "latent_dim": 20,
         "beta_log10": 0.0,
         "learning_rate": 1e-3,
-        "prior": "normal",
-        "train_samples": 1,
         "hidden_units": 500,
     }
     assert model.prior is None and model.num_samples == 1

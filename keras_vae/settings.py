@@ -245,16 +245,9 @@ class Objective:
     @classmethod
     def parse(cls, text):
         """Reads `"tcvae"` or `"tcvae:6"`; raises `ValueError`."""
-        kind, *rest = str(text).split(":")
-        try:
-            if len(rest) > 1:
-                raise ValueError
-            weight = float(rest[0]) if rest else None
-        except ValueError:
-            raise ValueError(
-                f"Invalid objective {text!r}. Expected {cls.FORM}, e.g. tcvae:6."
-            ) from None
-        return cls(kind, weight)
+        return cls(
+            *_kind_and_value(text, float, "objective", f"{cls.FORM}, e.g. tcvae:6")
+        )
 
     def __str__(self):
         return self.kind if self.weight is None else f"{self.kind}:{self.weight:g}"
@@ -316,16 +309,7 @@ class PriorSpec:
     @classmethod
     def parse(cls, text):
         """Reads `"mixture"` or `"mixture:10"`; raises `ValueError`."""
-        kind, *rest = str(text).split(":")
-        try:
-            if len(rest) > 1:
-                raise ValueError
-            components = int(rest[0]) if rest else None
-        except ValueError:
-            raise ValueError(
-                f"Invalid prior {text!r}. Expected {cls.FORM}, e.g. mixture:10."
-            ) from None
-        return cls(kind, components)
+        return cls(*_kind_and_value(text, int, "prior", f"{cls.FORM}, e.g. mixture:10"))
 
     def __str__(self):
         if self.components is None:
@@ -348,6 +332,17 @@ class PriorSpec:
 
 def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _kind_and_value(text, convert, what, expected):
+    """Splits `"KIND"` or `"KIND:VALUE"` into `(kind, convert(VALUE) or None)`."""
+    kind, *rest = str(text).split(":")
+    try:
+        if len(rest) > 1:
+            raise ValueError
+        return kind, convert(rest[0]) if rest else None
+    except ValueError:
+        raise ValueError(f"Invalid {what} {text!r}. Expected {expected}.") from None
 
 
 def resolve(**settings):

@@ -1,6 +1,7 @@
 """The conditional study of docs/commands/evaluate.md, regenerated.
 
     python docs/conditional_study.py WORK_DIR    # about 70 minutes on 2 CPU cores
+    python docs/conditional_study.py WORK_DIR --priors
 
 Trains the conv CVAE (z = 15, 10 epochs, Fashion-MNIST, seed 0) once per lever
 with `keras-vae train`, judges every run with `keras-vae evaluate RUN
@@ -13,6 +14,10 @@ and `evaluate` on it. Writes, into docs/figures:
   original and on the winning run;
 - cvae-before.png, cvae-after.png: the original's prior samples and the
   winning run's samples, one row per class.
+
+With `--priors`, trains and judges `PRIOR_LEVERS` instead (the learned
+conditional prior p(z | y), `--prior class`) and writes
+conditional-prior-table.txt only.
 
 A run already finished in WORK_DIR is evaluated again, not retrained.
 `docs/make_figures.sh --all` calls it.
@@ -41,6 +46,13 @@ LEVERS = [
         ["--condition-all-layers", *BERNOULLI],
     ),
 ]
+PRIOR_LEVERS = [
+    (
+        "class-prior-all-layers",
+        "`--prior class --condition-all-layers`",
+        ["--prior", "class", "--condition-all-layers"],
+    ),
+]
 WINNER = ["--condition-all-layers", "--latent-mixture", "30"]
 
 
@@ -64,9 +76,17 @@ def train(name, arguments):
 
 
 def judge(run, latent_mixture=True):
-    """`evaluate`'s output and its numbers, as the table shows them."""
+    """`evaluate`'s output and its numbers, as the table shows them; kept
+    beside the run, so that a table is written again without evaluating."""
     extra = ["--latent-mixture", "30"] if latent_mixture else []
-    output = keras_vae("evaluate", run, "--iw-samples", "0", *extra)
+    saved = f"{run}-evaluate{'-mixture' if latent_mixture else ''}.txt"
+    if os.path.exists(saved):
+        with open(saved) as file:
+            output = file.read()
+    else:
+        output = keras_vae("evaluate", run, "--iw-samples", "0", *extra)
+        with open(saved, "w") as file:
+            file.write(output)
     return output, _numbers(output)
 
 
@@ -108,11 +128,12 @@ def table(rows):
             for index, value in enumerate(numbers[kind])
         ]
         lines.append(f"| {label} | {elbo} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append(
-        "¹ Bernoulli negative log-likelihood of pixels in [0, 1]: not comparable with "
-        "the Gaussian rows."
-    )
+    if any("bernoulli" in arguments for _, arguments, _ in rows):
+        lines.append("")
+        lines.append(
+            "¹ Bernoulli negative log-likelihood of pixels in [0, 1]: not comparable "
+            "with the Gaussian rows."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -125,14 +146,10 @@ def _percent(text):
     return text.replace("%", " %")
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    work = os.path.abspath(sys.argv[1])
-    os.makedirs(work, exist_ok=True)
-    os.chdir(work)  # the outputs name the runs by their folder names
+def judge_levers(levers):
+    """Trains (unless done) and judges each lever: the table's rows."""
     rows = []
-    for name, label, arguments in LEVERS:
+    for name, label, arguments in levers:
         run = train(name, arguments)
         output, numbers = judge(run)
         if name == "original":
@@ -141,7 +158,19 @@ def main():
         with open(os.path.join(run, "metrics.json")) as file:
             numbers["elbo"] = json.load(file)["test"]["elbo"]
         rows.append((label, arguments, numbers))
-    _write("conditional-study-table.txt", table(rows))
+    return rows
+
+
+def main():
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--priors"]):
+        sys.exit(__doc__)
+    work = os.path.abspath(sys.argv[1])
+    os.makedirs(work, exist_ok=True)
+    os.chdir(work)  # the outputs name the runs by their folder names
+    if sys.argv[2:] == ["--priors"]:
+        _write("conditional-prior-table.txt", table(judge_levers(PRIOR_LEVERS)))
+        return
+    _write("conditional-study-table.txt", table(judge_levers(LEVERS)))
     winner = train("cvae-win", WINNER)
     output, _ = judge(winner, latent_mixture=False)
     _write("cvae-win-output.txt", output)

@@ -127,3 +127,27 @@ def test_startup_benchmark_measures_fresh_processes():
     }
     text = startup["table"](result, 3)
     assert "| `x` | 1.23 | yes |" in text and "medians of 3" in text
+
+
+def test_likelihood_gap_compares_each_row_with_the_peers_same_seeds():
+    gap = _module("likelihood_gap")
+    train, test = gap["photo_patches"]()
+    assert train.dtype == test.dtype == "uint8"
+    assert train.shape[1:] == test.shape[1:] == (16, 16, 3)
+    # The right fifth of each photograph is the test split: about a quarter
+    # as many patches as the training split.
+    assert 0.15 < len(test) / len(train) < 0.3, (len(train), len(test))
+    row = {"train_images": 10, "test_images": 5, "negative_elbo": 0.0}
+    results = {
+        "digits/0/peer": {**row, "bound": 50.0},
+        "digits/1/peer": {**row, "bound": 52.0},
+        "digits/0/defaults": {**row, "bound": 49.0},
+        "digits/1/defaults": {**row, "bound": 50.0},
+        "digits/0/lr2": {**row, "bound": 51.0},
+    }
+    lines = gap["table"](results).splitlines()
+    defaults = next(line for line in lines if "keras_vae defaults" in line)
+    assert "| 0, 1 |" in defaults and "| 49.50 | -1.50 (-2.9 %) |" in defaults
+    # A variant of seed 0 only is set beside the peer's seed 0 alone.
+    doubled = next(line for line in lines if "learning rate 2e-3" in line)
+    assert "| 0 |" in doubled and "| 51.00 | +1.00 (+2.0 %) |" in doubled

@@ -3,7 +3,8 @@
 # sweep, tune, sample/interpolate/encode, the photographs, the parameterization
 # study, the bad-input table) from the package itself, on real Fashion-MNIST
 # (Debian's dataset-fashion-mnist, or --data-path files). With --all, also the
-# conditional study (docs/conditional_study.py, about 70 minutes), the
+# conditional study (docs/conditional_study.py, about 70 minutes, and its
+# learned-prior lever, --priors, about 20 minutes), the
 # likelihood table beside the PyTorch peer (benchmarks/likelihood_table.py,
 # about 35 minutes) and the speed tables of docs/benchmarks.md
 # (benchmarks/run.py, about 40 minutes; run nothing else meanwhile) and the
@@ -97,6 +98,7 @@ python -c "from PIL import Image; Image.open('tensorboard.png').crop((0, 0, 1400
 
 if $all; then
   run python "$docs/conditional_study.py" study
+  run python "$docs/conditional_study.py" study --priors
   # The runs of docs/likelihoods.md's commands, under their names there.
   ln -sfn train-vae vae && ln -sfn study/original cvae
   run python "$docs/../benchmarks/likelihood_table.py" vae cvae \

@@ -42,7 +42,12 @@ def test_refitting_one_model_keeps_memory_flat_on_tensorflow():
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_new_models_keep_memory_flat(backend):
     rss = _soak(backend, "new", 10)
-    assert rss[-1] - rss[3] < 16, rss  # 0.01 (JAX), 0.37 (PyTorch) MB per fit
+    # 0.01 (JAX), 0.37 (PyTorch) MB per fit measured, but PyTorch's resident
+    # size swings by up to 17 MB from one fit to the next, either way (16.5 MB
+    # over fits 4-10 failed a 16 MB bound once in CI). A new model kept alive
+    # per fit (its 0.9 M weights and Adam slots, about 11 MB) would add 66 MB
+    # over those 6 fits: the bound is half of that.
+    assert rss[-1] - rss[3] < 33, rss
 
 
 def test_new_models_on_tensorflow_cost_what_plain_keras_models_cost():

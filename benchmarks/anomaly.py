@@ -39,7 +39,6 @@ writes the tables of docs/guides/anomalies.md from it.
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -48,6 +47,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import results_file  # noqa: E402
+
 RESULTS = os.path.join(HERE, "anomaly_results.json")
 PAGE = os.path.join(ROOT, "docs", "guides", "anomalies.md")
 RUNS = os.path.join(tempfile.gettempdir(), "keras-vae-anomaly-runs")
@@ -55,20 +57,6 @@ FAR_RUNS = {
     "default": [],
     "bernoulli": ["--likelihood", "bernoulli", "--preprocessing", "scale"],
 }
-
-
-def _load():
-    if os.path.isfile(RESULTS):
-        with open(RESULTS) as file:
-            return json.load(file)
-    return {}
-
-
-def _save(key, value):
-    results = _load()
-    results[key] = value
-    with open(RESULTS, "w") as file:
-        json.dump(results, file, indent=1)
 
 
 def _train(name, flags, backend):
@@ -102,7 +90,7 @@ def far(backend):
                 flush=True,
             )
         table[name]["test_flagged"] = float(run.model.flag_anomalies(test).mean())
-    _save("far", {"backend": backend, "runs": table})
+    results_file.add(RESULTS, "far", {"backend": backend, "runs": table})
 
 
 def cvae(backend):
@@ -126,7 +114,8 @@ def cvae(backend):
             for method in scores
         }
     print("cvae accuracy", accuracy, table)
-    _save(
+    results_file.add(
+        RESULTS,
         "cvae",
         {
             "backend": backend,
@@ -154,7 +143,9 @@ def one_class(backend, classes, epochs):
     from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
-    results = _load().get("one_class", {"backend": backend, "classes": {}})
+    results = results_file.load(RESULTS).get(
+        "one_class", {"backend": backend, "classes": {}}
+    )
     for held_out in classes:
         keep = data.y_train != held_out
         x, y = data.x_train[keep], data.y_train[keep]
@@ -225,7 +216,7 @@ def _record(key, results, held_out, row, started, backend, epochs):
     )
     results["classes"][str(held_out)] = row
     results.update(backend=backend, epochs=epochs)
-    _save(key, results)
+    results_file.add(RESULTS, key, results)
 
 
 CVAE_METHODS = ("dose", "elbo", "class_entropy")
@@ -241,7 +232,7 @@ def one_class_cvae(backend, classes, epochs):
     from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
-    results = _load().get("one_class_cvae", {"classes": {}})
+    results = results_file.load(RESULTS).get("one_class_cvae", {"classes": {}})
     folder = os.path.join(RUNS, "one-class-cvae")
     os.makedirs(folder, exist_ok=True)
     for held_out in classes:
@@ -319,7 +310,7 @@ def one_class_combinations(classes, epochs):
     from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
-    results = _load().get("one_class_combinations", {"classes": {}})
+    results = results_file.load(RESULTS).get("one_class_combinations", {"classes": {}})
     folder = os.path.join(RUNS, "one-class-cvae")
 
     def standardize(train, test):
@@ -421,7 +412,8 @@ def cost(repeats):
         print(method, seconds[method], flush=True)
     import keras
 
-    _save(
+    results_file.add(
+        RESULTS,
         "cost",
         {
             "backend": keras.backend.backend(),
@@ -464,7 +456,7 @@ def markdown():
     from keras_vae.datasets.loading import CLASS_NAMES
 
     class_names = CLASS_NAMES["fashion_mnist"]
-    results = _load()
+    results = results_file.load(RESULTS)
     date = time.strftime("%Y-%m-%d")
     if "far" in results:
         far_results = results["far"]
@@ -641,5 +633,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
     main()

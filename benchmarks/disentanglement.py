@@ -19,7 +19,6 @@
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,6 +27,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import results_file  # noqa: E402
+
 RESULTS = os.path.join(HERE, "disentanglement_results.json")
 PAGE = os.path.join(ROOT, "docs", "guides", "disentanglement.md")
 FIGURES = os.path.join(ROOT, "docs", "figures")
@@ -46,20 +48,6 @@ MODELS = {
 }
 # What a run records besides disentanglement_metrics' scores.
 BOOKKEEPING = ("fit_seconds", "metric_seconds", "test_elbo", "test_kl")
-
-
-def _load():
-    if os.path.isfile(RESULTS):
-        with open(RESULTS) as file:
-            return json.load(file)
-    return {"runs": {}}
-
-
-def _save(results):
-    temporary = RESULTS + ".tmp"
-    with open(temporary, "w") as file:
-        json.dump(results, file, indent=1)
-    os.replace(temporary, RESULTS)
 
 
 def _model(name, seed):
@@ -88,7 +76,7 @@ def run(seeds, epochs=1, names=None):
 
     data = datasets.load("dsprites")
     test = np.asarray(data.x_test, "float32")
-    results = _load()
+    results = results_file.load(RESULTS)
     results.update(
         backend=keras.backend.backend(),
         train_images=TRAIN_IMAGES,
@@ -128,7 +116,7 @@ def run(seeds, epochs=1, names=None):
                 "test_kl": float(evaluation["kl_loss"]),
                 **scores,
             }
-            _save(results)
+            results_file.save(RESULTS, results)
             print(key, {k: round(v, 3) for k, v in results[table][key].items()})
             sys.stdout.flush()
 
@@ -217,7 +205,7 @@ def markdown():
     from keras_vae import datasets
     from keras_vae.experiments.traversal import traverse, write_traversal
 
-    results = _load()
+    results = results_file.load(RESULTS)
     lines, per_seed, ordering = _study_table(results, results["runs"])
     metric_seconds = [v["metric_seconds"] for v in results["runs"].values()]
     text = lines + [
@@ -284,7 +272,6 @@ def _seeds(rows):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run")

@@ -32,7 +32,6 @@ standard deviation, as `keras-vae train` does by default.
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -44,6 +43,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import results_file  # noqa: E402
 from page_blocks import replace_between  # noqa: E402
 
 RESULTS = os.path.join(HERE, "likelihood_gap_results.json")
@@ -169,22 +169,6 @@ def ours(x, x_test, seed, epochs, variant, latent_dim=20, batch_size=64):
     return float(elbo.mean()), float(bound.mean()), seconds
 
 
-def _load_results():
-    if os.path.isfile(RESULTS):
-        with open(RESULTS) as file:
-            return json.load(file)
-    return {}
-
-
-def _save(key, value):
-    # Read again: another study process may have added its results.
-    results = {**_load_results(), key: value}
-    temporary = f"{RESULTS}.{os.getpid()}.tmp"
-    with open(temporary, "w") as file:
-        json.dump(results, file, indent=1, sort_keys=True)
-    os.replace(temporary, RESULTS)
-
-
 def run(arguments):
     import keras
 
@@ -194,7 +178,7 @@ def run(arguments):
         for seed in arguments.seeds:
             for variant in arguments.variants:
                 key = f"{name}/{seed}/{variant}"
-                if key in _load_results():
+                if key in results_file.load(RESULTS):
                     continue
                 peer_run = variant == "peer"
                 if peer_run:
@@ -211,7 +195,7 @@ def run(arguments):
                     "backend": "torch" if peer_run else keras.backend.backend(),
                     "date": time.strftime("%Y-%m-%d"),
                 }
-                _save(key, value)
+                results_file.add(RESULTS, key, value)
                 print(f"{key}: -ELBO {elbo:.2f}, bound {bound:.2f} ({seconds:.0f} s)")
 
 
@@ -273,7 +257,7 @@ def main():
             PAGE,
             "<!-- likelihood-gap:start -->",
             "<!-- likelihood-gap:end -->",
-            table(_load_results()),
+            table(results_file.load(RESULTS)),
         )
 
 

@@ -29,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import results_file  # noqa: E402
 from page_blocks import replace_between  # noqa: E402
 
 RESULTS = os.path.join(HERE, "priors_results.json")
@@ -54,20 +55,6 @@ MODELS = {
 PYTHAE_MNIST = {"VAE": 89.78, "IWAE (k = 50)": 86.82, "VampPrior": 85.79}
 
 
-def _load():
-    if os.path.isfile(RESULTS):
-        with open(RESULTS) as file:
-            return json.load(file)
-    return {}
-
-
-def _save(results):
-    temporary = RESULTS + ".tmp"
-    with open(temporary, "w") as file:
-        json.dump(results, file, indent=1)
-    os.replace(temporary, RESULTS)
-
-
 def _train(name, seed, epochs):
     out = os.path.join(RUNS, f"{name}-{seed}-{epochs}")
     command = [sys.executable, "-m", "keras_vae", "train", "--dataset"]
@@ -88,7 +75,7 @@ def run(seeds, epochs, names):
     from keras_vae.evaluation import importance_weighted_bound
 
     pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
-    results = _load()
+    results = results_file.load(RESULTS)
     table = results.setdefault(f"{epochs}_epochs", {})
     os.makedirs(RUNS, exist_ok=True)
     for seed in seeds:
@@ -109,12 +96,12 @@ def run(seeds, epochs, names):
                 "train_seconds": seconds,
                 "bound_seconds": time.perf_counter() - start,
             }
-            _save(results)
+            results_file.save(RESULTS, results)
             print(key, {k: round(v, 2) for k, v in table[key].items()}, flush=True)
 
 
 def markdown():
-    results = _load()
+    results = results_file.load(RESULTS)
     lines = []
     for table, runs in sorted(results.items()):
         epochs = table.split("_")[0]

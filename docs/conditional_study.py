@@ -19,7 +19,8 @@ With `--priors`, trains and judges `PRIOR_LEVERS` instead (the learned
 conditional prior p(z | y), `--prior class`) and writes
 conditional-prior-table.txt only.
 
-A run already finished in WORK_DIR is evaluated again, not retrained.
+A run already finished in WORK_DIR is not trained again, nor evaluated again
+once its folder keeps `evaluate`'s output.
 `docs/make_figures.sh --all` calls it.
 """
 
@@ -76,10 +77,10 @@ def train(name, arguments):
 
 
 def judge(run, latent_mixture=True):
-    """`evaluate`'s output and its numbers, as the table shows them; kept
-    beside the run, so that a table is written again without evaluating."""
+    """`evaluate`'s output and its numbers, as the table shows them; kept in
+    the run's folder, so that a table is written again without evaluating."""
     extra = ["--latent-mixture", "30"] if latent_mixture else []
-    saved = f"{run}-evaluate{'-mixture' if latent_mixture else ''}.txt"
+    saved = os.path.join(run, f"evaluate{'-mixture' if latent_mixture else ''}.txt")
     if os.path.exists(saved):
         with open(saved) as file:
             output = file.read()
@@ -162,7 +163,7 @@ def judge_levers(levers):
 
 
 def main():
-    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["--priors"]):
+    if len(sys.argv) < 2 or sys.argv[2:] not in ([], ["--priors"]):
         sys.exit(__doc__)
     work = os.path.abspath(sys.argv[1])
     os.makedirs(work, exist_ok=True)

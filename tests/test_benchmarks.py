@@ -151,3 +151,21 @@ def test_likelihood_gap_compares_each_row_with_the_peers_same_seeds():
     # A variant of seed 0 only is set beside the peer's seed 0 alone.
     doubled = next(line for line in lines if "learning rate 2e-3" in line)
     assert "| 0 |" in doubled and "| 51.00 | +1.00 (+2.0 %) |" in doubled
+
+
+def test_the_anomaly_guide_is_what_its_results_file_says(tmp_path):
+    """docs/guides/anomalies.md's tables are written from
+    benchmarks/anomaly_results.json, each with the date it was measured."""
+    markdown = _module("anomaly")["markdown"]
+    page = os.path.join(ROOT, "docs", "guides", "anomalies.md")
+    copy = tmp_path / "anomalies.md"
+    with open(page) as file:
+        committed = file.read()
+    copy.write_text(committed)
+    markdown.__globals__["PAGE"] = str(copy)
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        markdown()
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    assert copy.read_text() == committed

@@ -33,11 +33,10 @@
   in the space of the nine classes' -ELBOs (the class profile). Measured to
   choose a method, not offered as one.
 - one-class-neighbours: on one-class's VAEs (kept in its run folder, trained
-  when missing), the mean
-  distance to the 5 nearest codes (posterior means) of the training images,
-  of 10,000 of them, of the validation images, and of 10,000 training images
-  in the space of the codes and the DoSE statistics. Measured to choose a
-  method, not offered as one.
+  when missing), the mean distance to the 5 nearest codes (posterior means)
+  of the training images, of 10,000 of them, of the validation images, and
+  of 10,000 training images in the space of the codes and the DoSE
+  statistics. Measured to choose a method, not offered as one.
 - cost: median seconds to score the 10,000 test images with the default
   method (dose) on the default run, after one warm-up call.
 
@@ -294,7 +293,8 @@ def one_class_neighbours(backend, classes, epochs):
         test_statistics = statistics(data.x_test)
         reference_statistics = statistics(x_train[chosen])
         # Codes and statistics each standardized on the reference; the
-        # statistics weighted 2 (measured best of 0.5, 1, 2 on eight classes).
+        # statistics weighted 2 (the best of 0.5, 1 and 2 in a trial on eight
+        # of the classes).
         center, scale = train[chosen].mean(0), train[chosen].std(0) + 1e-9
         s_center = reference_statistics.mean(0)
         s_scale = reference_statistics.std(0) + 1e-9

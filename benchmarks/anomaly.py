@@ -149,19 +149,13 @@ def one_class(backend, classes, epochs):
     import keras_vae
     from keras_vae import anomaly, defaults
     from keras_vae.datasets import load
-    from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
     results = results_file.load(RESULTS).get(
         "one_class", {"backend": backend, "classes": {}}
     )
     for held_out in classes:
-        keep = data.y_train != held_out
-        x, y = data.x_train[keep], data.y_train[keep]
-        train_index, validation_index = split(
-            y, {"validation_fraction": 0.1, "seed": 0}
-        )
-        x_train, x_validation = x[train_index], x[validation_index]
+        x_train, _, x_validation = _nine_classes(data, held_out)
         truth = (data.y_test == held_out).astype(int)
         started = time.perf_counter()
         row = {}
@@ -205,6 +199,17 @@ def one_class(backend, classes, epochs):
         neighbours = LocalOutlierFactor(novelty=True, algorithm="brute").fit(flat)
         row["LocalOutlierFactor"] = auroc(-neighbours.score_samples(test_flat))
         _record("one_class", results, held_out, row, started, backend, epochs)
+
+
+def _nine_classes(data, held_out):
+    """The training split without the held-out class, divided as `keras-vae
+    train` divides it: `(x_train, y_train, x_validation)`."""
+    from keras_vae.experiments.splits import split
+
+    keep = data.y_train != held_out
+    x, y = data.x_train[keep], data.y_train[keep]
+    train_index, validation_index = split(y, {"validation_fraction": 0.1, "seed": 0})
+    return x[train_index], y[train_index], x[validation_index]
 
 
 def _one_class_vae(data, held_out, x_train, epochs):
@@ -254,17 +259,11 @@ def one_class_neighbours(backend, classes, epochs):
 
     from keras_vae import anomaly
     from keras_vae.datasets import load
-    from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
     results = results_file.load(RESULTS).get("one_class_neighbours", {"classes": {}})
     for held_out in classes:
-        keep = data.y_train != held_out
-        x, y = data.x_train[keep], data.y_train[keep]
-        train_index, validation_index = split(
-            y, {"validation_fraction": 0.1, "seed": 0}
-        )
-        x_train, x_validation = x[train_index], x[validation_index]
+        x_train, _, x_validation = _nine_classes(data, held_out)
         truth = data.y_test == held_out
         started = time.perf_counter()
         vae = _one_class_vae(data, held_out, x_train, epochs)
@@ -346,21 +345,15 @@ def one_class_cvae(backend, classes, epochs):
     import keras_vae
     from keras_vae import anomaly, defaults
     from keras_vae.datasets import Preprocessing, load
-    from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
     results = results_file.load(RESULTS).get("one_class_cvae", {"classes": {}})
     folder = os.path.join(RUNS, "one-class-cvae")
     os.makedirs(folder, exist_ok=True)
     for held_out in classes:
-        keep = data.y_train != held_out
-        x, y = data.x_train[keep], data.y_train[keep]
-        train_index, validation_index = split(
-            y, {"validation_fraction": 0.1, "seed": 0}
-        )
+        x_train, y_train, x_validation = _nine_classes(data, held_out)
         # The nine classes as 0..8.
-        labels = np.where(y > held_out, y - 1, y).astype("int32")
-        x_train, x_validation = x[train_index], x[validation_index]
+        labels = np.where(y_train > held_out, y_train - 1, y_train).astype("int32")
         truth = (data.y_test == held_out).astype(int)
         started = time.perf_counter()
         path = os.path.join(folder, f"held-out-{held_out}-{epochs}-epochs.keras")
@@ -378,7 +371,7 @@ def one_class_cvae(backend, classes, epochs):
             model.compile(optimizer=keras.optimizers.Adam(defaults.LEARNING_RATE))
             model.fit(
                 preprocessing.transform(x_train),
-                labels[train_index],
+                labels,
                 epochs=epochs,
                 batch_size=defaults.BATCH_SIZE,
                 verbose=0,
@@ -424,7 +417,6 @@ def one_class_combinations(classes, epochs):
     from keras_vae import anomaly
     from keras_vae.anomaly import statistics as stats_lib
     from keras_vae.datasets import load
-    from keras_vae.experiments.splits import split
 
     data = load("fashion_mnist")
     results = results_file.load(RESULTS).get("one_class_combinations", {"classes": {}})
@@ -441,15 +433,12 @@ def one_class_combinations(classes, epochs):
         path = os.path.join(folder, f"held-out-{held_out}-{epochs}-epochs.keras")
         if not os.path.isfile(path):
             sys.exit(f"{path} is missing: run `one-class-cvae --epochs {epochs}` first")
-        keep = data.y_train != held_out
-        _, validation_index = split(
-            data.y_train[keep], {"validation_fraction": 0.1, "seed": 0}
-        )
+        _, _, x_validation = _nine_classes(data, held_out)
         started = time.perf_counter()
         model = keras.saving.load_model(path)
         parts = {}
         for name, x in [
-            ("validation", data.x_train[keep][validation_index]),
+            ("validation", x_validation),
             ("test", data.x_test),
         ]:
             elbos, chosen = _profile(model, x)

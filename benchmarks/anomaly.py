@@ -45,6 +45,7 @@ writes the tables of docs/guides/anomalies.md from it.
 """
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -156,14 +157,9 @@ def one_class(backend, classes, epochs):
     )
     for held_out in classes:
         x_train, _, x_validation = _nine_classes(data, held_out)
-        truth = (data.y_test == held_out).astype(int)
+        auroc = functools.partial(_auroc, held_out=data.y_test == held_out)
         started = time.perf_counter()
         row = {}
-
-        def auroc(scores, truth=truth):
-            return anomaly.detection_metrics(scores[truth == 0], scores[truth == 1])[
-                "auroc"
-            ]
 
         vae = _one_class_vae(data, held_out, x_train, epochs)
         anomaly.calibrate(vae, x_validation)
@@ -199,6 +195,14 @@ def one_class(backend, classes, epochs):
         neighbours = LocalOutlierFactor(novelty=True, algorithm="brute").fit(flat)
         row["LocalOutlierFactor"] = auroc(-neighbours.score_samples(test_flat))
         _record("one_class", results, held_out, row, started, backend, epochs)
+
+
+def _auroc(scores, held_out):
+    """AUROC of `scores` for telling the held-out class (a boolean mask of
+    the test images) from the rest."""
+    from keras_vae import anomaly
+
+    return anomaly.detection_metrics(scores[~held_out], scores[held_out])["auroc"]
 
 
 def _nine_classes(data, held_out):
@@ -264,7 +268,7 @@ def one_class_neighbours(backend, classes, epochs):
     results = results_file.load(RESULTS).get("one_class_neighbours", {"classes": {}})
     for held_out in classes:
         x_train, _, x_validation = _nine_classes(data, held_out)
-        truth = data.y_test == held_out
+        auroc = functools.partial(_auroc, held_out=data.y_test == held_out)
         started = time.perf_counter()
         vae = _one_class_vae(data, held_out, x_train, epochs)
         chosen = np.sort(np.random.default_rng(0).permutation(len(x_train))[:10000])
@@ -280,9 +284,6 @@ def one_class_neighbours(backend, classes, epochs):
         def distance(reference, test):
             finder = NearestNeighbors(n_neighbors=5).fit(reference)
             return finder.kneighbors(test)[0].mean(1)
-
-        def auroc(scores, truth=truth):
-            return anomaly.detection_metrics(scores[~truth], scores[truth])["auroc"]
 
         train, validation, test = (
             codes(x_train),
@@ -354,7 +355,6 @@ def one_class_cvae(backend, classes, epochs):
         x_train, y_train, x_validation = _nine_classes(data, held_out)
         # The nine classes as 0..8.
         labels = np.where(y_train > held_out, y_train - 1, y_train).astype("int32")
-        truth = (data.y_test == held_out).astype(int)
         started = time.perf_counter()
         path = os.path.join(folder, f"held-out-{held_out}-{epochs}-epochs.keras")
         if os.path.isfile(path):
@@ -379,10 +379,9 @@ def one_class_cvae(backend, classes, epochs):
             model.save(path)
         anomaly.calibrate(model, x_validation, methods=CVAE_METHODS)
         scores = anomaly.scores(model, data.x_test, methods=CVAE_METHODS)
+        held_out_mask = data.y_test == held_out
         row = {
-            f"cvae {method}": anomaly.detection_metrics(
-                values[truth == 0], values[truth == 1]
-            )["auroc"]
+            f"cvae {method}": _auroc(values, held_out_mask)
             for method, values in scores.items()
         }
         _record("one_class_cvae", results, held_out, row, started, backend, epochs)
@@ -414,7 +413,6 @@ def one_class_combinations(classes, epochs):
     from sklearn.mixture import GaussianMixture
     from sklearn.neighbors import NearestNeighbors
 
-    from keras_vae import anomaly
     from keras_vae.anomaly import statistics as stats_lib
     from keras_vae.datasets import load
 
@@ -454,10 +452,7 @@ def one_class_combinations(classes, epochs):
                 "profile": signed_log(profile),
             }
         validation, test = parts["validation"], parts["test"]
-        truth = data.y_test == held_out
-
-        def auroc(scores, truth=truth):
-            return anomaly.detection_metrics(scores[~truth], scores[truth])["auroc"]
+        auroc = functools.partial(_auroc, held_out=data.y_test == held_out)
 
         def p_values(reference, values):
             ordered = np.sort(reference)

@@ -51,7 +51,7 @@ def test_the_tuner_reads_one_too(tmp_path):
 def test_train_writes_the_effective_configuration(tmp_path):
     path = _write(tmp_path, 'dataset = "digits"\nepochs = 1\nlatent-dim = 3\n')
     out = tmp_path / "run"
-    argv = ["train", "--config", path, "--seed", "4", "--out", str(out)]
+    argv = ["train", "--config", path, "--seed", "4", "--no-figures", "--out", str(out)]
     assert cli.main(argv) == 0
     with open(out / "config.json") as file:
         config = json.load(file)

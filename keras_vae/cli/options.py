@@ -287,6 +287,18 @@ def run(parser, with_beta=True):
     framework(parser)
 
 
+def figures(parser):
+    """`--no-figures`."""
+    parser.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help="write no PNG figures (the latent map's t-SNE is most of a short "
+        "run's time after training); the model, config, history and metrics "
+        "are the same",
+    )
+
+
 def tensorboard(parser, where=""):
     """`--tensorboard DIR`."""
     parser.add_argument(

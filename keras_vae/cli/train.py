@@ -21,6 +21,7 @@ def add_parser(commands):
         help="replace the run already in --out (a folder holding an unfinished run "
         "with the same settings is resumed without it)",
     )
+    options.figures(parser)
     options.tensorboard(parser)
     return parser
 
@@ -34,6 +35,7 @@ def run(arguments):
             out=out,
             overwrite=arguments.overwrite,
             tensorboard=arguments.tensorboard,
+            with_figures=arguments.figures,
             **options.run_settings(arguments),
         )
     except BaseException as error:
@@ -61,7 +63,7 @@ def run(arguments):
     figures = sorted(
         name for name in os.listdir(run.directory) if name.endswith(".png")
     )
-    print("Figures: " + ", ".join(figures))
+    print("Figures: " + (", ".join(figures) if figures else "none (--no-figures)"))
     if arguments.tensorboard:
         print(f"TensorBoard: tensorboard --logdir {arguments.tensorboard}")
 

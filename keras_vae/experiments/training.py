@@ -141,7 +141,13 @@ def _start_pseudo_inputs(model, prepared, seed):
 
 
 def train(
-    out=None, say=print, verbose=None, overwrite=False, tensorboard=None, **settings
+    out=None,
+    say=print,
+    verbose=None,
+    overwrite=False,
+    tensorboard=None,
+    with_figures=True,
+    **settings,
 ):
     """Trains one model and writes its run folder.
 
@@ -161,6 +167,9 @@ def train(
             scalars (the loss terms, beta, active units, learning rate), image
             grids (reconstructions, prior samples or the conditioned grid) and
             the embedding projector of the test codes (`tensorboard_callbacks`).
+        with_figures: Boolean, write the run's PNG figures (`write_figures`);
+            without them the `Run`'s `latent`, `reconstructions` and
+            `samples` stay `None`.
         **settings: Run settings, see `keras_vae.settings.DEFAULTS`.
 
     Returns:
@@ -216,7 +225,16 @@ def train(
     lock = resume.begin(out, config, state)
     try:
         return _train_in(
-            out, config, state, model, prepared, distribution, say, verbose, tensorboard
+            out,
+            config,
+            state,
+            model,
+            prepared,
+            distribution,
+            say,
+            verbose,
+            tensorboard,
+            with_figures,
         )
     finally:
         lock.release()
@@ -251,7 +269,16 @@ def _input_shape(config, image_shape):
 
 
 def _train_in(
-    out, config, state, model, prepared, distribution, say, verbose, tensorboard
+    out,
+    config,
+    state,
+    model,
+    prepared,
+    distribution,
+    say,
+    verbose,
+    tensorboard,
+    with_figures,
 ):
     """`train` once `out` is claimed and locked."""
     data, preprocessing = prepared.data, prepared.preprocessing
@@ -359,7 +386,8 @@ def _train_in(
     # The finished model replaces the backup.
     shutil.rmtree(backup_folder, ignore_errors=True)
     run = Run(out, config, metrics, model, data)
-    figures.write_figures(run)
+    if with_figures:
+        figures.write_figures(run)
     return run
 
 

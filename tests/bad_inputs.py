@@ -448,6 +448,14 @@ def _flag_uncalibrated():
     return _built(_vae).flag_anomalies(_float(4, 8, 8, 1))
 
 
+def _knn_without_reference():
+    from keras_vae import anomaly
+
+    model = _built(_vae)
+    anomaly.calibrate(model, _float(40, 8, 8, 1), methods=("dose", "elbo"))
+    return anomaly.score(model, _float(4, 8, 8, 1), method="knn")
+
+
 def _without_detector(content):
     config = json.loads(content)
     config["config"]["anomaly_detector"] = None
@@ -1286,7 +1294,15 @@ CASES = [
         "`anomaly.score(model, x, method='likelihood')`",
         library(_anomaly_call("score", x=_float(4, 8, 8, 1), method="likelihood")),
         "Unknown anomaly score method 'likelihood'",
-        "Expected one of dose, elbo, iwae, complexity, regret",
+        "Expected one of dose, elbo, iwae, complexity, regret, knn",
+    ),
+    Case(
+        "anomaly",
+        "`anomaly.score(model, x, method='knn')` of a model calibrated without "
+        "training images",
+        library(lambda: _knn_without_reference),
+        "calibrated without it",
+        "reference=x_train",
     ),
     Case(
         "anomaly",

@@ -1,6 +1,7 @@
 """`keras-vae sample`, `interpolate` and `encode` on runs trained on digits."""
 
 import csv
+import math
 import os
 import shutil
 import subprocess
@@ -21,7 +22,8 @@ def vae_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "vae"
     keras.utils.set_random_seed(0)
     arguments = ["train", "--dataset", "digits", "--epochs", "2", "--out", str(out)]
-    assert cli.main(arguments + ["--latent-dim", "4"]) == 0
+    # The commands below read the model; the run's figures are test_cli.py's.
+    assert cli.main(arguments + ["--latent-dim", "4", "--no-figures"]) == 0
     return out
 
 
@@ -31,6 +33,7 @@ def cvae_run(tmp_path_factory):
     keras.utils.set_random_seed(0)
     arguments = ["train", "--model", "cvae", "--dataset", "digits", "--epochs", "2"]
     arguments += ["--latent-dim", "3", "--latent-mixture", "2", "--out", str(out)]
+    arguments += ["--no-figures"]
     assert cli.main(arguments) == 0
     return out
 
@@ -384,7 +387,8 @@ def test_an_unwritable_cache_folder_leaves_jax_uncached_and_says_so(
 def test_a_conv_vae_run_is_trained_and_used(tmp_path):
     out = tmp_path / "conv"
     arguments = ["train", "--model", "conv_vae", "--dataset", "digits", "--epochs", "2"]
-    assert cli.main(arguments + ["--latent-dim", "4", "--out", str(out)]) == 0
+    arguments += ["--latent-dim", "4", "--no-figures", "--out", str(out)]
+    assert cli.main(arguments) == 0
     run = inference.load_run(str(out))
     assert run.model.encoder.name == "conv_encoder" and not run.conditional
     samples = tmp_path / "s.npy"
@@ -426,8 +430,19 @@ def test_calibrate_then_evaluate_ood_with_every_method(vae_run, tmp_path, capsys
     shutil.copytree(vae_run, run_dir)
     assert cli.main(["calibrate", str(run_dir), "--false-alarm-rate", "0.05"]) == 0
     detector = inference.load_run(str(run_dir)).model.anomaly_detector
-    assert set(detector.thresholds) == {"dose", "elbo", "iwae", "complexity", "regret"}
+    assert set(detector.thresholds) == {
+        "dose",
+        "elbo",
+        "iwae",
+        "complexity",
+        "regret",
+        "knn",
+    }
     assert detector.rate == 0.05
+    # The knn score's reference: the run's training images, without the
+    # validation split the thresholds are placed on.
+    count = len(datasets.load("digits").x_train)
+    assert len(detector.reference) == count - math.ceil(0.1 * count)
     noise = tmp_path / "noise"
     noise.mkdir()
     rng = np.random.default_rng(0)
@@ -437,9 +452,11 @@ def test_calibrate_then_evaluate_ood_with_every_method(vae_run, tmp_path, capsys
     assert cli.main(["evaluate", str(run_dir), "--ood", str(noise)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert "(40 images, anomalies)" in lines[0]
-    table = {line.split()[0]: line.split()[1:] for line in lines[2:7]}
+    table = {line.split()[0]: line.split()[1:] for line in lines[2:8]}
     assert set(table) == set(detector.thresholds)
     assert float(table["dose"][0]) > 0.9  # AUROC
+    assert float(table["knn"][0]) > 0.9
+    assert not any("needs the run" in line for line in lines)  # none missing
     out = tmp_path / "scores.csv"
     arguments = ["score", str(run_dir), "test", "--method", "iwae", "--out", str(out)]
     assert cli.main(arguments) == 0
@@ -450,6 +467,7 @@ def test_calibrate_then_evaluate_ood_with_every_method(vae_run, tmp_path, capsys
         "elbo",
         "complexity",
         "regret",
+        "knn",
     ]
 
 

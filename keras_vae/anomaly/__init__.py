@@ -12,6 +12,7 @@ from keras_vae.anomaly.detector import AnomalyDetector as AnomalyDetector
 from keras_vae.anomaly.detector import calibrate as calibrate
 from keras_vae.anomaly.metrics import detection_metrics as detection_metrics
 from keras_vae.anomaly.regret import likelihood_regret as likelihood_regret
+from keras_vae.anomaly.scores import CALIBRATED_METHODS as CALIBRATED_METHODS
 from keras_vae.anomaly.scores import DEFAULT_METHOD as DEFAULT_METHOD
 from keras_vae.anomaly.scores import METHODS as METHODS
 from keras_vae.anomaly.scores import applicable_methods as applicable_methods
@@ -26,6 +27,7 @@ from keras_vae.anomaly.statistics import compressed_bits as compressed_bits
 from keras_vae.anomaly.statistics import summary_statistics as summary_statistics
 
 __all__ = [
+    "CALIBRATED_METHODS",
     "DEFAULT_METHOD",
     "METHODS",
     "AnomalyDetector",

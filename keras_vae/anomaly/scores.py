@@ -11,6 +11,8 @@ from keras_vae.anomaly import statistics as stats_lib
 
 METHODS = defaults.ANOMALY_METHODS
 DEFAULT_METHOD = defaults.ANOMALY_METHOD
+# The methods that need what `calibrate` fits (`model.anomaly_detector`).
+CALIBRATED_METHODS = ("dose", "knn")
 
 
 def applicable_methods(model, labels=None):
@@ -24,7 +26,7 @@ def applicable_methods(model, labels=None):
 
     vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2))
     print(keras_vae.anomaly.applicable_methods(vae))
-    # ('dose', 'elbo', 'iwae', 'complexity', 'regret')
+    # ('dose', 'elbo', 'iwae', 'complexity', 'regret', 'knn')
     ```
     """
     marginal = model.conditional and labels is None
@@ -86,9 +88,11 @@ def scores(
             preprocessing).
         labels: A conditional model's labels, or `None` to marginalise.
         methods: String or sequence of `METHODS`. Defaults to every method
-            that applies to the model (`applicable_methods`).
-        detector: The `AnomalyDetector` that `"dose"` needs. Defaults to the
-            model's `anomaly_detector`.
+            that applies to the model (`applicable_methods`), but `"knn"`
+            only when the detector has its reference (`keras-vae train`
+            calibrates without it; `calibrate` adds it).
+        detector: The `AnomalyDetector` that `"dose"` and `"knn"` need.
+            Defaults to the model's `anomaly_detector`.
         num_samples: Integer k >= 1 of `"iwae"`. Defaults to `10`.
         regret_steps: Integer, Adam steps of `"regret"`. Defaults to `20`.
         batch_size: Integer, images per call of the networks.
@@ -101,7 +105,7 @@ def scores(
     Raises:
         ValueError: for an unknown method, `num_samples < 1`, images of
             another shape than the model's, labels out of range, or `"dose"`
-            without a calibrated detector.
+            or `"knn"` without a calibrated detector.
     """
     from keras_vae.evaluation import importance_weighted_bound
 
@@ -109,8 +113,13 @@ def scores(
     num_samples = checks.positive_integer("num_samples", num_samples)
     x = stats_lib.check_pixels("scores", model, x, raw)
     labels = stats_lib.check_labels(model, labels, len(x))
+    every = methods is None
     methods = check_methods(methods, model, labels)
-    if "dose" in methods:
+    if every:
+        known = detector if detector is not None else model.anomaly_detector
+        if known is None or known.reference is None:
+            methods = tuple(m for m in methods if m != "knn")
+    if set(methods) & set(CALIBRATED_METHODS):
         detector = _detector(model, detector, labels)
     marginal = model.conditional and labels is None
     classes = range(model.num_classes) if marginal else None
@@ -128,6 +137,8 @@ def scores(
             results[method] = elbo - statistics["complexity"] * math.log(2.0)
         elif method == "dose":
             results[method] = detector.density_score(statistics)
+        elif method == "knn":
+            results[method] = detector.neighbour_score(statistics)
         elif method == "iwae":
             bound = functools.partial(
                 importance_weighted_bound,
@@ -246,8 +257,8 @@ def _detector(model, detector, labels):
     detector = detector if detector is not None else model.anomaly_detector
     if detector is None:
         raise ValueError(
-            "The 'dose' score needs the model's statistics on validation images: "
-            "the model has no anomaly detector. Calibrate one with "
+            "The 'dose' and 'knn' scores need the model's statistics on "
+            "validation images: the model has no anomaly detector. Calibrate one with "
             "keras_vae.anomaly.calibrate(model, x_validation) (on the command "
             "line: keras-vae calibrate RUN), or choose another method."
         )

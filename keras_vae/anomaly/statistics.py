@@ -107,6 +107,12 @@ def summary_statistics(
     Returns:
         Dict of NumPy float32 arrays `(n,)`, one per statistic.
     """
+    statistics, _ = _statistics_and_codes(model, x, labels, batch_size, seed, raw)
+    return statistics
+
+
+def _statistics_and_codes(model, x, labels, batch_size, seed, raw):
+    """`summary_statistics`, and the posterior means, flattened `(n, d)`."""
     batch_size = checks.positive_integer("batch_size", batch_size)
     inputs = model._inputs(x, raw)
     pixels = x
@@ -134,14 +140,17 @@ def summary_statistics(
                 ops.convert_to_numpy(distortion),
                 np.log(sigma).sum(axes),
                 np.square(mean).sum(axes),
+                mean.reshape(len(mean), -1),
             )
         )
     values = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    codes = values.pop().astype("float32")
     values.append(compressed_bits(pixels))
-    return {
+    statistics = {
         name: np.asarray(value, "float32")
         for name, value in zip(STATISTICS, values, strict=True)
     }
+    return statistics, codes
 
 
 def scored_statistics(
@@ -154,23 +163,31 @@ def scored_statistics(
     statistics are those of the most probable class.
 
     Returns:
-        Tuple `(statistics, negative_elbo, labels, class_elbos)`: the labels
-        given, or the most probable classes, or `None` for an unconditional
-        model; `class_elbos`, the `(n, num_classes)` -ELBO under every class
-        when marginalising, else `None`.
+        Tuple `(statistics, negative_elbo, labels, class_elbos)`: the
+        statistics with, under `"codes"`, the posterior means `(n, d)`; the
+        labels given, or the most probable classes, or `None` for an
+        unconditional model; `class_elbos`, the `(n, num_classes)` -ELBO
+        under every class when marginalising, else `None`.
     """
     if not (model.conditional and labels is None):
-        statistics = summary_statistics(model, x, labels, batch_size, seed, raw)
-        return statistics, statistics["rate"] + statistics["distortion"], labels, None
+        statistics, codes = _statistics_and_codes(
+            model, x, labels, batch_size, seed, raw
+        )
+        elbo = statistics["rate"] + statistics["distortion"]
+        return {**statistics, "codes": codes}, elbo, labels, None
     per_class = [
-        summary_statistics(model, x, np.full(len(x), k, "int32"), batch_size, seed, raw)
+        _statistics_and_codes(
+            model, x, np.full(len(x), k, "int32"), batch_size, seed, raw
+        )
         for k in range(model.num_classes)
     ]
-    elbos = np.stack([s["rate"] + s["distortion"] for s in per_class], 1)
+    elbos = np.stack([s["rate"] + s["distortion"] for s, _ in per_class], 1)
     labels = np.argmin(elbos, axis=1).astype("int32")
     statistics = {
-        name: np.choose(labels, [s[name] for s in per_class]) for name in STATISTICS
+        name: np.choose(labels, [s[name] for s, _ in per_class]) for name in STATISTICS
     }
+    codes = np.stack([c for _, c in per_class], 1)
+    statistics["codes"] = codes[np.arange(len(x)), labels]
     return statistics, marginal(elbos), labels, elbos
 
 

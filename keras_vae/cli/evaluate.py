@@ -149,7 +149,9 @@ def _ood(arguments):
             f"{method:<12}{metrics['auroc']:>8.3f}{metrics['auprc']:>8.3f}"
             f"{metrics['fpr_at_95_tpr']:>12.3f}"
         )
-    if run.model.anomaly_detector is None:
+    detector = run.model.anomaly_detector
+    if detector is None or detector.reference is None:
+        needing = "dose and knn need" if detector is None else "knn needs"
         print(
-            f"dose needs the run's calibration: keras-vae calibrate {arguments.run_dir}"
+            f"{needing} the run's calibration: keras-vae calibrate {arguments.run_dir}"
         )

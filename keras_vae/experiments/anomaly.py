@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_vae import anomaly, defaults
 from keras_vae.anomaly import detector as detector_lib
+from keras_vae.anomaly.scores import check_methods
 from keras_vae.datasets.outliers import OUTLIER_SETS, outlier_images
 from keras_vae.experiments import inference, run_folder, training
 from keras_vae.experiments.splits import validation_split
@@ -23,11 +24,36 @@ def validation_images(config, data):
     return data.x_train[validation_index], data.y_train[validation_index]
 
 
+def reference_images(config, data):
+    """Pixels and labels of up to `KNN_REFERENCE_IMAGES` of the run's
+    training images (its training split, without the validation hold-out),
+    drawn by the run's seed: what the 'knn' score measures distances to."""
+    train_index, _ = validation_split(data.y_train, config)
+    rng = np.random.default_rng(config["seed"])
+    chosen = np.sort(rng.permutation(train_index)[: defaults.KNN_REFERENCE_IMAGES])
+    return data.x_train[chosen], data.y_train[chosen]
+
+
 def calibrate_model(model, config, data, methods=TRAIN_METHODS, labels=False, **rate):
-    """Calibrates `model`'s anomaly thresholds on the run's validation split."""
+    """Calibrates `model`'s anomaly thresholds on the run's validation split,
+    with its training images as the 'knn' score's reference."""
     x, y = validation_images(config, data)
+    methods = check_methods(methods, model, y if labels else None)
+    reference = {}
+    if "knn" in methods:
+        pixels, classes = reference_images(config, data)
+        reference = {
+            "reference": pixels,
+            "reference_labels": classes if labels else None,
+        }
     return anomaly.calibrate(
-        model, x, y if labels else None, methods=methods, seed=config["seed"], **rate
+        model,
+        x,
+        y if labels else None,
+        methods=methods,
+        seed=config["seed"],
+        **reference,
+        **rate,
     )
 
 
@@ -154,7 +180,9 @@ def ood_table(run, source, methods=None, num_samples=None, label=None):
     if methods is None:
         methods = anomaly.applicable_methods(run.model, True if given else None)
     if detector is None:
-        methods = [m for m in methods if m != "dose"]
+        methods = [m for m in methods if m not in anomaly.CALIBRATED_METHODS]
+    elif detector.reference is None:
+        methods = [m for m in methods if m != "knn"]
     options = {} if num_samples is None else {"num_samples": num_samples}
     test, test_labels = run.split("test")
     pixels, labels, _ = read_scored_images(run, source, label)

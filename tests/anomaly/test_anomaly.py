@@ -25,7 +25,7 @@ def digits():
     )
     vae.compile(optimizer="adam")
     vae.fit(preprocessing.transform(x[:1000]), epochs=10, batch_size=32, verbose=0)
-    anomaly.calibrate(vae, x[1000:], false_alarm_rate=0.05)
+    anomaly.calibrate(vae, x[1000:], false_alarm_rate=0.05, reference=x[:1000])
     return vae, data.x_test[data.y_test != 9]
 
 
@@ -37,9 +37,9 @@ def test_each_method_ranks_the_outliers_the_guide_says_it_does(digits):
     vae, test = digits
     normal = anomaly.scores(vae, test)
     expected = {
-        "noise": ("dose", "elbo", "iwae", "regret"),
-        "photos": ("dose",),
-        "constant": ("dose", "complexity"),
+        "noise": ("dose", "elbo", "iwae", "regret", "knn"),
+        "photos": ("dose", "knn"),
+        "constant": ("dose", "complexity", "knn"),
     }
     for name, methods in expected.items():
         unusual = anomaly.scores(
@@ -69,9 +69,12 @@ def test_the_model_file_keeps_the_thresholds(digits, tmp_path):
     vae.save(tmp_path / "vae.keras")
     loaded = keras.models.load_model(tmp_path / "vae.keras")
     assert loaded.anomaly_detector.thresholds == vae.anomaly_detector.thresholds
-    np.testing.assert_allclose(
-        loaded.anomaly_scores(test[:50]), vae.anomaly_scores(test[:50]), rtol=1e-5
-    )
+    for method in ("dose", "knn"):
+        np.testing.assert_allclose(
+            loaded.anomaly_scores(test[:50], method=method),
+            vae.anomaly_scores(test[:50], method=method),
+            rtol=1e-5,
+        )
 
 
 def test_complexity_subtracts_the_png_length_in_nats(digits):
@@ -114,6 +117,68 @@ def test_dose_is_the_mixture_density_of_the_standardized_statistics(digits):
     np.testing.assert_allclose(
         anomaly.score(vae, test[:30]), -np.log(density), rtol=1e-4
     )
+
+
+def test_knn_is_the_density_of_the_nearest_training_codes_and_statistics(digits):
+    vae, test = digits
+    data = load("digits")
+    reference = data.x_train[data.y_train != 9][:1000]
+    detector = vae.anomaly_detector
+    assert detector.reference.shape == (1000, 4 + 5)  # codes and statistics
+
+    def features(images):
+        statistics = anomaly.summary_statistics(vae, images)
+        codes = vae.encode(images)[0]
+        return np.concatenate([codes, np.stack(list(statistics.values()), 1)], 1)
+
+    train, probe = features(reference), features(test[:40])
+    center, scale = train.mean(0), train.std(0)
+    weights = np.r_[np.ones(4), np.full(5, math.sqrt(4 / 5))]
+    train = (train - center) / scale * weights
+    probe = (probe - center) / scale * weights
+    distances = np.sqrt(np.square(probe[:, None] - train[None]).sum(-1))
+    radius = np.sort(distances, axis=1)[:, :5].mean(1)
+    log_ball = 4.5 * math.log(math.pi) - math.lgamma(5.5)  # unit ball of 9-D
+    expected = math.log(1000 / 5) + log_ball + 9 * np.log(radius)
+    # The reference is kept in 16 bits.
+    np.testing.assert_allclose(
+        anomaly.score(vae, test[:40], method="knn"), expected, atol=0.05
+    )
+    # The class the model never saw lies farther from the training images.
+    nines = data.x_test[data.y_test == 9]
+    scores = anomaly.score(vae, np.concatenate([test, nines]), method="knn")
+    assert _auroc(scores[: len(test)], scores[len(test) :]) > 0.6
+
+
+def test_knn_needs_its_reference_and_the_labels_it_was_calibrated_with(digits):
+    vae, test = digits
+    data = load("digits")
+    calibrated = vae.anomaly_detector
+    try:
+        _check_knn_inputs(vae, test, data)
+    finally:
+        vae.anomaly_detector = calibrated  # the module's other tests use it
+
+
+def _check_knn_inputs(vae, test, data):
+    detector = anomaly.calibrate(vae, test[:100], methods=("dose", "elbo"))
+    assert detector.reference is None
+    with pytest.raises(ValueError, match="calibrated without it"):
+        anomaly.score(vae, test, method="knn")
+    # Without `reference`, the half of the images that fits the density.
+    detector = anomaly.calibrate(vae, test[:100], methods=("knn",))
+    assert detector.reference.shape == (50, 9) and set(detector.thresholds) == {"knn"}
+    encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 10)
+    cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=10)
+    cvae.build([(None, 8, 8, 1), (None,)])
+    x, y = data.x_test[:60], data.y_test[:60]
+    with pytest.raises(ValueError, match="`reference_labels`"):
+        anomaly.calibrate(cvae, x, y, methods=("knn",), reference=x)
+    with pytest.raises(ValueError, match="unconditional VAE"):
+        anomaly.calibrate(vae, x, methods=("knn",), reference=x, reference_labels=y)
+    anomaly.calibrate(cvae, x, y, methods=("knn",), reference=x, reference_labels=y)
+    assert cvae.anomaly_detector.reference.shape == (60, 2 + 5)
+    assert anomaly.score(cvae, x, y, method="knn").shape == (60,)
 
 
 def test_conditional_scores_marginalise_over_classes():

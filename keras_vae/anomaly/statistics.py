@@ -111,8 +111,9 @@ def summary_statistics(
     return statistics
 
 
-def _statistics_and_codes(model, x, labels, batch_size, seed, raw):
-    """`summary_statistics`, and the posterior means, flattened `(n, d)`."""
+def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
+    """`summary_statistics`, and the posterior means, flattened `(n, d)`;
+    `bits`, the inputs' compressed lengths when already known."""
     batch_size = checks.positive_integer("batch_size", batch_size)
     inputs = model._inputs(x, raw)
     pixels = x
@@ -145,7 +146,7 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw):
         )
     values = [np.concatenate(column) for column in zip(*parts, strict=True)]
     codes = values.pop().astype("float32")
-    values.append(compressed_bits(pixels))
+    values.append(compressed_bits(pixels) if bits is None else bits)
     statistics = {
         name: np.asarray(value, "float32")
         for name, value in zip(STATISTICS, values, strict=True)
@@ -175,12 +176,15 @@ def scored_statistics(
         )
         elbo = statistics["rate"] + statistics["distortion"]
         return {**statistics, "codes": codes}, elbo, labels, None
-    per_class = [
-        _statistics_and_codes(
-            model, x, np.full(len(x), k, "int32"), batch_size, seed, raw
+    per_class = []
+    for k in range(model.num_classes):
+        # The input's complexity does not depend on the class: compressed once.
+        bits = per_class[0][0]["complexity"] if per_class else None
+        per_class.append(
+            _statistics_and_codes(
+                model, x, np.full(len(x), k, "int32"), batch_size, seed, raw, bits
+            )
         )
-        for k in range(model.num_classes)
-    ]
     elbos = np.stack([s["rate"] + s["distortion"] for s, _ in per_class], 1)
     labels = np.argmin(elbos, axis=1).astype("int32")
     statistics = {

@@ -197,13 +197,8 @@ def class_log_likelihoods(model, x, batch_size=defaults.INFERENCE_BATCH_SIZE, se
             "VAE has no classes."
         )
     x = stats_lib.check_pixels("class_log_likelihoods", model, x)
-    columns = []
-    for k in range(model.num_classes):
-        s = stats_lib.summary_statistics(
-            model, x, np.full(len(x), k, "int32"), batch_size, seed
-        )
-        columns.append(-(s["rate"] + s["distortion"]))
-    return np.stack(columns, 1).astype("float32")
+    *_, negative_elbos = stats_lib.scored_statistics(model, x, None, batch_size, seed)
+    return (-negative_elbos).astype("float32")
 
 
 def class_posteriors(model, x, batch_size=defaults.INFERENCE_BATCH_SIZE, seed=0):

@@ -9,6 +9,7 @@ from scipy import stats
 
 import keras_vae
 from keras_vae import anomaly
+from keras_vae.anomaly import statistics as anomaly_statistics
 from keras_vae.datasets import Preprocessing, load, outlier_images
 
 
@@ -181,7 +182,7 @@ def _check_knn_inputs(vae, test, data):
     assert anomaly.score(cvae, x, y, method="knn").shape == (60,)
 
 
-def test_conditional_scores_marginalise_over_classes():
+def test_conditional_scores_marginalise_over_classes(monkeypatch):
     keras.utils.set_random_seed(0)
     encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 3)
     cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=3)
@@ -195,7 +196,17 @@ def test_conditional_scores_marginalise_over_classes():
     np.testing.assert_allclose(
         given, per_class[np.arange(6), [0, 1, 2, 0, 1, 2]], rtol=1e-5
     )
+    # The inputs' PNG lengths do not depend on the class: compressed once.
+    compressed = []
+    bits = anomaly_statistics.compressed_bits
+
+    def counted_bits(pixels):
+        compressed.append(len(pixels))
+        return bits(pixels)
+
+    monkeypatch.setattr(anomaly_statistics, "compressed_bits", counted_bits)
     posteriors = anomaly.class_posteriors(cvae, x)
+    assert compressed == [6]
     np.testing.assert_allclose(posteriors.sum(1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(posteriors.argmax(1), per_class.argmin(1))
     # The class entropy is the entropy of these posteriors, from 0 to log 3.

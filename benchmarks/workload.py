@@ -137,12 +137,26 @@ def main():
         choices=("true", "false"),
         help="override the library's default (a lever, not the default path)",
     )
+    parser.add_argument(
+        "--transposed-convolution",
+        choices=("default", "keras", "sub_pixel"),
+        default="default",
+        help="keras_vae.layers.Conv2DTranspose as the library picks it per backend, "
+        "as Keras' own, or as a sub-pixel convolution (a lever)",
+    )
     arguments = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     import keras
 
     import keras_vae
+    from keras_vae.layers import conv2d_transpose
+
+    if arguments.transposed_convolution != "default":
+        sub_pixel = arguments.transposed_convolution == "sub_pixel"
+        conv2d_transpose.SUB_PIXEL_BACKENDS = (
+            (keras.backend.backend(),) if sub_pixel else ()
+        )
 
     if arguments.data:
         x, y = load_images(arguments.data, arguments.limit)

@@ -19,6 +19,7 @@ import keras
 
 from keras_vae import checks
 from keras_vae.layers.conditional_concat import ConditionalConcat
+from keras_vae.layers.conv2d_transpose import Conv2DTranspose
 
 
 def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
@@ -145,10 +146,10 @@ def conv(input_shape, latent_dim, filters=None, activation="relu"):
     h = keras.layers.Dense(math.prod(feature_shape), activation=activation)(z)
     h = keras.layers.Reshape(feature_shape)(h)
     for count in (*reversed(filters[:-1]), filters[0]):
-        h = keras.layers.Conv2DTranspose(
-            count, 3, strides=2, padding="same", activation=activation
-        )(h)
-    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(h)
+        h = Conv2DTranspose(count, 3, strides=2, padding="same", activation=activation)(
+            h
+        )
+    h = Conv2DTranspose(channels, 3, padding="same")(h)
     extra_height = h.shape[1] - height
     extra_width = h.shape[2] - width
     if extra_height or extra_width:
@@ -239,15 +240,13 @@ def conv_conditional(
     h = ConditionalConcat(num_classes)([z, decoder_labels])
     h = keras.layers.Dense(base_height * base_width * first, activation="relu")(h)
     h = keras.layers.Reshape((base_height, base_width, first))(h)
-    h = keras.layers.Conv2DTranspose(
-        second, 3, strides=2, padding="same", activation="relu"
-    )(join(h, decoder_labels))
-    h = keras.layers.Conv2DTranspose(
-        first, 3, strides=2, padding="same", activation="relu"
-    )(join(h, decoder_labels))
-    h = keras.layers.Conv2DTranspose(channels, 3, padding="same")(
+    h = Conv2DTranspose(second, 3, strides=2, padding="same", activation="relu")(
         join(h, decoder_labels)
     )
+    h = Conv2DTranspose(first, 3, strides=2, padding="same", activation="relu")(
+        join(h, decoder_labels)
+    )
+    h = Conv2DTranspose(channels, 3, padding="same")(join(h, decoder_labels))
     extra_height, extra_width = 4 * base_height - height, 4 * base_width - width
     if extra_height or extra_width:
         h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)

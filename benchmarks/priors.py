@@ -1,6 +1,7 @@
 """Priors and objectives against each other: the test bound at equal networks.
 
     python benchmarks/priors.py run [--seeds 0 1] [--epochs 10] [--models ...]
+        [--table NAME]
     python benchmarks/priors.py markdown
 
 - run: for each seed, and within it for each model of `MODELS` (interleaved,
@@ -13,7 +14,10 @@
   importance-weighted bound on -log p(x) at k = `BOUND_SAMPLES`
   (`keras_vae.evaluation.importance_weighted_bound`, which reads the
   model's prior). Each finished run is added to
-  benchmarks/priors_results.json at once (a killed study resumes).
+  benchmarks/priors_results.json at once (a killed study resumes). `--table
+  NAME` keeps the runs in a table of their own, compared only with the plain
+  VAE of that table: runs of another day or machine, whose speed and
+  rounding differ.
 - markdown: rewrites the table of docs/guides/priors.md from the results.
 """
 
@@ -43,6 +47,8 @@ MODELS = {
     "iwae5": ("IWAE, k = 5", ["--train-samples", "5"]),
     "iwae10": ("IWAE, k = 10", ["--train-samples", "10"]),
     "mixture": ("VAE, mixture prior (10)", ["--prior", "mixture:10"]),
+    "mixture50": ("VAE, mixture prior (50)", ["--prior", "mixture:50"]),
+    "mixture100": ("VAE, mixture prior (100)", ["--prior", "mixture:100"]),
     "vamp": ("VAE, VampPrior (50)", ["--prior", "vamp:50"]),
     "vamp_iwae5": (
         "IWAE k = 5, VampPrior (50)",
@@ -66,7 +72,7 @@ def _train(name, seed, epochs):
     return out, time.perf_counter() - start
 
 
-def run(seeds, epochs, names):
+def run(seeds, epochs, names, name=None):
     os.environ["KERAS_BACKEND"] = "jax"
     import keras
     import numpy as np
@@ -76,7 +82,8 @@ def run(seeds, epochs, names):
 
     pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
     results = results_file.load(RESULTS)
-    table = results.setdefault(f"{epochs}_epochs", {})
+    key = f"{epochs}_epochs" + (f"_{name}" if name else "")
+    table = results.setdefault(key, {})
     os.makedirs(RUNS, exist_ok=True)
     for seed in seeds:
         for name in names:
@@ -104,10 +111,12 @@ def markdown():
     results = results_file.load(RESULTS)
     lines = []
     for table, runs in sorted(results.items()):
-        epochs = table.split("_")[0]
+        epochs, _, name = table.partition("_epochs")
+        called = f" --table {name[1:]}" if name else ""
         seeds = sorted({key.split("/")[1] for key in runs}, key=int)
         lines += [
-            f"`python benchmarks/priors.py run --epochs {epochs} --seeds ...` (JAX, "
+            f"`python benchmarks/priors.py run --epochs {epochs} --seeds ...{called}` "
+            "(JAX, "
             "2 CPU cores; dynamically binarized Fashion-MNIST, the MLP "
             f"784-500-120-20, {epochs} epochs): -log p(x) bound with k = "
             f"{BOUND_SAMPLES:,} on the first {TEST_IMAGES:,} test images (mean, and "
@@ -159,10 +168,11 @@ def main():
     run_parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     run_parser.add_argument("--epochs", type=int, default=10)
     run_parser.add_argument("--models", nargs="+", default=list(MODELS))
+    run_parser.add_argument("--table", help="a table of its own (another day)")
     commands.add_parser("markdown")
     arguments = parser.parse_args()
     if arguments.command == "run":
-        run(arguments.seeds, arguments.epochs, arguments.models)
+        run(arguments.seeds, arguments.epochs, arguments.models, arguments.table)
     else:
         markdown()
 

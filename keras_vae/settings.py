@@ -277,7 +277,7 @@ class PriorSpec:
     """The prior p(z), as the command line writes it.
 
     `"KIND[:COMPONENTS]"`, KIND one of `PRIORS`: `normal` (N(0, I), no
-    components), `mixture` (a learned Gaussian mixture, default 10
+    components), `mixture` (a learned Gaussian mixture, default 100
     components), `vamp` (the VampPrior, default 50 pseudo-inputs), `class`
     (cvae only: a learned Gaussian per class, no components).
 
@@ -290,7 +290,10 @@ class PriorSpec:
     components: int = None
 
     PRIORS = ("normal", "mixture", "vamp", "class")
-    DEFAULT_COMPONENTS = {"mixture": 10, "vamp": 50}
+    DEFAULT_COMPONENTS = {
+        "mixture": defaults.MIXTURE_COMPONENTS,
+        "vamp": defaults.VAMP_COMPONENTS,
+    }
     FORM = "KIND[:COMPONENTS], KIND one of normal, mixture, vamp, class"
 
     def __post_init__(self):

@@ -64,7 +64,7 @@ def test_objectives_build_their_penalty(text, penalty, weight, extra):
 @pytest.mark.parametrize(
     "text, model, prior, components",
     [
-        ("mixture", "vae", "MixturePrior", 10),
+        ("mixture", "vae", "MixturePrior", 100),
         ("mixture:3", "conv_vae", "MixturePrior", 3),
         ("vamp", "vae", "VampPrior", 50),
         ("vamp:7", "vae", "VampPrior", 7),

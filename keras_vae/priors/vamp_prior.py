@@ -1,7 +1,7 @@
 import keras
 from keras import ops
 
-from keras_vae import checks
+from keras_vae import checks, defaults
 from keras_vae import parameterization as param_lib
 from keras_vae.priors.prior import Prior
 
@@ -51,7 +51,7 @@ class VampPrior(Prior):
     ```
     """
 
-    def __init__(self, num_components=50, seed=None, **kwargs):
+    def __init__(self, num_components=defaults.VAMP_COMPONENTS, seed=None, **kwargs):
         num_components = checks.positive_integer("num_components", num_components)
         super().__init__(**kwargs)
         self.num_components = num_components

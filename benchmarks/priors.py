@@ -46,6 +46,7 @@ MODELS = {
     "vae": ("VAE, N(0, I)", []),
     "iwae5": ("IWAE, k = 5", ["--train-samples", "5"]),
     "iwae10": ("IWAE, k = 10", ["--train-samples", "10"]),
+    "iwae50": ("IWAE, k = 50", ["--train-samples", "50"]),
     "mixture": ("VAE, mixture prior (10)", ["--prior", "mixture:10"]),
     "mixture50": ("VAE, mixture prior (50)", ["--prior", "mixture:50"]),
     "mixture100": ("VAE, mixture prior (100)", ["--prior", "mixture:100"]),

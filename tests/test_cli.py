@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -468,6 +469,21 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
     assert not out.exists()
     assert cli.main(["evaluate", str(tmp_path / "missing")]) == 1
     assert "not a finished run folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_the_framework_starts_exits_130(tmp_path, capsys, monkeypatch):
+    # Ctrl-C in the first seconds (Keras and the backend importing) is Ctrl-C
+    # too: 130 and one line, as later, not a user error's 1.
+    from keras_vae.cli import common
+
+    def interrupted(arguments):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(common, "start_framework", interrupted)
+    arguments = ["calibrate", str(tmp_path / "run")]
+    assert cli.main(arguments) == 130
+    assert capsys.readouterr().err == "keras-vae calibrate: interrupted\n"
+    assert not (tmp_path / "run").exists()
 
 
 def test_sweep_compares_betas_and_resumes(tmp_path, capsys, monkeypatch):

@@ -96,8 +96,9 @@ def main(argv=None, prog="keras-vae"):
     if backend is not None:
         # A command that needs one backend (export: TensorFlow's graphs).
         os.environ["KERAS_BACKEND"] = backend
-    if common.report_errors(name, command_parser, common.start_framework, arguments):
-        return 1
+    code = common.report_errors(name, command_parser, common.start_framework, arguments)
+    if code:
+        return code
     run = COMMANDS[arguments.command].run
     return common.report_errors(name, command_parser, run, arguments)
 

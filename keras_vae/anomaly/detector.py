@@ -12,7 +12,7 @@ from keras_vae.anomaly import scores as scores_lib
 from keras_vae.anomaly import statistics as stats_lib
 
 # The density of the statistics: a Gaussian mixture with full covariances.
-COMPONENTS = 5
+COMPONENTS = 10
 MINIMUM_IMAGES = 40
 
 
@@ -39,12 +39,15 @@ class AnomalyDetector:
         labels_given: Boolean, a conditional model's scores were calibrated
             with labels (else marginalised over classes).
         num_samples: Integer, the `"iwae"` score's k at calibration.
-        reference: Array `(m, d + 5)` of the reference images' codes and
-            statistics in standardized units (statistics scaled by
-            `sqrt(d / 5)`), or `None`: calibrated without the `"knn"` score.
+        reference: Array `(m, d + s)` of the reference images' codes and
+            `s` statistics in standardized units (statistics scaled by
+            `sqrt(d / s)`), or `None`: calibrated without the `"knn"` score.
         reference_center, reference_scale: Lists, the mean and standard
             deviation that standardize codes and statistics.
         neighbours: Integer k of the `"knn"` score.
+        statistics: The names of the statistics it was calibrated on, in
+            order (`STATISTICS`; a detector saved before `absolute_error`
+            existed has the first five).
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class AnomalyDetector:
         reference_center=None,
         reference_scale=None,
         neighbours=defaults.KNN_NEIGHBOURS,
+        statistics=stats_lib.STATISTICS,
     ):
         self.center = np.asarray(center, "float64")
         self.scale = np.asarray(scale, "float64")
@@ -79,21 +83,20 @@ class AnomalyDetector:
         self.reference_center = _optional_array(reference_center)
         self.reference_scale = _optional_array(reference_scale)
         self.neighbours = int(neighbours)
+        self.statistics = tuple(statistics)
 
     def features(self, statistics):
-        """Codes and statistics (a dict with `"codes"` and `STATISTICS`) in
-        the reference's standardized units: `(n, d + 5)` float32."""
+        """Codes and statistics (a dict with `"codes"` and the detector's
+        statistics) in the reference's standardized units: `(n, d + s)`
+        float32."""
         values = np.concatenate(
-            [
-                np.asarray(statistics["codes"], "float64"),
-                np.stack([statistics[n] for n in stats_lib.STATISTICS], 1),
-            ],
+            [np.asarray(statistics["codes"], "float64"), self._stack(statistics)],
             axis=1,
         )
         values = (values - self.reference_center) / self.reference_scale
-        count = len(stats_lib.STATISTICS)
+        count = len(self.statistics)
         # Codes and statistics weigh the same in the distances: d standardized
-        # codes against 5 statistics scaled by sqrt(d / 5).
+        # codes against s statistics scaled by sqrt(d / s).
         values[:, -count:] *= math.sqrt((values.shape[1] - count) / count)
         return values.astype("float32")
 
@@ -131,8 +134,7 @@ class AnomalyDetector:
 
     def density_score(self, statistics):
         """-log density of the statistics (a dict of `STATISTICS` arrays)."""
-        values = np.stack([statistics[name] for name in stats_lib.STATISTICS], 1)
-        values = (values.astype("float64") - self.center) / self.scale
+        values = (self._stack(statistics) - self.center) / self.scale
         log_terms = []
         for weight, mean, covariance in zip(
             self.weights, self.means, self.covariances, strict=True
@@ -148,6 +150,12 @@ class AnomalyDetector:
         log_terms = np.stack(log_terms, 1)
         top = log_terms.max(axis=1)
         return -(top + np.log(np.exp(log_terms - top[:, None]).sum(axis=1)))
+
+    def _stack(self, statistics):
+        """The detector's statistics as columns: `(n, s)` float64."""
+        return np.stack(
+            [np.asarray(statistics[name], "float64") for name in self.statistics], 1
+        )
 
     def flag(self, scores, method=scores_lib.DEFAULT_METHOD):
         """0/1 per score: 1 where it is above `method`'s threshold."""
@@ -198,11 +206,13 @@ class AnomalyDetector:
             if self.reference_scale is None
             else self.reference_scale.tolist(),
             "neighbours": self.neighbours,
+            "statistics": list(self.statistics),
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # A file saved before `absolute_error` existed has the first five.
+        return cls(**{"statistics": stats_lib.FIRST_STATISTICS, **config})
 
     def __repr__(self):
         return (
@@ -419,7 +429,15 @@ def _fit_reference(statistics):
     center, scale = values.mean(0), values.std(0)
     scale[scale == 0] = 1.0
     detector = AnomalyDetector(
-        [], [], [], [], [], {}, 0.5, reference_center=center, reference_scale=scale
+        [],
+        [],
+        [],
+        [],
+        [],
+        {},
+        0.5,
+        reference_center=center,
+        reference_scale=scale,
     )
     return {
         "reference": detector.features(statistics).astype("float16"),

@@ -12,9 +12,20 @@ from keras_vae import parameterization as param_lib
 from keras_vae.models import VAE
 
 # Per example: the KL term (rate), -log p(x|z) for one posterior sample
-# (distortion), sum of log sigma, squared norm of the posterior mean, and the
-# input's compressed length in bits (Serra et al. 2020).
-STATISTICS = ("rate", "distortion", "log_sigma", "code_norm", "complexity")
+# (distortion), sum of log sigma, squared norm of the posterior mean, the
+# input's compressed length in bits (Serra et al. 2020), and the summed
+# absolute difference between the input and the mean of p(x|z) at that
+# sample, in pixels (data space without a preprocessing).
+STATISTICS = (
+    "rate",
+    "distortion",
+    "log_sigma",
+    "code_norm",
+    "complexity",
+    "absolute_error",
+)
+# The statistics of a detector calibrated before `absolute_error` existed.
+FIRST_STATISTICS = STATISTICS[:5]
 
 
 def check_model(function, model):
@@ -134,6 +145,10 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
         rate = model.latent_kl_divergence(mean, raw_scale, z, batch_labels)
         outputs = model.decoder.predict_on_batch(model._decoder_inputs(z, batch_labels))
         distortion = model.likelihood.negative_log_likelihood(inputs[window], outputs)
+        reconstruction = ops.convert_to_numpy(model.likelihood.mean(outputs))
+        if model.preprocessing is not None:
+            reconstruction = model.preprocessing.to_pixels(reconstruction)
+        error = np.abs(reconstruction - pixels[window]).reshape(len(reconstruction), -1)
         axes = tuple(range(1, mean.ndim))
         parts.append(
             (
@@ -141,12 +156,13 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
                 ops.convert_to_numpy(distortion),
                 np.log(sigma).sum(axes),
                 np.square(mean).sum(axes),
+                error.sum(1),
                 mean.reshape(len(mean), -1),
             )
         )
     values = [np.concatenate(column) for column in zip(*parts, strict=True)]
     codes = values.pop().astype("float32")
-    values.append(compressed_bits(pixels) if bits is None else bits)
+    values.insert(4, compressed_bits(pixels) if bits is None else bits)
     statistics = {
         name: np.asarray(value, "float32")
         for name, value in zip(STATISTICS, values, strict=True)

@@ -120,12 +120,53 @@ def test_dose_is_the_mixture_density_of_the_standardized_statistics(digits):
     )
 
 
+def test_absolute_error_is_the_pixel_error_of_the_sampled_reconstruction(digits):
+    vae, test = digits
+    images = test[:25]
+    statistics = anomaly.summary_statistics(vae, images, seed=3)
+    mean, sigma = vae.encode(images)
+    noise = np.random.default_rng(3).standard_normal(mean.shape, dtype="float32")
+    pixels = vae.decode(mean + sigma * noise)
+    np.testing.assert_allclose(
+        statistics["absolute_error"],
+        np.abs(pixels - images).reshape(25, -1).sum(1),
+        rtol=1e-4,
+    )
+    # Noise is far from anything the decoder draws.
+    noise_images = outlier_images("noise", (8, 8, 1), count=25)
+    noisy = anomaly.summary_statistics(vae, noise_images)["absolute_error"]
+    assert noisy.min() > statistics["absolute_error"].max()
+
+
+def test_a_detector_saved_with_five_statistics_scores_with_those_five(digits):
+    vae, test = digits
+    config = {
+        **vae.anomaly_detector.get_config(),
+        "center": np.zeros(5),
+        "scale": np.ones(5),
+        "weights": [1.0],
+        "means": np.zeros((1, 5)),
+        "covariances": np.eye(5)[None],
+        "reference": None,
+    }
+    del config["statistics"]  # as files written before `absolute_error`
+    old = anomaly.AnomalyDetector.from_config(config)
+    assert old.statistics == anomaly_statistics.STATISTICS[:5]
+    statistics = anomaly.summary_statistics(vae, test[:10])
+    values = np.stack([statistics[name] for name in old.statistics], 1)
+    np.testing.assert_allclose(
+        old.density_score(statistics),
+        -stats.multivariate_normal(np.zeros(5), np.eye(5)).logpdf(values),
+        rtol=1e-6,
+    )
+
+
 def test_knn_is_the_density_of_the_nearest_training_codes_and_statistics(digits):
     vae, test = digits
     data = load("digits")
     reference = data.x_train[data.y_train != 9][:1000]
     detector = vae.anomaly_detector
-    assert detector.reference.shape == (1000, 4 + 5)  # codes and statistics
+    assert detector.reference.shape == (1000, 4 + 6)  # codes and statistics
 
     def features(images):
         statistics = anomaly.summary_statistics(vae, images)
@@ -134,13 +175,13 @@ def test_knn_is_the_density_of_the_nearest_training_codes_and_statistics(digits)
 
     train, probe = features(reference), features(test[:40])
     center, scale = train.mean(0), train.std(0)
-    weights = np.r_[np.ones(4), np.full(5, math.sqrt(4 / 5))]
+    weights = np.r_[np.ones(4), np.full(6, math.sqrt(4 / 6))]
     train = (train - center) / scale * weights
     probe = (probe - center) / scale * weights
     distances = np.sqrt(np.square(probe[:, None] - train[None]).sum(-1))
     radius = np.sort(distances, axis=1)[:, :5].mean(1)
-    log_ball = 4.5 * math.log(math.pi) - math.lgamma(5.5)  # unit ball of 9-D
-    expected = math.log(1000 / 5) + log_ball + 9 * np.log(radius)
+    log_ball = 5 * math.log(math.pi) - math.lgamma(6)  # unit ball of 10-D
+    expected = math.log(1000 / 5) + log_ball + 10 * np.log(radius)
     # The reference is kept in 16 bits.
     np.testing.assert_allclose(
         anomaly.score(vae, test[:40], method="knn"), expected, atol=0.05
@@ -168,7 +209,7 @@ def _check_knn_inputs(vae, test, data):
         anomaly.score(vae, test, method="knn")
     # Without `reference`, the half of the images that fits the density.
     detector = anomaly.calibrate(vae, test[:100], methods=("knn",))
-    assert detector.reference.shape == (50, 9) and set(detector.thresholds) == {"knn"}
+    assert detector.reference.shape == (50, 10) and set(detector.thresholds) == {"knn"}
     encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 10)
     cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=10)
     cvae.build([(None, 8, 8, 1), (None,)])
@@ -178,7 +219,7 @@ def _check_knn_inputs(vae, test, data):
     with pytest.raises(ValueError, match="unconditional VAE"):
         anomaly.calibrate(vae, x, methods=("knn",), reference=x, reference_labels=y)
     anomaly.calibrate(cvae, x, y, methods=("knn",), reference=x, reference_labels=y)
-    assert cvae.anomaly_detector.reference.shape == (60, 2 + 5)
+    assert cvae.anomaly_detector.reference.shape == (60, 2 + 6)
     assert anomaly.score(cvae, x, y, method="knn").shape == (60,)
 
 

@@ -1,6 +1,7 @@
 """Anomaly and out-of-distribution scores measured on Fashion-MNIST.
 
     python benchmarks/anomaly.py far [--backend jax]     # two `keras-vae train` runs
+    python benchmarks/anomaly.py far-seeds [--seeds 1 2 3 4]  # dose, other trainings
     python benchmarks/anomaly.py cvae                    # the CVAE as a classifier
     python benchmarks/anomaly.py one-class [--classes 0 1 ...]
     python benchmarks/anomaly.py one-class-cvae --backend tensorflow [--classes ...]
@@ -14,6 +15,11 @@
   calibrated for knn too (`keras-vae calibrate RUN --methods dose elbo
   complexity knn`) and scoring its test split against the generated far-OOD
   sets; AUROC of every method.
+- far-seeds: the same two commands trained again with `--seed S`, each
+  calibrated as `keras-vae train` does (`keras-vae calibrate RUN`, run
+  again so that a run trained by an older version has today's detector);
+  AUROC of the default method against every set: how much a target met on
+  one training depends on it.
 - cvae: `keras-vae train --model cvae`; accuracy of argmax p(y|x) on the test
   split, and the marginal scores against the far-OOD sets.
 - one-class: for each class, a VAE with the library's defaults trained on the
@@ -110,6 +116,43 @@ def far(backend):
     results_file.add(
         RESULTS, "far", {"backend": backend, "runs": table, "date": _today()}
     )
+
+
+def far_seeds(backend, seeds):
+    from keras_vae import anomaly
+    from keras_vae.datasets import OUTLIER_SETS, outlier_images
+    from keras_vae.experiments import inference
+
+    results = results_file.load(RESULTS).get("far_seeds", {"runs": {}})
+    for name, flags in FAR_RUNS.items():
+        for seed in seeds:
+            folder = _train(
+                f"{name}-seed-{seed}", [*flags, "--seed", str(seed)], backend
+            )
+            subprocess.run(
+                [sys.executable, "-m", "keras_vae", "calibrate", folder]
+                + ["--backend", backend],
+                check=True,
+            )
+            run = inference.load_run(folder)
+            test, _ = run.split("test")
+            method = anomaly.DEFAULT_METHOD
+            normal = anomaly.score(run.model, test, method=method)
+            row = {
+                outliers: anomaly.detection_metrics(
+                    normal,
+                    anomaly.score(
+                        run.model,
+                        outlier_images(outliers, run.image_shape, images=test),
+                        method=method,
+                    ),
+                )["auroc"]
+                for outliers in OUTLIER_SETS
+            }
+            print(name, seed, {k: round(v, 3) for k, v in row.items()}, flush=True)
+            results["runs"].setdefault(name, {})[str(seed)] = row
+    results.update(backend=backend, method=anomaly.DEFAULT_METHOD, date=_today())
+    results_file.add(RESULTS, "far_seeds", results)
 
 
 def cvae(backend):
@@ -577,6 +620,39 @@ def _knn_of_the_same_vaes(results, baseline):
     )
 
 
+def _far_seeds_text(results):
+    """The default method's AUROC on the far-OOD sets over trainings: the
+    `far` table's runs (seed 0) and `far-seeds`'."""
+    entry = results["far_seeds"]
+    method = entry["method"]
+    rows = []
+    worst = {}
+    for name, by_seed in entry["runs"].items():
+        seeds = dict(by_seed)
+        far_run = results.get("far", {}).get("runs", {}).get(name)
+        if far_run is not None:
+            seeds["0"] = {
+                s: far_run[s][method]["auroc"] for s in seeds[next(iter(seeds))]
+            }
+        for seed in sorted(seeds, key=int):
+            sets = seeds[seed]
+            rows.append(
+                [f"`{' '.join(FAR_RUNS[name])}`" if FAR_RUNS[name] else "none", seed]
+                + [f"{v:.3f}" for v in sets.values()]
+            )
+            worst[name] = min(worst.get(name, 1.0), min(sets.values()))
+    sets = list(next(iter(entry["runs"].values())).values())[0]
+    lowest = ", ".join(f"{name} {value:.3f}" for name, value in worst.items())
+    return (
+        f"`python benchmarks/anomaly.py far-seeds` ({entry['date']}, "
+        f"{entry['backend']}; seed 0: the `far` table above): AUROC of `{method}`, "
+        "the test split against each set, for `keras-vae train --dataset "
+        "fashion_mnist [flags] --seed S`:\n\n"
+        + _table(["flags", "seed", *sets], rows)
+        + f"\n\nLowest AUROC over trainings and sets: {lowest}."
+    )
+
+
 def _other_seeds(results):
     """Mean AUROCs of `one-class-neighbours --seed S`: the same measurement on
     VAEs trained again from another seed."""
@@ -647,6 +723,13 @@ def markdown():
             "<!-- far:end -->",
             f"`python benchmarks/anomaly.py far` ({far_results['date']}, "
             f"{far_results['backend']}):\n\n" + "\n\n".join(parts),
+        )
+    if "far_seeds" in results:
+        replace_between(
+            PAGE,
+            "<!-- far-seeds:start -->",
+            "<!-- far-seeds:end -->",
+            _far_seeds_text(results),
         )
     if "cvae" in results:
         c = results["cvae"]
@@ -771,6 +854,7 @@ def main():
         "part",
         choices=(
             "far",
+            "far-seeds",
             "cvae",
             "one-class",
             "one-class-cvae",
@@ -785,6 +869,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 4],
+        help="far-seeds: the training seeds (0 is the far table's)",
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=0,
@@ -798,6 +889,8 @@ def main():
     os.makedirs(RUNS, exist_ok=True)
     if arguments.part == "far":
         far(arguments.backend)
+    elif arguments.part == "far-seeds":
+        far_seeds(arguments.backend, arguments.seeds)
     elif arguments.part == "cvae":
         cvae(arguments.backend)
     elif arguments.part == "one-class":

@@ -18,6 +18,7 @@ def save(path, results):
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w") as file:
         json.dump(results, file, indent=1)
+        file.write("\n")
     os.replace(temporary, path)
 
 

@@ -22,13 +22,20 @@ from keras_vae.layers.conditional_concat import ConditionalConcat
 from keras_vae.layers.conv2d_transpose import Conv2DTranspose
 
 
-def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
+def mlp(
+    input_shape,
+    latent_dim,
+    hidden_units=(500, 120),
+    activation="relu",
+    parameters_per_value=1,
+):
     """The original study's MLP encoder and decoder.
 
     The encoder flattens the input and applies Dense layers of `hidden_units`,
     then two Dense heads for the mean and the raw scale. The decoder mirrors it
     and reshapes to `input_shape`. The decoder's last layer is linear: it
-    outputs Gaussian means or Bernoulli logits.
+    outputs Gaussian means or Bernoulli logits (or, with
+    `parameters_per_value`, several parameters of each value).
 
     Args:
         input_shape: Tuple of integers, one example's shape, e.g. `(28, 28)` or
@@ -38,6 +45,10 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
             the decoder uses them in reverse. Defaults to `(500, 120)`.
         activation: String, activation of the hidden layers. Defaults to
             `"relu"`.
+        parameters_per_value: Integer, the numbers the decoder outputs per
+            value of the data: 1 (the default) gives the data's shape; more,
+            for a likelihood of several parameters (its
+            `parameters_per_value`), add a last axis of that size.
 
     Returns:
         Tuple `(encoder, decoder)` of functional models.
@@ -60,6 +71,7 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     hidden_units = tuple(hidden_units)
     for units in hidden_units:
         checks.positive_integer("hidden_units", units)
+    output_shape = _output_shape(input_shape, parameters_per_value)
 
     inputs = keras.Input(input_shape, name="x")
     h = keras.layers.Flatten()(inputs)
@@ -73,13 +85,15 @@ def mlp(input_shape, latent_dim, hidden_units=(500, 120), activation="relu"):
     h = z
     for units in reversed(hidden_units):
         h = keras.layers.Dense(units, activation=activation)(h)
-    h = keras.layers.Dense(math.prod(input_shape))(h)
-    outputs = keras.layers.Reshape(input_shape)(h)
+    h = keras.layers.Dense(math.prod(output_shape))(h)
+    outputs = keras.layers.Reshape(output_shape)(h)
     decoder = keras.Model(z, outputs, name="mlp_decoder")
     return encoder, decoder
 
 
-def conv(input_shape, latent_dim, filters=None, activation="relu"):
+def conv(
+    input_shape, latent_dim, filters=None, activation="relu", parameters_per_value=1
+):
     """A convolutional encoder and decoder for images of any size and colour.
 
     Encoder: one 3x3 stride-2 `Conv2D` ("same" padding) per entry of
@@ -88,7 +102,8 @@ def conv(input_shape, latent_dim, filters=None, activation="relu"):
     `Conv2DTranspose` per entry of `filters` (reversed, the last one with
     `filters[0]`), then a 3x3 `Conv2DTranspose` to the image's channels,
     cropped to `(H, W)`. The last layer is linear: Gaussian means or
-    Bernoulli logits.
+    Bernoulli logits (or, with `parameters_per_value`, several parameters of
+    each value).
 
     Args:
         input_shape: Tuple `(height, width, channels)`.
@@ -100,6 +115,9 @@ def conv(input_shape, latent_dim, filters=None, activation="relu"):
             at least one.
         activation: String, activation of the hidden layers. Defaults to
             `"relu"`.
+        parameters_per_value: Integer, the numbers the decoder outputs per
+            value: 1 (the default) gives the image's shape; more add a last
+            axis of that size (see `mlp`).
 
     Returns:
         Tuple `(encoder, decoder)` of functional models.
@@ -129,6 +147,7 @@ def conv(input_shape, latent_dim, filters=None, activation="relu"):
         raise ValueError("Expected at least one convolution. Received: filters=()")
     for count in filters:
         checks.positive_integer("filters", count)
+    output_shape = _output_shape(input_shape, parameters_per_value)
 
     inputs = keras.Input(input_shape, name="x")
     h = inputs
@@ -149,17 +168,24 @@ def conv(input_shape, latent_dim, filters=None, activation="relu"):
         h = Conv2DTranspose(count, 3, strides=2, padding="same", activation=activation)(
             h
         )
-    h = Conv2DTranspose(channels, 3, padding="same")(h)
+    h = Conv2DTranspose(math.prod(output_shape[2:]), 3, padding="same")(h)
     extra_height = h.shape[1] - height
     extra_width = h.shape[2] - width
     if extra_height or extra_width:
         h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)
+    if output_shape != input_shape:
+        h = keras.layers.Reshape(output_shape)(h)
     decoder = keras.Model(z, h, name="conv_decoder")
     return encoder, decoder
 
 
 def conv_conditional(
-    input_shape, latent_dim, num_classes, filters=(32, 64), condition_all_layers=False
+    input_shape,
+    latent_dim,
+    num_classes,
+    filters=(32, 64),
+    condition_all_layers=False,
+    parameters_per_value=1,
 ):
     """The original study's convolutional conditional encoder and decoder.
 
@@ -188,6 +214,9 @@ def conv_conditional(
         condition_all_layers: Boolean, join the class to the input of every
             convolution too, not only to the Dense layers. Defaults to `False`
             (the original).
+        parameters_per_value: Integer, the numbers the decoder outputs per
+            value: 1 (the default) gives the image's shape; more add a last
+            axis of that size (see `mlp`).
 
     Returns:
         Tuple `(encoder, decoder)`: the encoder maps `[x, labels]` to
@@ -216,6 +245,7 @@ def conv_conditional(
         )
     checks.positive_integer("latent_dim", latent_dim)
     checks.positive_integer("num_classes", num_classes)
+    output_shape = _output_shape(input_shape, parameters_per_value)
     first, second = filters
 
     x = keras.Input(input_shape, name="x")
@@ -246,12 +276,25 @@ def conv_conditional(
     h = Conv2DTranspose(first, 3, strides=2, padding="same", activation="relu")(
         join(h, decoder_labels)
     )
-    h = Conv2DTranspose(channels, 3, padding="same")(join(h, decoder_labels))
+    h = Conv2DTranspose(math.prod(output_shape[2:]), 3, padding="same")(
+        join(h, decoder_labels)
+    )
     extra_height, extra_width = 4 * base_height - height, 4 * base_width - width
     if extra_height or extra_width:
         h = keras.layers.Cropping2D(((0, extra_height), (0, extra_width)))(h)
+    if output_shape != input_shape:
+        h = keras.layers.Reshape(output_shape)(h)
     decoder = keras.Model([z, decoder_labels], h, name="conv_decoder")
     return encoder, decoder
+
+
+def _output_shape(input_shape, parameters_per_value):
+    """The decoder's output shape: the input's, and a last axis of
+    `parameters_per_value` when it is more than 1."""
+    checks.positive_integer("parameters_per_value", parameters_per_value)
+    if parameters_per_value == 1:
+        return input_shape
+    return input_shape + (parameters_per_value,)
 
 
 def _check_shape(input_shape, ranks):

@@ -18,9 +18,15 @@ LIKELIHOODS = (
     "gaussian_global",
     "gaussian_pixel",
     "logistic",
+    "logistic_mixture",
 )
 # The likelihoods of values in [0, 1], and those of 8-bit values.
-UNIT_LIKELIHOODS = ("bernoulli", "continuous_bernoulli", "logistic")
+UNIT_LIKELIHOODS = (
+    "bernoulli",
+    "continuous_bernoulli",
+    "logistic",
+    "logistic_mixture",
+)
 # Data-parallel training (keras_vae.experiments.distribution): TensorFlow's
 # MirroredStrategy and MultiWorkerMirroredStrategy, JAX's DataParallel.
 DISTRIBUTIONS = ("mirrored", "multi-worker", "data-parallel")

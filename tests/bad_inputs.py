@@ -341,6 +341,17 @@ def _mismatched_decoder_vae():
     return model
 
 
+def _mixture_with_a_one_value_decoder():
+    from keras_vae import architectures, likelihoods, models
+
+    model = models.VAE(
+        *architectures.mlp((8, 8, 1), 2),
+        likelihood=likelihoods.DiscretizedLogisticMixture(num_components=2),
+    )
+    model.compile(optimizer="adam")
+    return model
+
+
 def _label_fidelity_of(model_factory, **keywords):
     def call():
         from keras_vae import evaluation
@@ -673,6 +684,13 @@ CASES = [
         library(_call(_mismatched_decoder_vae, "fit", _float(4, 8, 8, 1))),
         "(None, 28, 28, 1)",
         "must have the input's shape",
+    ),
+    Case(
+        "model",
+        "`fit` of a logistic-mixture VAE whose decoder outputs one number per pixel",
+        library(_call(_mixture_with_a_one_value_decoder, "fit", _float(4, 8, 8, 1))),
+        "(None, 8, 8, 1)",
+        "parameters_per_value=6",
     ),
     Case(
         "model",

@@ -601,6 +601,28 @@ def test_the_discretized_logistic_refuses_digits_before_writing(tmp_path, capsys
     assert not out.exists()
 
 
+@pytest.mark.parametrize("model", ["vae", "cvae"])
+def test_train_with_the_logistic_mixture_decodes_its_mean(tmp_path, model):
+    write_idx_folder(tmp_path / "data", n_train=200, n_test=20)
+    out = tmp_path / "run"
+    arguments = ["train", "--data-path", str(tmp_path / "data"), "--model", model]
+    extra = ["--likelihood", "logistic_mixture", "--epochs", "1", "--latent-dim", "2"]
+    assert cli.main(arguments + extra + ["--no-figures", "--out", str(out)]) == 0
+    model = keras.models.load_model(out / "model.keras")
+    assert isinstance(
+        model.likelihood, keras_vae.likelihoods.DiscretizedLogisticMixture
+    )
+    assert model.likelihood.num_components == 5
+    assert model.decoder.output_shape[-1] == 15
+    labels = np.arange(3) if model.conditional else None
+    pixels = model.decode(np.zeros((3, 2), "float32"), labels=labels)
+    assert pixels.shape == (3, 8, 8, 1) and 0 <= pixels.min() <= pixels.max() <= 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    # -log of a probability of 64 8-bit values (uniform: 64 log 256 = 355
+    # nats), plus the KL term: positive, not a density's unbounded value.
+    assert 0 < metrics["test"]["reconstruction_loss"] < 2 * 64 * np.log(256)
+
+
 def test_factor_vae_refuses_a_last_batch_of_one_before_writing(tmp_path, capsys):
     out = tmp_path / "run"
     arguments = ["train", "--dataset", "digits", "--objective", "factor"]

@@ -66,6 +66,7 @@ class ConditionalVAEHyperModel(VAEHyperModel):
             values["latent_dim"],
             self.num_classes,
             filters=(values["filters"], 2 * values["filters"]),
+            parameters_per_value=self._parameters_per_value(),
         )
         return ConditionalVAE(
             encoder,

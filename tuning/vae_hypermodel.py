@@ -41,8 +41,8 @@ class VAEHyperModel(keras_tuner.HyperModel):
 
     Args:
         input_shape: Tuple of integers, one example's shape.
-        likelihood: String, `"gaussian"` or `"bernoulli"`. Defaults to
-            `"gaussian"`.
+        likelihood: String, a name of `keras_vae.likelihoods.get`
+            (`"gaussian"`, `"bernoulli"`, ...). Defaults to `"gaussian"`.
         parameterization: String, `"softplus"` or `"log_var"`. Defaults to
             `"softplus"`.
         latent_dim: Integer, `(min, max)` or list. Defaults to `(2, 64)`.
@@ -182,8 +182,13 @@ class VAEHyperModel(keras_tuner.HyperModel):
             self.input_shape,
             values["latent_dim"],
             hidden_units=(units, max(1, units // 4)),
+            parameters_per_value=self._parameters_per_value(),
         )
         return VAE(encoder, decoder, **self._model_arguments(values))
+
+    def _parameters_per_value(self):
+        """The numbers the decoder outputs per value for the likelihood."""
+        return likelihoods.get(self.likelihood).parameters_per_value
 
     def _model_arguments(self, values):
         return {

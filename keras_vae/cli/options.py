@@ -65,7 +65,8 @@ def likelihood(group):
         help="gaussian (variance 1/2: squared error), bernoulli, "
         "continuous_bernoulli (a density on [0, 1]), gaussian_global / "
         "gaussian_pixel (a learned variance, one or one per pixel), logistic "
-        "(8-bit pixels, discretized logistic) (default: %(default)s)",
+        "(8-bit pixels, discretized logistic), logistic_mixture (a mixture of 5 "
+        "of them per pixel) (default: %(default)s)",
     )
 
 

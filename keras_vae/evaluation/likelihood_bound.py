@@ -262,7 +262,7 @@ def bits_per_dimension(nats, input_shape, model=None):
 
 def _to_8_bit_mass(model, dimensions):
     """What turns the model's nats into -log of the 8-bit pixels' mass."""
-    from keras_vae.likelihoods import DiscretizedLogistic
+    from keras_vae.likelihoods import DiscretizedLogistic, DiscretizedLogisticMixture
 
     preprocessing = getattr(model, "preprocessing", None)
     if preprocessing is None:
@@ -271,7 +271,8 @@ def _to_8_bit_mass(model, dimensions):
             "preprocessing (keras_vae.datasets.Preprocessing), which tells the "
             "pixels' scale; without one, leave `model` out."
         )
-    if isinstance(model.likelihood, DiscretizedLogistic) or preprocessing.binary:
+    discrete = (DiscretizedLogistic, DiscretizedLogisticMixture)
+    if isinstance(model.likelihood, discrete) or preprocessing.binary:
         return 0.0
     offset = dimensions * math.log(256.0)
     if preprocessing.mode == "standardize":

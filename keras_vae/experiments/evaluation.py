@@ -130,6 +130,12 @@ def evaluate_run(
     seed = config["seed"] + (1 if split == "test" else 0)
     inputs = training.model_inputs(config, preprocessing, x, y, seed)
     metrics = training.evaluate_split(model, inputs)
+    if iw_samples:
+        # The longest step: k decodings of every image.
+        say(
+            f"The importance-weighted bound on -log p(x) of the {len(x)} {split} "
+            f"images: {iw_samples} decodings each (--iw-samples 0 skips it)."
+        )
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
     if factors is not None:
         say(

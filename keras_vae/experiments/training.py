@@ -11,7 +11,7 @@ import tempfile
 import keras
 import numpy as np
 
-from keras_vae import architectures, datasets, framework
+from keras_vae import architectures, datasets, framework, likelihoods
 from keras_vae import settings as config_lib
 from keras_vae.experiments import backup, divergence, figures, resume
 from keras_vae.experiments import distribution as distributing
@@ -104,11 +104,17 @@ def build_model(config, prepared):
         "preprocessing": prepared.preprocessing,
         "class_names": data.class_names,
     }
+    # The decoder outputs every parameter of the likelihood.
+    parameters_per_value = likelihoods.get(config["likelihood"]).parameters_per_value
     if config["model"] in ("vae", "conv_vae"):
         architecture = (
             architectures.mlp if config["model"] == "vae" else architectures.conv
         )
-        encoder, decoder = architecture(data.image_shape, config["latent_dim"])
+        encoder, decoder = architecture(
+            data.image_shape,
+            config["latent_dim"],
+            parameters_per_value=parameters_per_value,
+        )
         model = VAE(encoder, decoder, **arguments)
     else:
         encoder, decoder = architectures.conv_conditional(
@@ -116,6 +122,7 @@ def build_model(config, prepared):
             config["latent_dim"],
             data.num_classes,
             condition_all_layers=config["condition_all_layers"],
+            parameters_per_value=parameters_per_value,
         )
         model = ConditionalVAE(
             encoder, decoder, num_classes=data.num_classes, **arguments

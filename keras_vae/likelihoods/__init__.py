@@ -7,6 +7,9 @@ from keras_vae.likelihoods.continuous_bernoulli import (
 from keras_vae.likelihoods.discretized_logistic import (
     DiscretizedLogistic as DiscretizedLogistic,
 )
+from keras_vae.likelihoods.discretized_logistic_mixture import (
+    DiscretizedLogisticMixture as DiscretizedLogisticMixture,
+)
 from keras_vae.likelihoods.gaussian import Gaussian as Gaussian
 from keras_vae.likelihoods.learned_gaussian import LearnedGaussian as LearnedGaussian
 from keras_vae.likelihoods.likelihood import Likelihood as Likelihood
@@ -16,6 +19,7 @@ __all__ = [
     "Bernoulli",
     "ContinuousBernoulli",
     "DiscretizedLogistic",
+    "DiscretizedLogisticMixture",
     "Gaussian",
     "LearnedGaussian",
     "Likelihood",

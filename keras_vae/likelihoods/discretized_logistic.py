@@ -6,6 +6,60 @@ from keras_vae.likelihoods.learned_gaussian import SCALES
 from keras_vae.likelihoods.likelihood import Likelihood, sum_per_example
 
 LEVELS = 256
+# The smallest log scale: narrower logistics than a 1/1100 of the range put
+# all of a bin's mass on one value anyway.
+MIN_LOG_SCALE = -7.0
+
+
+def log_probability(targets, means, log_scales):
+    """log P(x) of 8-bit values x = k / 255 under logistics of `means` and
+    `log_scales` (broadcast together): the mass of x's bin [x - 1/510,
+    x + 1/510], the edge bins 0 and 1 taking the tails. Elementwise, float32.
+    """
+    x = ops.cast(targets, "float32")
+    mean = ops.cast(means, "float32")
+    log_scale = ops.maximum(ops.cast(log_scales, "float32"), MIN_LOG_SCALE)
+    inverse_scale = ops.exp(-log_scale)
+    half_bin = 0.5 / (LEVELS - 1)
+    upper = inverse_scale * (x - mean + half_bin)
+    lower = inverse_scale * (x - mean - half_bin)
+    # log(sigmoid(upper) - sigmoid(lower)), and the two edge bins' tails.
+    log_cdf_upper = upper - ops.softplus(upper)  # log sigmoid(upper)
+    log_survival_lower = -ops.softplus(lower)  # log(1 - sigmoid(lower))
+    middle = inverse_scale * (x - mean)
+    mass = ops.sigmoid(upper) - ops.sigmoid(lower)
+    # Where the bin's mass underflows, its density at the centre times the
+    # bin's width.
+    log_density = middle - log_scale - 2.0 * ops.softplus(middle)
+    log_mass = ops.where(
+        mass > 1e-5,
+        ops.log(ops.maximum(mass, 1e-12)),
+        log_density + np.log(2 * half_bin),
+    )
+    return ops.where(
+        x < half_bin,
+        log_cdf_upper,
+        ops.where(x > 1.0 - half_bin, log_survival_lower, log_mass),
+    )
+
+
+def check_8_bit(targets, name):
+    """Raises `ValueError` unless a NumPy array holds k / 255 values."""
+    targets = np.asarray(targets)
+    if not targets.size:
+        return
+    levels = targets * (LEVELS - 1)
+    if (
+        targets.min() < 0
+        or targets.max() > 1
+        or not np.allclose(levels, np.round(levels), atol=1e-3)
+    ):
+        raise ValueError(
+            f"The {name} likelihood expects 8-bit pixels in [0, 1] (k / 255). "
+            f"Received values in [{targets.min():g}, {targets.max():g}]"
+            + ("" if targets.min() < 0 or targets.max() > 1 else " off that grid")
+            + ". Use preprocessing 'scale' on 8-bit images."
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -67,53 +121,14 @@ class DiscretizedLogistic(keras.layers.Layer, Likelihood):
         )
 
     def negative_log_likelihood(self, targets, outputs):
-        x = ops.cast(targets, "float32")
-        mean = ops.cast(outputs, "float32")
-        log_scale = ops.maximum(ops.cast(self.log_scale, "float32"), -7.0)
-        inverse_scale = ops.exp(-log_scale)
-        half_bin = 0.5 / (LEVELS - 1)
-        upper = inverse_scale * (x - mean + half_bin)
-        lower = inverse_scale * (x - mean - half_bin)
-        # log(sigmoid(upper) - sigmoid(lower)), and the two edge bins' tails.
-        log_cdf_upper = upper - ops.softplus(upper)  # log sigmoid(upper)
-        log_survival_lower = -ops.softplus(lower)  # log(1 - sigmoid(lower))
-        middle = inverse_scale * (x - mean)
-        mass = ops.sigmoid(upper) - ops.sigmoid(lower)
-        # Where the bin's mass underflows, its density at the centre times
-        # the bin's width.
-        log_density = middle - log_scale - 2.0 * ops.softplus(middle)
-        log_mass = ops.where(
-            mass > 1e-5,
-            ops.log(ops.maximum(mass, 1e-12)),
-            log_density + np.log(2 * half_bin),
-        )
-        log_probability = ops.where(
-            x < half_bin,
-            log_cdf_upper,
-            ops.where(x > 1.0 - half_bin, log_survival_lower, log_mass),
-        )
-        return -sum_per_example(log_probability)
+        log_scale = ops.cast(self.log_scale, "float32")
+        return -sum_per_example(log_probability(targets, outputs, log_scale))
 
     def mean(self, outputs):
         return ops.clip(outputs, 0.0, 1.0)
 
     def validate_targets(self, targets):
-        targets = np.asarray(targets)
-        if not targets.size:
-            return
-        levels = targets * (LEVELS - 1)
-        if (
-            targets.min() < 0
-            or targets.max() > 1
-            or not np.allclose(levels, np.round(levels), atol=1e-3)
-        ):
-            raise ValueError(
-                "The discretized logistic likelihood expects 8-bit pixels in [0, "
-                "1] (k / 255). Received values in "
-                f"[{targets.min():g}, {targets.max():g}]"
-                + ("" if targets.min() < 0 or targets.max() > 1 else " off that grid")
-                + ". Use preprocessing 'scale' on 8-bit images."
-            )
+        check_8_bit(targets, "discretized logistic")
 
     def call(self, inputs):
         return inputs

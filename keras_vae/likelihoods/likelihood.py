@@ -47,13 +47,26 @@ class Likelihood:
     """
 
     name = None
+    # How many numbers the decoder outputs per value of the data: 1 (its
+    # output has the data's shape), or more on a last axis of that size.
+    parameters_per_value = 1
+
+    def parameter_shape(self, data_shape):
+        """The decoder output's shape for one example of `data_shape`: the
+        data's shape, with a last axis of `parameters_per_value` when a
+        value has several parameters."""
+        data_shape = tuple(data_shape)
+        if self.parameters_per_value == 1:
+            return data_shape
+        return data_shape + (self.parameters_per_value,)
 
     def negative_log_likelihood(self, targets, outputs):
         """-log p(targets | outputs) per example, in nats.
 
         Args:
             targets: Tensor `(batch, ...)`, the data.
-            outputs: Tensor of the same shape, the decoder's raw output.
+            outputs: Tensor `(batch,) + parameter_shape(...)`, the decoder's
+                raw output (the data's shape for most likelihoods).
 
         Returns:
             Float32 tensor of shape `(batch,)`, summed over all non-batch axes.

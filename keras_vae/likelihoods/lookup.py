@@ -5,6 +5,9 @@ import keras
 from keras_vae.likelihoods.bernoulli import Bernoulli
 from keras_vae.likelihoods.continuous_bernoulli import ContinuousBernoulli
 from keras_vae.likelihoods.discretized_logistic import DiscretizedLogistic
+from keras_vae.likelihoods.discretized_logistic_mixture import (
+    DiscretizedLogisticMixture,
+)
 from keras_vae.likelihoods.gaussian import Gaussian
 from keras_vae.likelihoods.learned_gaussian import LearnedGaussian
 from keras_vae.likelihoods.likelihood import Likelihood
@@ -17,6 +20,7 @@ BY_NAME = {
     "gaussian_global": lambda: LearnedGaussian("global"),
     "gaussian_pixel": lambda: LearnedGaussian("pixel"),
     "logistic": lambda: DiscretizedLogistic("pixel"),
+    "logistic_mixture": DiscretizedLogisticMixture,
 }
 
 
@@ -26,7 +30,7 @@ def get(identifier):
     Args:
         identifier: String, a name of `BY_NAME` (`"gaussian"`, `"bernoulli"`,
             `"continuous_bernoulli"`, `"gaussian_global"`, `"gaussian_pixel"`,
-            `"logistic"`), a dict from
+            `"logistic"`, `"logistic_mixture"`), a dict from
             `keras.saving.serialize_keras_object`, or a `Likelihood` instance.
 
     Returns:

@@ -359,12 +359,19 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         ):
             self.likelihood.build(tuple(x_shape))
         decoded = self.decoder(self._decoder_inputs(mean, labels))
-        if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != tuple(
-            x_shape[1:]
-        ):
+        expected = self.likelihood.parameter_shape(x_shape[1:])
+        if not hasattr(decoded, "shape") or tuple(decoded.shape[1:]) != expected:
             raise ValueError(
-                "The decoder's output must have the input's shape. Received: "
-                f"input shape {tuple(x_shape)}, "
+                (
+                    "The decoder's output must have the input's shape. "
+                    if expected == tuple(x_shape[1:])
+                    else "The decoder's output must hold every parameter of the "
+                    f"likelihood: expected shape {expected}, the input's and "
+                    f"{self.likelihood.parameters_per_value} parameters per value "
+                    f"for {self.likelihood!r} (build the decoder with "
+                    f"parameters_per_value={self.likelihood.parameters_per_value}). "
+                )
+                + f"Received: input shape {tuple(x_shape)}, "
                 f"decoder output {utils.describe(decoded)}"
             )
         self.data_shape, self.latent_shape = tuple(x_shape[1:]), tuple(mean.shape[1:])

@@ -9,6 +9,7 @@ import keras_vae
 from keras_vae.likelihoods import (
     ContinuousBernoulli,
     DiscretizedLogistic,
+    DiscretizedLogisticMixture,
     Gaussian,
     LearnedGaussian,
 )
@@ -89,13 +90,90 @@ def test_discretized_logistic_refuses_what_is_not_8_bit():
         LearnedGaussian("channel")
 
 
-@pytest.mark.parametrize("name", ["gaussian_pixel", "logistic", "continuous_bernoulli"])
+def test_discretized_logistic_mixture_is_the_weighted_sum_of_its_components():
+    rng = np.random.default_rng(0)
+    mixture = DiscretizedLogisticMixture(num_components=3)
+    assert mixture.parameter_shape((8, 8, 1)) == (8, 8, 1, 9)
+    # Four values, each with its own weights, means and log scales.
+    logits = rng.normal(size=(4, 3))
+    means = rng.uniform(-0.1, 1.1, size=(4, 3))
+    log_scales = rng.uniform(-5.0, -1.0, size=(4, 3))
+    outputs = np.concatenate([logits, means, log_scales], -1)[None].astype("float32")
+    levels = np.arange(256, dtype="float32") / 255
+    mass = np.zeros((256, 4))
+    for level in range(256):
+        targets = np.full((1, 4), levels[level], "float32")
+        for value in range(4):
+            nll = mixture.negative_log_likelihood(
+                targets[:, value : value + 1], outputs[:, value : value + 1]
+            )
+            mass[level, value] = np.exp(-float(_numpy(nll)[0]))
+    np.testing.assert_allclose(mass.sum(0), 1.0, atol=1e-4)
+    # Each component is DiscretizedLogistic's distribution.
+    weights = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    single = DiscretizedLogistic(scale="global")
+    single.build((None, 1))
+    expected = np.zeros((256, 4))
+    for value in range(4):
+        for component in range(3):
+            single.log_scale.assign(log_scales[value, component])
+            nll = single.negative_log_likelihood(
+                levels[:, None], np.full((256, 1), means[value, component], "float32")
+            )
+            expected[:, value] += weights[value, component] * np.exp(-_numpy(nll))
+    np.testing.assert_allclose(mass, expected, rtol=1e-3, atol=1e-7)
+    # Two modes, background and stroke: a mixture puts its mass on both, one
+    # logistic between them.
+    x = np.array([[0.0, 1.0]], "float32")
+    both = np.array([[[0, 0, 0.0, 1.0, -6, -6]] * 2], "float32")
+    between = np.array([[[0, 0.5, -1.0]] * 2], "float32")
+    two_modes = _numpy(DiscretizedLogisticMixture(2).negative_log_likelihood(x, both))
+    one_mode = _numpy(DiscretizedLogisticMixture(1).negative_log_likelihood(x, between))
+    assert two_modes[0] < one_mode[0] - 1.0
+
+
+def test_a_decoder_must_output_every_parameter_of_the_mixture(tmp_path):
+    mixture = DiscretizedLogisticMixture(num_components=2)
+    with pytest.raises(
+        ValueError, match=r"shape \(8, 8, 1, 6\).*parameters_per_value=6"
+    ):
+        keras_vae.models.VAE(
+            *keras_vae.architectures.mlp((8, 8, 1), latent_dim=2), likelihood=mixture
+        ).build((None, 8, 8, 1))
+    with pytest.raises(ValueError, match="num_components"):
+        DiscretizedLogisticMixture(num_components=0)
+    with pytest.raises(ValueError, match="parameters_per_value"):
+        keras_vae.architectures.conv((8, 8, 1), 2, parameters_per_value=0)
+    with pytest.raises(ValueError, match=r"logistic mixture.*off that grid"):
+        mixture.validate_targets(np.array([0.5]))
+    for architecture in (
+        lambda: keras_vae.architectures.mlp((8, 8, 1), 2, parameters_per_value=6),
+        lambda: keras_vae.architectures.conv((8, 8, 3), 2, parameters_per_value=6),
+    ):
+        _, decoder = architecture()
+        assert decoder.output_shape[-1] == 6
+    encoder, decoder = keras_vae.architectures.conv_conditional(
+        (9, 9, 3), 2, 4, parameters_per_value=6
+    )
+    assert decoder.output_shape == (None, 9, 9, 3, 6)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["gaussian_pixel", "logistic", "continuous_bernoulli", "logistic_mixture"],
+)
 def test_a_vae_learns_the_likelihoods_weights_and_saves_them(name, tmp_path):
     x = np.round(np.random.default_rng(0).uniform(size=(128, 8, 8)) * 255) / 255
     x = x.astype("float32")
+    likelihood = keras_vae.likelihoods.get(name)
     model = keras_vae.models.VAE(
-        *keras_vae.architectures.mlp((8, 8), latent_dim=2, hidden_units=(16,)),
-        likelihood=name,
+        *keras_vae.architectures.mlp(
+            (8, 8),
+            latent_dim=2,
+            hidden_units=(16,),
+            parameters_per_value=likelihood.parameters_per_value,
+        ),
+        likelihood=likelihood,
         seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
@@ -104,7 +182,9 @@ def test_a_vae_learns_the_likelihoods_weights_and_saves_them(name, tmp_path):
     history = model.fit(x, epochs=3, batch_size=32, verbose=0)
     assert history.history["elbo"][-1] < history.history["elbo"][0]
     after = [_numpy(w) for w in getattr(model.likelihood, "weights", [])]
-    assert len(after) == (0 if name == "continuous_bernoulli" else 1)
+    assert len(after) == (
+        0 if name in ("continuous_bernoulli", "logistic_mixture") else 1
+    )
     assert all(not np.allclose(a, b) for a, b in zip(before, after, strict=True))
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")

@@ -160,14 +160,14 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
                 mean.reshape(len(mean), -1),
             )
         )
-    values = [np.concatenate(column) for column in zip(*parts, strict=True)]
-    codes = values.pop().astype("float32")
-    values.insert(4, compressed_bits(pixels) if bits is None else bits)
-    statistics = {
-        name: np.asarray(value, "float32")
-        for name, value in zip(STATISTICS, values, strict=True)
+    names = ("rate", "distortion", "log_sigma", "code_norm", "absolute_error", "codes")
+    columns = {
+        name: np.concatenate(column)
+        for name, column in zip(names, zip(*parts, strict=True), strict=True)
     }
-    return statistics, codes
+    columns["complexity"] = compressed_bits(pixels) if bits is None else bits
+    statistics = {name: np.asarray(columns[name], "float32") for name in STATISTICS}
+    return statistics, columns["codes"].astype("float32")
 
 
 def scored_statistics(

@@ -152,10 +152,7 @@ class AnomalyDetector:
         return -(top + np.log(np.exp(log_terms - top[:, None]).sum(axis=1)))
 
     def _stack(self, statistics):
-        """The detector's statistics as columns: `(n, s)` float64."""
-        return np.stack(
-            [np.asarray(statistics[name], "float64") for name in self.statistics], 1
-        )
+        return _columns(statistics, self.statistics)
 
     def flag(self, scores, method=scores_lib.DEFAULT_METHOD):
         """0/1 per score: 1 where it is above `method`'s threshold."""
@@ -219,6 +216,11 @@ class AnomalyDetector:
             f"AnomalyDetector({self.rate_kind}={self.rate:g}, "
             f"thresholds={self.thresholds})"
         )
+
+
+def _columns(statistics, names):
+    """The statistics `names` as the columns of an `(n, s)` float64 array."""
+    return np.stack([np.asarray(statistics[name], "float64") for name in names], 1)
 
 
 def _optional_array(values):
@@ -351,7 +353,7 @@ def calibrate(
         knn = _fit_reference(statistics_of_reference)
     else:
         knn = {}
-    values = np.stack([statistics[n] for n in stats_lib.STATISTICS], 1)
+    values = _columns(statistics, stats_lib.STATISTICS)
     center, scale = values.mean(0), values.std(0)
     scale[scale == 0] = 1.0
     components = min(COMPONENTS, len(fit_half) // 10)
@@ -422,7 +424,7 @@ def _fit_reference(statistics):
     values = np.concatenate(
         [
             np.asarray(statistics["codes"], "float64"),
-            np.stack([statistics[n] for n in stats_lib.STATISTICS], 1),
+            _columns(statistics, stats_lib.STATISTICS),
         ],
         axis=1,
     )

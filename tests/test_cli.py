@@ -97,6 +97,17 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
     bound = float(bound_line.split("<=")[1].split()[0])
     assert bound < elbo  # k = 100 tightens the one-sample ELBO
     assert "k = 100" in bound_line and "bits/dim" in bound_line
+    # Bits of the 8-bit pixels, as for any likelihood: the standardized
+    # density's nats plus D log 256 and D log std, not nats / (D ln 2) alone.
+    bits = float(bound_line.split("nats (")[1].split()[0])
+    model = keras.saving.load_model(vae_run / "model.keras")
+    shape = load("digits").x_test.shape[1:]
+    assert bits == pytest.approx(
+        keras_vae.evaluation.bits_per_dimension(bound, shape, model=model), abs=2e-4
+    )
+    assert bits != pytest.approx(
+        keras_vae.evaluation.bits_per_dimension(bound, shape), abs=0.1
+    )
     assert "active units:" in out and "of 20" in out
     assert "mutual information I(x; z)" in out
     assert (

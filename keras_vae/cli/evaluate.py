@@ -86,10 +86,12 @@ def _latent_lines(metrics):
     """The bound and latent-usage figures of `latent_summary`, as text."""
     lines = []
     if "iw_bound" in metrics:
+        bits = ""
+        if "bits_per_dim" in metrics:
+            bits = f"{metrics['bits_per_dim']:.4f} bits/dim; "
         lines.append(
             f"-log p(x) <= {metrics['iw_bound']:.2f} nats "
-            f"({metrics['bits_per_dim']:.4f} bits/dim; importance-weighted bound, "
-            f"k = {metrics['iw_samples']})"
+            f"({bits}importance-weighted bound, k = {metrics['iw_samples']})"
         )
     kl = metrics["kl_per_dimension"]
     lines.append(

@@ -239,8 +239,9 @@ def bits_per_dimension(nats, input_shape, model=None):
         Bits per dimension, of the type of `nats`.
 
     Raises:
-        ValueError: if `input_shape` holds no value, or `model` has no
-            preprocessing to tell the pixels' scale.
+        ValueError: if `input_shape` holds no value, `model` has no
+            preprocessing to tell the pixels' scale, or its likelihood is a
+            Bernoulli of pixels that are not binary (not a density).
 
     Example:
 
@@ -262,7 +263,11 @@ def bits_per_dimension(nats, input_shape, model=None):
 
 def _to_8_bit_mass(model, dimensions):
     """What turns the model's nats into -log of the 8-bit pixels' mass."""
-    from keras_vae.likelihoods import DiscretizedLogistic, DiscretizedLogisticMixture
+    from keras_vae.likelihoods import (
+        Bernoulli,
+        DiscretizedLogistic,
+        DiscretizedLogisticMixture,
+    )
 
     preprocessing = getattr(model, "preprocessing", None)
     if preprocessing is None:
@@ -274,6 +279,13 @@ def _to_8_bit_mass(model, dimensions):
     discrete = (DiscretizedLogistic, DiscretizedLogisticMixture)
     if isinstance(model.likelihood, discrete) or preprocessing.binary:
         return 0.0
+    if type(model.likelihood) is Bernoulli:
+        raise ValueError(
+            "The Bernoulli likelihood of pixels that are not binary (preprocessing "
+            f"{preprocessing.mode!r}) is not a normalized density: its nats have "
+            "no bits per 8-bit pixel. Binarize the pixels, or use "
+            "likelihood='continuous_bernoulli'."
+        )
     offset = dimensions * math.log(256.0)
     if preprocessing.mode == "standardize":
         offset += dimensions * math.log(preprocessing.std)

@@ -28,9 +28,12 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
         seed: Integer, seed of the samples.
 
     Returns:
-        Dict of JSON-friendly values: `iw_bound` and `bits_per_dim` (when
-        `iw_samples` > 0), `iw_samples`, `active_units`, `latent_dim`,
-        `kl_per_dimension` (list) and `mutual_information`, in nats.
+        Dict of JSON-friendly values: `iw_bound` (when `iw_samples` > 0) and
+        `bits_per_dim` (bits per 8-bit pixel, comparable across likelihoods,
+        `evaluation.bits_per_dimension(..., model=model)`; only where the
+        model's preprocessing and likelihood give them), `iw_samples`,
+        `active_units`, `latent_dim`, `kl_per_dimension` (list) and
+        `mutual_information`, in nats.
     """
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     x, labels = inputs if isinstance(inputs, tuple) else (inputs, None)
@@ -52,9 +55,13 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
             ).mean()
         )
         result["iw_bound"] = bound
-        result["bits_per_dim"] = float(
-            evaluation.bits_per_dimension(bound, x.shape[1:])
-        )
+        try:
+            # Bits of the 8-bit pixels, comparable across likelihoods.
+            bits = evaluation.bits_per_dimension(bound, x.shape[1:], model=model)
+        except ValueError:  # no preprocessing, or not a density of pixels
+            pass
+        else:
+            result["bits_per_dim"] = float(bits)
     return result
 
 

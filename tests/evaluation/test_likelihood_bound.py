@@ -198,3 +198,31 @@ def test_bits_per_dimension_of_8_bit_pixels_are_comparable_across_likelihoods():
     assert bits_per_dimension(nats, (4,), logistic) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="needs a model with a preprocessing"):
         bits_per_dimension(1.0, (4,), model("gaussian", None))
+    # Binarized pixels: the bits of the binary images.
+    binary = model("bernoulli", Preprocessing("binarize"))
+    assert bits_per_dimension(nats, (4,), binary) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="not a normalized density"):
+        bits_per_dimension(1.0, (4,), model("bernoulli", Preprocessing("scale")))
+
+
+def test_latent_summary_gives_bits_only_where_they_are_bits_of_pixels():
+    from keras_vae.datasets import Preprocessing
+    from keras_vae.experiments.evaluation import latent_summary
+
+    x = np.random.default_rng(0).uniform(size=(16, 4)).astype("float32")
+    summaries = {}
+    for likelihood in ("continuous_bernoulli", "bernoulli"):
+        encoder, decoder = keras_vae.architectures.mlp((4,), 2, hidden_units=(4,))
+        scale = Preprocessing("scale")
+        model = keras_vae.models.VAE(
+            encoder, decoder, likelihood=likelihood, preprocessing=scale
+        )
+        model.build((None, 4))
+        summaries[likelihood] = latent_summary(model, x, iw_samples=3)
+    summary = summaries["continuous_bernoulli"]
+    assert summary["bits_per_dim"] == pytest.approx(
+        (summary["iw_bound"] / 4 + math.log(256.0)) / math.log(2.0)
+    )
+    # The Bernoulli of grey levels is not a density: a bound, no bits.
+    assert "iw_bound" in summaries["bernoulli"]
+    assert "bits_per_dim" not in summaries["bernoulli"]

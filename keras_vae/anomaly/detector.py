@@ -1,5 +1,5 @@
 """Calibrated thresholds, the density of statistics of the 'dose' score, and
-the training images' codes and statistics of the 'knn' score."""
+the training images' features and statistics of the 'knn' score."""
 
 import base64
 import math
@@ -14,6 +14,10 @@ from keras_vae.anomaly import statistics as stats_lib
 # The density of the statistics: a Gaussian mixture with full covariances.
 COMPONENTS = 10
 MINIMUM_IMAGES = 40
+# The 'knn' score's description of the encoder's last hidden representation:
+# its first principal components, fitted on this many reference images.
+FEATURE_COMPONENTS = 32
+PROJECTION_IMAGES = 2000
 
 
 class AnomalyDetector:
@@ -23,10 +27,13 @@ class AnomalyDetector:
     Made by `calibrate` from images of the training distribution (the
     validation split): half of them fit the density of the model's
     statistics, the other half place each method's threshold at the
-    quantile `1 - rate` of its scores. For the 'knn' score it also keeps the
-    posterior means and statistics of the reference images (the training
-    images), standardized, in 16 bits. A model keeps its detector in its
-    `.keras` file (`model.anomaly_detector`); `model.flag_anomalies` uses it.
+    quantile `1 - rate` of its scores. For the 'knn' score it also keeps a
+    description of each reference image (the training images), in 16 bits:
+    the first `FEATURE_COMPONENTS` principal components of the encoder's last
+    hidden representation (`statistics.feature_encoder`) beside the
+    standardized statistics, each group scaled to a total variance of 1. A
+    model keeps its detector in its `.keras` file (`model.anomaly_detector`);
+    `model.flag_anomalies` uses it.
 
     Args:
         center, scale: Lists, the statistics' mean and standard deviation.
@@ -39,11 +46,18 @@ class AnomalyDetector:
         labels_given: Boolean, a conditional model's scores were calibrated
             with labels (else marginalised over classes).
         num_samples: Integer, the `"iwae"` score's k at calibration.
-        reference: Array `(m, d + s)` of the reference images' codes and
-            `s` statistics in standardized units (statistics scaled by
-            `sqrt(d / s)`), or `None`: calibrated without the `"knn"` score.
+        reference: Array `(m, p + s)` of the reference images' projected
+            features and `s` statistics (`features`), or `None`: calibrated
+            without the `"knn"` score.
         reference_center, reference_scale: Lists, the mean and standard
-            deviation that standardize codes and statistics.
+            deviation that standardize the statistics.
+        feature_center, feature_scale: Lists, the mean and standard
+            deviation that standardize the hidden representation.
+        components: Array `(p, h)`, the principal directions of the
+            standardized hidden representation, divided by the square root
+            of their total variance. `None` in a detector saved before the
+            hidden features (its reference describes images by their
+            posterior means beside the statistics, and is read as made).
         neighbours: Integer k of the `"knn"` score.
         statistics: The names of the statistics it was calibrated on, in
             order (`STATISTICS`; a detector saved before `absolute_error`
@@ -67,6 +81,9 @@ class AnomalyDetector:
         reference_scale=None,
         neighbours=defaults.KNN_NEIGHBOURS,
         statistics=stats_lib.STATISTICS,
+        feature_center=None,
+        feature_scale=None,
+        components=None,
     ):
         self.center = np.asarray(center, "float64")
         self.scale = np.asarray(scale, "float64")
@@ -84,11 +101,38 @@ class AnomalyDetector:
         self.reference_scale = _optional_array(reference_scale)
         self.neighbours = int(neighbours)
         self.statistics = tuple(statistics)
+        self.feature_center = _optional_array(feature_center)
+        self.feature_scale = _optional_array(feature_scale)
+        if isinstance(components, dict):
+            components = _decode_array(components)
+        self.components = None if components is None else np.asarray(components, "f4")
+
+    def project(self, hidden):
+        """The encoder's hidden representations `(n, h)` as the reference's
+        feature columns `(n, p)`."""
+        values = (np.asarray(hidden, "float64") - self.feature_center) / (
+            self.feature_scale
+        )
+        return (values @ self.components.T.astype("float64")).astype("float32")
 
     def features(self, statistics):
-        """Codes and statistics (a dict with `"codes"` and the detector's
-        statistics) in the reference's standardized units: `(n, d + s)`
-        float32."""
+        """What the 'knn' score compares, `(n, p + s)` float32: the projected
+        hidden representation (`statistics["features"]`, from `project`) and
+        the detector's statistics, standardized and divided by `sqrt(s)`."""
+        if self.components is None:
+            return self._code_features(statistics)
+        values = (self._stack(statistics) - self.reference_center) / (
+            self.reference_scale * math.sqrt(len(self.statistics))
+        )
+        return np.concatenate(
+            [np.asarray(statistics["features"], "float32"), values.astype("float32")],
+            axis=1,
+        )
+
+    def _code_features(self, statistics):
+        """A detector saved before the hidden representation: posterior means
+        and statistics (`statistics["codes"]`), standardized, the statistics
+        scaled by `sqrt(d / s)`."""
         values = np.concatenate(
             [np.asarray(statistics["codes"], "float64"), self._stack(statistics)],
             axis=1,
@@ -103,14 +147,15 @@ class AnomalyDetector:
     def neighbour_score(self, statistics):
         """-log of the k-nearest-neighbour density of the reference at each
         image (Loftsgaarden & Quesenberry 1965), in nats of the standardized
-        space of codes and statistics: log(m V_D r^D / k) for m reference
+        space of `features`: log(m V_D r^D / k) for m reference
         images in D dimensions, V_D the volume of the unit ball, and r the
-        mean distance to the k nearest (steadier than the k-th alone)."""
+        mean distance to the k nearest (steadier than the k-th alone).
+        `statistics` are `scored_statistics(..., features=self.project)`."""
         from sklearn.neighbors import NearestNeighbors
 
         if self.reference is None:
             raise ValueError(
-                "The 'knn' score needs the codes and statistics of training "
+                "The 'knn' score needs the features and statistics of training "
                 "images: this detector was calibrated without it. Calibrate "
                 "with keras_vae.anomaly.calibrate(model, x_validation, "
                 "reference=x_train) (on the command line: keras-vae calibrate RUN)."
@@ -204,6 +249,15 @@ class AnomalyDetector:
             else self.reference_scale.tolist(),
             "neighbours": self.neighbours,
             "statistics": list(self.statistics),
+            "feature_center": None
+            if self.feature_center is None
+            else self.feature_center.tolist(),
+            "feature_scale": None
+            if self.feature_scale is None
+            else self.feature_scale.tolist(),
+            "components": None
+            if self.components is None
+            else _encode_array(self.components, "<f4"),
         }
 
     @classmethod
@@ -227,19 +281,23 @@ def _optional_array(values):
     return None if values is None else np.asarray(values, "float64")
 
 
-def _encode_array(array):
-    """A float16 array as JSON: its shape and its bytes in base64 (54,000
-    images of 25 numbers: 3.6 MB, not the 20 MB of a list of numbers)."""
-    array = np.ascontiguousarray(array, "<f2")
+_ENCODINGS = {"<f2": "float16_base64", "<f4": "float32_base64"}
+
+
+def _encode_array(array, dtype="<f2"):
+    """An array as JSON: its shape and its bytes in base64 (54,000 images of
+    38 numbers in 16 bits: 5.2 MB, not the 30 MB of a list of numbers)."""
+    array = np.ascontiguousarray(array, dtype)
     return {
         "shape": list(array.shape),
-        "float16_base64": base64.b64encode(array.tobytes()).decode("ascii"),
+        _ENCODINGS[dtype]: base64.b64encode(array.tobytes()).decode("ascii"),
     }
 
 
 def _decode_array(value):
-    data = base64.b64decode(value["float16_base64"])
-    return np.frombuffer(data, "<f2").reshape(value["shape"]).copy()
+    dtype, key = next((d, k) for d, k in _ENCODINGS.items() if k in value)
+    data = base64.b64decode(value[key])
+    return np.frombuffer(data, dtype).reshape(value["shape"]).copy()
 
 
 def calibrate(
@@ -341,16 +399,14 @@ def calibrate(
     )
     if "knn" in methods:
         if reference is not None:
-            statistics_of_reference = _reference_statistics(
+            reference, reference_labels = _reference_images(
                 model, reference, reference_labels, labels is not None, seed, raw
             )
+        elif reference_labels is not None:
+            raise ValueError("Received `reference_labels` without `reference` images.")
         else:
-            if reference_labels is not None:
-                raise ValueError(
-                    "Received `reference_labels` without `reference` images."
-                )
-            statistics_of_reference = statistics
-        knn = _fit_reference(statistics_of_reference)
+            reference, reference_labels = part(fit_half)
+        knn = _fit_reference(model, reference, reference_labels, seed, raw)
     else:
         knn = {}
     values = _columns(statistics, stats_lib.STATISTICS)
@@ -390,10 +446,10 @@ def calibrate(
     return detector
 
 
-def _reference_statistics(model, reference, labels, labels_given, seed, raw):
-    """Codes and statistics of up to `KNN_REFERENCE_IMAGES` of `reference`,
-    drawn by `seed`: under their labels when the scores are given labels,
-    else at each image's most probable class."""
+def _reference_images(model, reference, labels, labels_given, seed, raw):
+    """Up to `KNN_REFERENCE_IMAGES` of `reference`, drawn by `seed`, and
+    their labels: given when the scores are given labels, else `None` (each
+    image at its most probable class)."""
     reference = stats_lib.check_pixels("calibrate", model, reference, raw)
     if labels is not None:
         if not model.conditional:
@@ -409,27 +465,31 @@ def _reference_statistics(model, reference, labels, labels_given, seed, raw):
         )
     kept = min(len(reference), defaults.KNN_REFERENCE_IMAGES)
     chosen = np.sort(np.random.default_rng(seed).permutation(len(reference))[:kept])
-    statistics, _, _, _ = stats_lib.scored_statistics(
+    return reference[chosen], None if labels is None else labels[chosen]
+
+
+def _fit_reference(model, images, labels, seed, raw):
+    """The `AnomalyDetector` arguments of the 'knn' score: the principal
+    directions of the hidden representation of up to `PROJECTION_IMAGES` of
+    `images`, then every image's projected features and statistics."""
+    sample = np.random.default_rng(seed).permutation(len(images))[:PROJECTION_IMAGES]
+    sampled, _, _, _ = stats_lib.scored_statistics(
         model,
-        reference[chosen],
-        None if labels is None else labels[chosen],
+        images[sample],
+        None if labels is None else labels[sample],
         seed=seed,
         raw=raw,
+        features=lambda hidden: hidden.astype("float16"),
     )
-    return statistics
-
-
-def _fit_reference(statistics):
-    """The `AnomalyDetector` arguments of the 'knn' score."""
-    values = np.concatenate(
-        [
-            np.asarray(statistics["codes"], "float64"),
-            _columns(statistics, stats_lib.STATISTICS),
-        ],
-        axis=1,
-    )
-    center, scale = values.mean(0), values.std(0)
-    scale[scale == 0] = 1.0
+    hidden = np.asarray(sampled["features"], "float64")
+    feature_center, feature_scale = hidden.mean(0), hidden.std(0)
+    feature_scale[feature_scale == 0] = 1.0
+    standardized = (hidden - feature_center) / feature_scale
+    _, singular, directions = np.linalg.svd(standardized, full_matrices=False)
+    count = min(FEATURE_COMPONENTS, len(singular))
+    # The projected features' total variance is 1, as the statistics' is.
+    variance = np.sum(singular[:count] ** 2) / max(len(standardized) - 1, 1)
+    components = directions[:count] / math.sqrt(max(variance, np.finfo("f4").tiny))
     detector = AnomalyDetector(
         [],
         [],
@@ -438,11 +498,22 @@ def _fit_reference(statistics):
         [],
         {},
         0.5,
-        reference_center=center,
-        reference_scale=scale,
+        feature_center=feature_center,
+        feature_scale=feature_scale,
+        components=components,
     )
+    statistics, _, _, _ = stats_lib.scored_statistics(
+        model, images, labels, seed=seed, raw=raw, features=detector.project
+    )
+    values = _columns(statistics, stats_lib.STATISTICS)
+    center, scale = values.mean(0), values.std(0)
+    scale[scale == 0] = 1.0
+    detector.reference_center, detector.reference_scale = center, scale
     return {
         "reference": detector.features(statistics).astype("float16"),
         "reference_center": center,
         "reference_scale": scale,
+        "feature_center": feature_center,
+        "feature_scale": feature_scale,
+        "components": detector.components,
     }

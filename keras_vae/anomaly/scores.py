@@ -123,8 +123,15 @@ def scores(
         detector = _detector(model, detector, labels)
     marginal = model.conditional and labels is None
     classes = range(model.num_classes) if marginal else None
+    projected = "knn" in methods and detector.components is not None
     statistics, elbo, labels, class_elbos = stats_lib.scored_statistics(
-        model, x, labels, batch_size, seed, raw
+        model,
+        x,
+        labels,
+        batch_size,
+        seed,
+        raw,
+        features=detector.project if projected else None,
     )
     inputs = model._inputs(x, raw)
     results = {}

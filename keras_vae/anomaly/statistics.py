@@ -2,8 +2,10 @@
 
 import io
 import math
+import weakref
 import zlib
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -122,11 +124,49 @@ def summary_statistics(
     return statistics
 
 
-def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
+def feature_encoder(model):
+    """The model's encoder with a third output: the input of the layer that
+    outputs the posterior mean (the encoder's last hidden representation),
+    flattened. The 'knn' score describes images by it. Falls back to the
+    posterior mean itself when the encoder has no such layer to read (a
+    subclassed encoder, or a head of several inputs)."""
+    encoder = model.encoder
+    if encoder not in _FEATURE_ENCODERS:
+        hidden = _mean_head_input(encoder)
+        if hidden is None:
+            _FEATURE_ENCODERS[encoder] = None
+        else:
+            if len(hidden.shape) != 2:
+                hidden = keras.layers.Flatten()(hidden)
+            _FEATURE_ENCODERS[encoder] = keras.Model(
+                encoder.input, [*encoder.outputs, hidden]
+            )
+    return _FEATURE_ENCODERS[encoder]
+
+
+# Encoders' feature models, built once per encoder.
+_FEATURE_ENCODERS = weakref.WeakKeyDictionary()
+
+
+def _mean_head_input(encoder):
+    outputs = getattr(encoder, "outputs", None)
+    history = getattr(outputs[0], "_keras_history", None) if outputs else None
+    if history is None or history.operation is None:
+        return None
+    tensors = history.operation._inbound_nodes[history.node_index].input_tensors
+    return tensors[0] if len(tensors) == 1 else None
+
+
+def _statistics_and_codes(
+    model, x, labels, batch_size, seed, raw, bits=None, features=None
+):
     """`summary_statistics`, and the posterior means, flattened `(n, d)`;
-    `bits`, the inputs' compressed lengths when already known."""
+    `bits`, the inputs' compressed lengths when already known. With
+    `features`, a function of a batch of `feature_encoder`'s hidden
+    representations, also its values under `"features"`."""
     batch_size = checks.positive_integer("batch_size", batch_size)
     inputs = model._inputs(x, raw)
+    extended = None if features is None else feature_encoder(model)
     pixels = x
     if model.preprocessing is not None and raw:
         pixels = model.preprocessing.to_pixels(x)
@@ -137,9 +177,12 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
     for start in range(0, len(x), batch_size):
         window = slice(start, start + batch_size)
         batch_labels = None if labels is None else labels[window]
-        mean, raw_scale = model.encoder.predict_on_batch(
-            model._encoder_inputs(inputs[window], batch_labels)
-        )
+        encoder_inputs = model._encoder_inputs(inputs[window], batch_labels)
+        if extended is None:
+            mean, raw_scale = model.encoder.predict_on_batch(encoder_inputs)
+            hidden = mean
+        else:
+            mean, raw_scale, hidden = extended.predict_on_batch(encoder_inputs)
         sigma = ops.convert_to_numpy(param_lib.scale(raw_scale, model.parameterization))
         z = mean + sigma * noise[window]
         rate = model.latent_kl_divergence(mean, raw_scale, z, batch_labels)
@@ -158,20 +201,38 @@ def _statistics_and_codes(model, x, labels, batch_size, seed, raw, bits=None):
                 np.square(mean).sum(axes),
                 error.sum(1),
                 mean.reshape(len(mean), -1),
+                None if features is None else features(hidden.reshape(len(mean), -1)),
             )
         )
-    names = ("rate", "distortion", "log_sigma", "code_norm", "absolute_error", "codes")
+    names = (
+        "rate",
+        "distortion",
+        "log_sigma",
+        "code_norm",
+        "absolute_error",
+        "codes",
+        "features",
+    )
     columns = {
         name: np.concatenate(column)
         for name, column in zip(names, zip(*parts, strict=True), strict=True)
+        if column[0] is not None
     }
     columns["complexity"] = compressed_bits(pixels) if bits is None else bits
     statistics = {name: np.asarray(columns[name], "float32") for name in STATISTICS}
+    if features is not None:
+        statistics["features"] = np.asarray(columns["features"], "float32")
     return statistics, columns["codes"].astype("float32")
 
 
 def scored_statistics(
-    model, x, labels=None, batch_size=defaults.INFERENCE_BATCH_SIZE, seed=0, raw=False
+    model,
+    x,
+    labels=None,
+    batch_size=defaults.INFERENCE_BATCH_SIZE,
+    seed=0,
+    raw=False,
+    features=None,
 ):
     """The statistics the scores use, and the -ELBO.
 
@@ -184,11 +245,12 @@ def scored_statistics(
         statistics with, under `"codes"`, the posterior means `(n, d)`; the
         labels given, or the most probable classes, or `None` for an
         unconditional model; `class_elbos`, the `(n, num_classes)` -ELBO
-        under every class when marginalising, else `None`.
+        under every class when marginalising, else `None`. With `features`
+        (see `_statistics_and_codes`), the statistics hold `"features"` too.
     """
     if not (model.conditional and labels is None):
         statistics, codes = _statistics_and_codes(
-            model, x, labels, batch_size, seed, raw
+            model, x, labels, batch_size, seed, raw, features=features
         )
         elbo = statistics["rate"] + statistics["distortion"]
         return {**statistics, "codes": codes}, elbo, labels, None
@@ -198,13 +260,22 @@ def scored_statistics(
         bits = per_class[0][0]["complexity"] if per_class else None
         per_class.append(
             _statistics_and_codes(
-                model, x, np.full(len(x), k, "int32"), batch_size, seed, raw, bits
+                model,
+                x,
+                np.full(len(x), k, "int32"),
+                batch_size,
+                seed,
+                raw,
+                bits,
+                features,
             )
         )
     elbos = np.stack([s["rate"] + s["distortion"] for s, _ in per_class], 1)
     labels = np.argmin(elbos, axis=1).astype("int32")
+    chosen = STATISTICS + (() if features is None else ("features",))
     statistics = {
-        name: np.choose(labels, [s[name] for s, _ in per_class]) for name in STATISTICS
+        name: np.stack([s[name] for s, _ in per_class], 1)[np.arange(len(x)), labels]
+        for name in chosen
     }
     codes = np.stack([c for _, c in per_class], 1)
     statistics["codes"] = codes[np.arange(len(x)), labels]

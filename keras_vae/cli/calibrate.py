@@ -10,8 +10,9 @@ def add_parser(commands):
         "calibrate",
         help="place a run's anomaly thresholds",
         description="Fit a run's anomaly detector on its validation split: the "
-        "density of the model's statistics (the dose score), the codes and "
-        "statistics of up to 60,000 training images (the knn score) and a "
+        "density of the model's statistics (the dose score), the hidden "
+        "features and statistics of up to 60,000 training images (the knn "
+        "score) and a "
         "threshold per score method at a false-alarm rate. `train` calibrates "
         "dose, elbo and complexity at 1%%; this places thresholds for every "
         "method (or --methods) and rewrites model.keras.",

@@ -161,27 +161,44 @@ def test_a_detector_saved_with_five_statistics_scores_with_those_five(digits):
     )
 
 
-def test_knn_is_the_density_of_the_nearest_training_codes_and_statistics(digits):
+def test_knn_is_the_density_of_the_nearest_training_features_and_statistics(digits):
+    from sklearn.decomposition import PCA
+
     vae, test = digits
     data = load("digits")
     reference = data.x_train[data.y_train != 9][:1000]
     detector = vae.anomaly_detector
-    assert detector.reference.shape == (1000, 4 + 6)  # codes and statistics
+    # 32 principal components of the hidden layer, and the six statistics.
+    assert detector.reference.shape == (1000, 32 + 6)
 
-    def features(images):
+    # The input of the encoder's mean head: its 120-unit hidden layer.
+    hidden_layer = keras.Model(vae.encoder.inputs, vae.encoder.get_layer("mean").input)
+
+    def parts(images):
         statistics = anomaly.summary_statistics(vae, images)
-        codes = vae.encode(images)[0]
-        return np.concatenate([codes, np.stack(list(statistics.values()), 1)], 1)
+        hidden = hidden_layer.predict(vae.preprocessing.transform(images), verbose=0)
+        return hidden.astype("float64"), np.stack(list(statistics.values()), 1)
 
-    train, probe = features(reference), features(test[:40])
-    center, scale = train.mean(0), train.std(0)
-    weights = np.r_[np.ones(4), np.full(6, math.sqrt(4 / 6))]
-    train = (train - center) / scale * weights
-    probe = (probe - center) / scale * weights
+    (hidden, values), (probe_hidden, probe_values) = parts(reference), parts(test[:40])
+    center, scale = hidden.mean(0), hidden.std(0)
+    scale[scale == 0] = 1
+    pca = PCA(32).fit((hidden - center) / scale)
+    total = math.sqrt(pca.explained_variance_.sum())
+
+    def features(hidden, values):
+        projected = pca.transform((hidden - center) / scale) / total
+        standardized = (values - values_center) / values_scale / math.sqrt(6)
+        return np.concatenate([projected, standardized], 1)
+
+    values_center, values_scale = values.mean(0), values.std(0)
+    train, probe = features(hidden, values), features(probe_hidden, probe_values)
+    # Each group has a total variance of 1 in the reference.
+    assert np.var(train[:, :32], axis=0).sum() == pytest.approx(1, rel=1e-3)
+    assert np.var(train[:, 32:], axis=0).sum() == pytest.approx(1, rel=1e-6)
     distances = np.sqrt(np.square(probe[:, None] - train[None]).sum(-1))
     radius = np.sort(distances, axis=1)[:, :5].mean(1)
-    log_ball = 5 * math.log(math.pi) - math.lgamma(6)  # unit ball of 10-D
-    expected = math.log(1000 / 5) + log_ball + 10 * np.log(radius)
+    log_ball = 19 * math.log(math.pi) - math.lgamma(20)  # unit ball of 38-D
+    expected = math.log(1000 / 5) + log_ball + 38 * np.log(radius)
     # The reference is kept in 16 bits.
     np.testing.assert_allclose(
         anomaly.score(vae, test[:40], method="knn"), expected, atol=0.05
@@ -190,6 +207,40 @@ def test_knn_is_the_density_of_the_nearest_training_codes_and_statistics(digits)
     nines = data.x_test[data.y_test == 9]
     scores = anomaly.score(vae, np.concatenate([test, nines]), method="knn")
     assert _auroc(scores[: len(test)], scores[len(test) :]) > 0.6
+
+
+def test_a_detector_saved_before_the_hidden_features_scores_with_codes(digits):
+    vae, test = digits
+    data = load("digits")
+    reference = data.x_train[data.y_train != 9][:1000]
+
+    def codes_and_statistics(images):
+        statistics = anomaly.summary_statistics(vae, images)
+        codes = vae.encode(images)[0]
+        return np.concatenate([codes, np.stack(list(statistics.values()), 1)], 1)
+
+    train, probe = codes_and_statistics(reference), codes_and_statistics(test[:40])
+    center, scale = train.mean(0), train.std(0)
+    weights = np.r_[np.ones(4), np.full(6, math.sqrt(4 / 6))]
+    config = vae.anomaly_detector.get_config()
+    for key in ("feature_center", "feature_scale", "components"):
+        del config[key]  # as files written before them
+    train = (train - center) / scale * weights
+    config.update(
+        reference=train,
+        reference_center=center,
+        reference_scale=scale,
+    )
+    old = anomaly.AnomalyDetector.from_config(config)
+    assert old.components is None
+    probe = (probe - center) / scale * weights
+    distances = np.sqrt(np.square(probe[:, None] - train[None]).sum(-1))
+    radius = np.sort(distances, axis=1)[:, :5].mean(1)
+    log_ball = 5 * math.log(math.pi) - math.lgamma(6)  # unit ball of 10-D
+    expected = math.log(1000 / 5) + log_ball + 10 * np.log(radius)
+    np.testing.assert_allclose(
+        anomaly.score(vae, test[:40], method="knn", detector=old), expected, atol=0.05
+    )
 
 
 def test_knn_needs_its_reference_and_the_labels_it_was_calibrated_with(digits):
@@ -209,7 +260,7 @@ def _check_knn_inputs(vae, test, data):
         anomaly.score(vae, test, method="knn")
     # Without `reference`, the half of the images that fits the density.
     detector = anomaly.calibrate(vae, test[:100], methods=("knn",))
-    assert detector.reference.shape == (50, 10) and set(detector.thresholds) == {"knn"}
+    assert detector.reference.shape == (50, 38) and set(detector.thresholds) == {"knn"}
     encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 10)
     cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=10)
     cvae.build([(None, 8, 8, 1), (None,)])
@@ -219,7 +270,7 @@ def _check_knn_inputs(vae, test, data):
     with pytest.raises(ValueError, match="unconditional VAE"):
         anomaly.calibrate(vae, x, methods=("knn",), reference=x, reference_labels=y)
     anomaly.calibrate(cvae, x, y, methods=("knn",), reference=x, reference_labels=y)
-    assert cvae.anomaly_detector.reference.shape == (60, 2 + 6)
+    assert cvae.anomaly_detector.reference.shape == (60, 32 + 6)
     assert anomaly.score(cvae, x, y, method="knn").shape == (60,)
 
 
@@ -259,6 +310,46 @@ def test_conditional_scores_marginalise_over_classes(monkeypatch):
     assert "class_entropy" not in anomaly.applicable_methods(cvae, [0] * 6)
     with pytest.raises(ValueError, match="for images of unknown class"):
         anomaly.score(cvae, x, labels=[0] * 6, method="class_entropy")
+
+
+def test_knn_reads_the_hidden_layer_at_the_most_probable_class_or_the_codes():
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).uniform(size=(60, 8, 8, 1)).astype("float32")
+    encoder, decoder = keras_vae.architectures.conv_conditional((8, 8, 1), 2, 3)
+    cvae = keras_vae.models.ConditionalVAE(encoder, decoder, num_classes=3)
+    cvae.build([(None, 8, 8, 1), (None,)])
+    project = anomaly.calibrate(cvae, x, methods=("knn",), reference=x).project
+    # Without labels, each image's features under its most probable class.
+    most_probable = anomaly.class_log_likelihoods(cvae, x[:6]).argmax(1)
+    marginal, *_ = anomaly_statistics.scored_statistics(cvae, x[:6], features=project)
+    given, *_ = anomaly_statistics.scored_statistics(
+        cvae, x[:6], most_probable, features=project
+    )
+    assert marginal["features"].shape == (6, 32)
+    np.testing.assert_allclose(marginal["features"], given["features"], rtol=1e-6)
+    # One input; a hidden layer narrower than 32 keeps all its components.
+    encoder, decoder = keras_vae.architectures.mlp((8, 8, 1), 2, hidden_units=(16,))
+    vae = keras_vae.models.VAE(encoder, decoder)
+    vae.build((None, 8, 8, 1))
+    detector = anomaly.calibrate(vae, x, methods=("knn",), reference=x)
+    assert detector.reference.shape == (60, 16 + 6)
+
+    class Encoder(keras.Model):  # no layer graph to read a hidden layer from
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8, activation="relu")
+            self.mean, self.scale = keras.layers.Dense(2), keras.layers.Dense(2)
+
+        def call(self, images):
+            hidden = self.hidden(keras.ops.reshape(images, (-1, 64)))
+            return self.mean(hidden), self.scale(hidden)
+
+    vae = keras_vae.models.VAE(Encoder(), decoder)
+    vae.build((None, 8, 8, 1))
+    assert anomaly_statistics.feature_encoder(vae) is None
+    detector = anomaly.calibrate(vae, x, methods=("knn",), reference=x)
+    assert detector.reference.shape == (60, 2 + 6)  # the posterior mean's 2
+    assert np.isfinite(anomaly.score(vae, x[:6], method="knn")).all()
 
 
 def test_class_entropy_on_hand_made_elbos():

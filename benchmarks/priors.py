@@ -1,7 +1,10 @@
-"""Priors and objectives against each other: the test bound at equal networks.
+"""Priors, objectives and likelihoods against each other: the test bound at
+equal networks.
 
     python benchmarks/priors.py run [--seeds 0 1] [--epochs 10] [--models ...]
         [--table NAME]
+    python benchmarks/priors.py likelihoods [--seeds 0 1] [--epochs 10]
+        [--likelihoods ...]
     python benchmarks/priors.py markdown
 
 - run: for each seed, and within it for each model of `MODELS` (interleaved,
@@ -18,7 +21,16 @@
   NAME` keeps the runs in a table of their own, compared only with the plain
   VAE of that table: runs of another day or machine, whose speed and
   rounding differ.
-- markdown: rewrites the table of docs/guides/priors.md from the results.
+- likelihoods: for each seed, and within it for each likelihood of
+  `LIKELIHOODS`, runs `keras-vae train --dataset fashion_mnist --likelihood
+  NAME` (the same MLP with the decoder outputs the likelihood asks for, on
+  the 8-bit grey pixels with the preprocessing `train` picks) on JAX, scores
+  the first `TEST_IMAGES` test images with the bound at k =
+  `LIKELIHOOD_BOUND_SAMPLES` and turns it into bits per 8-bit pixel with
+  `keras_vae.evaluation.bits_per_dimension(..., model=model)`; added to
+  benchmarks/likelihoods_results.json.
+- markdown: rewrites the two tables of docs/guides/priors.md from the
+  results.
 """
 
 import argparse
@@ -37,10 +49,12 @@ import results_file  # noqa: E402
 from page_blocks import replace_between  # noqa: E402
 
 RESULTS = os.path.join(HERE, "priors_results.json")
+LIKELIHOOD_RESULTS = os.path.join(HERE, "likelihoods_results.json")
 PAGE = os.path.join(ROOT, "docs", "guides", "priors.md")
 RUNS = os.path.join(tempfile.gettempdir(), "keras-vae-priors")
 TEST_IMAGES = 2000
 BOUND_SAMPLES = 1000
+LIKELIHOOD_BOUND_SAMPLES = 100
 # name: (label, flags of keras-vae train)
 MODELS = {
     "vae": ("VAE, N(0, I)", []),
@@ -62,12 +76,22 @@ MODELS = {
 PYTHAE_MNIST = {"VAE": 89.78, "IWAE (k = 50)": 86.82, "VampPrior": 85.79}
 
 
-def _train(name, seed, epochs):
+# --likelihood: its label in the table.
+LIKELIHOODS = {
+    "gaussian": "Gaussian, variance 1/2 (the default)",
+    "gaussian_global": "Gaussian, one learned variance",
+    "gaussian_pixel": "Gaussian, a learned variance per pixel",
+    "continuous_bernoulli": "continuous Bernoulli",
+    "logistic": "discretized logistic",
+    "logistic_mixture": "discretized logistic mixture (5)",
+}
+
+
+def _train(name, seed, epochs, flags):
     out = os.path.join(RUNS, f"{name}-{seed}-{epochs}")
     command = [sys.executable, "-m", "keras_vae", "train", "--dataset"]
-    command += ["fashion_mnist", "--likelihood", "bernoulli", "--backend", "jax"]
-    command += ["--epochs", str(epochs), "--seed", str(seed), "--out", out]
-    command += ["--overwrite", *MODELS[name][1]]
+    command += ["fashion_mnist", "--backend", "jax", "--epochs", str(epochs)]
+    command += ["--seed", str(seed), "--out", out, "--overwrite", *flags]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return out, time.perf_counter() - start
@@ -91,7 +115,8 @@ def run(seeds, epochs, names, name=None):
             key = f"{name}/{seed}"
             if key in table:
                 continue
-            out, seconds = _train(name, seed, epochs)
+            flags = ["--likelihood", "bernoulli", *MODELS[name][1]]
+            out, seconds = _train(name, seed, epochs, flags)
             model = keras.models.load_model(os.path.join(out, "model.keras"))
             x = model.preprocessing.transform(pixels)
             start = time.perf_counter()
@@ -108,7 +133,87 @@ def run(seeds, epochs, names, name=None):
             print(key, {k: round(v, 2) for k, v in table[key].items()}, flush=True)
 
 
+def likelihoods(seeds, epochs, names):
+    os.environ["KERAS_BACKEND"] = "jax"
+    import keras
+    import numpy as np
+
+    from keras_vae import datasets
+    from keras_vae.evaluation import bits_per_dimension, importance_weighted_bound
+
+    pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
+    results = results_file.load(LIKELIHOOD_RESULTS)
+    table = results.setdefault(f"{epochs}_epochs", {})
+    os.makedirs(RUNS, exist_ok=True)
+    for seed in seeds:
+        for name in names:
+            key = f"{name}/{seed}"
+            if key in table:
+                continue
+            out, _ = _train(name, seed, epochs, ["--likelihood", name, "--no-figures"])
+            model = keras.models.load_model(os.path.join(out, "model.keras"))
+            bound = importance_weighted_bound(
+                model,
+                model.preprocessing.transform(pixels),
+                num_samples=LIKELIHOOD_BOUND_SAMPLES,
+            )
+            with open(os.path.join(out, "metrics.json")) as file:
+                test_elbo = json.load(file)["test"]["elbo"]
+            bound, shape = float(bound.mean()), pixels.shape[1:]
+            table[key] = {
+                "bound": bound,
+                "bound_bits": float(bits_per_dimension(bound, shape, model=model)),
+                "test_elbo": float(test_elbo),
+                "elbo_bits": float(bits_per_dimension(test_elbo, shape, model=model)),
+            }
+            results_file.save(LIKELIHOOD_RESULTS, results)
+            print(key, {k: round(v, 3) for k, v in table[key].items()}, flush=True)
+
+
+def _likelihood_lines():
+    lines = []
+    for table, runs in sorted(results_file.load(LIKELIHOOD_RESULTS).items()):
+        epochs = table.partition("_epochs")[0]
+        seeds = sorted({key.split("/")[1] for key in runs}, key=int)
+        lines += [
+            f"`python benchmarks/priors.py likelihoods --epochs {epochs} --seeds "
+            f"{' '.join(seeds)}` (JAX, 2 CPU cores; Fashion-MNIST's 8-bit grey "
+            f"pixels, the MLP 784-500-120-20, {epochs} epochs, `keras-vae train "
+            "--likelihood NAME` with the preprocessing it picks): the "
+            f"importance-weighted bound with k = {LIKELIHOOD_BOUND_SAMPLES} on the "
+            f"first {TEST_IMAGES:,} test images and the test split's ELBO, in bits "
+            "per 8-bit pixel (`bits_per_dimension(..., model=model)`; mean over the "
+            "seeds, ± sd where there are several; lower is better; 8 is the "
+            "uniform distribution):",
+            "",
+            "| likelihood | `--likelihood` | seeds | test bound (bits/pixel) | "
+            "test ELBO (bits/pixel) |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for name, label in LIKELIHOODS.items():
+            own = [s for s in seeds if f"{name}/{s}" in runs]
+            if not own:
+                continue
+            rows = [runs[f"{name}/{s}"] for s in own]
+            bits = [row["bound_bits"] for row in rows]
+            text = f"{statistics.mean(bits):.3f}"
+            if len(bits) > 1:
+                text += f" ± {statistics.stdev(bits):.3f}"
+            elbo = statistics.mean(row["elbo_bits"] for row in rows)
+            lines.append(
+                f"| {label} | `{name}` | {', '.join(own)} | {text} | {elbo:.3f} |"
+            )
+        lines.append("")
+    return lines
+
+
 def markdown():
+    replace_between(
+        PAGE,
+        "<!-- likelihoods:start -->",
+        "<!-- likelihoods:end -->",
+        "\n".join(_likelihood_lines()).rstrip(),
+    )
     results = results_file.load(RESULTS)
     lines = []
     for table, runs in sorted(results.items()):
@@ -170,10 +275,18 @@ def main():
     run_parser.add_argument("--epochs", type=int, default=10)
     run_parser.add_argument("--models", nargs="+", default=list(MODELS))
     run_parser.add_argument("--table", help="a table of its own (another day)")
+    likelihood_parser = commands.add_parser("likelihoods")
+    likelihood_parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    likelihood_parser.add_argument("--epochs", type=int, default=10)
+    likelihood_parser.add_argument(
+        "--likelihoods", nargs="+", default=list(LIKELIHOODS), choices=LIKELIHOODS
+    )
     commands.add_parser("markdown")
     arguments = parser.parse_args()
     if arguments.command == "run":
         run(arguments.seeds, arguments.epochs, arguments.models, arguments.table)
+    elif arguments.command == "likelihoods":
+        likelihoods(arguments.seeds, arguments.epochs, arguments.likelihoods)
     else:
         markdown()
 

@@ -1,6 +1,7 @@
 """The benchmark harness's arithmetic and report writing (no training here:
 `.ci/run` runs `benchmarks/run.py --quick` to prove the whole suite works)."""
 
+import json
 import os
 import re
 import runpy
@@ -168,4 +169,54 @@ def test_the_anomaly_guide_is_what_its_results_file_says(tmp_path):
         markdown()
     finally:
         sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    assert copy.read_text() == committed
+
+
+def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
+    module = _module("priors")
+    results = tmp_path / "likelihoods_results.json"
+    page = tmp_path / "priors.md"
+    page.write_text(
+        "before\n<!-- likelihoods:start -->\nold\n<!-- likelihoods:end -->\n"
+        "<!-- priors:start -->\n<!-- priors:end -->\n"
+    )
+    run = {"bound": 0.0, "test_elbo": 0.0}
+    results.write_text(
+        json.dumps(
+            {
+                "10_epochs": {
+                    "logistic/0": {**run, "bound_bits": 3.7, "elbo_bits": 3.8},
+                    "logistic/1": {**run, "bound_bits": 3.9, "elbo_bits": 4.0},
+                    "gaussian/0": {**run, "bound_bits": 7.5, "elbo_bits": 7.6},
+                }
+            }
+        )
+    )
+    module["markdown"].__globals__.update(
+        LIKELIHOOD_RESULTS=str(results),
+        RESULTS=str(tmp_path / "no_priors.json"),
+        PAGE=str(page),
+    )
+    module["markdown"]()
+    text = page.read_text()
+    assert text.startswith("before\n") and "old" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
+    # The table's order, not the file's: the default Gaussian first.
+    assert rows[0].startswith(
+        "| Gaussian, variance 1/2 (the default) | `gaussian` | 0 |"
+    )
+    assert "| 7.500 | 7.600 |" in rows[0]
+    assert "| 0, 1 | 3.800 ± 0.141 | 3.900 |" in rows[1]
+    assert "priors.py likelihoods --epochs 10 --seeds 0 1" in text
+
+
+def test_the_priors_guide_is_what_its_results_files_say(tmp_path):
+    markdown = _module("priors")["markdown"]
+    page = os.path.join(ROOT, "docs", "guides", "priors.md")
+    copy = tmp_path / "priors.md"
+    with open(page) as file:
+        committed = file.read()
+    copy.write_text(committed)
+    markdown.__globals__["PAGE"] = str(copy)
+    markdown()
     assert copy.read_text() == committed

@@ -230,6 +230,16 @@ def bits_per_dimension(nats, input_shape, model=None):
     mass. (A model of binarized pixels models other data: its bits are those
     of the binary images.)
 
+    A density's bin mass is read as its value times the bin's width, which
+    holds where the density is about flat within each 1/256 bin. A density
+    fitted to the exact 8-bit values can instead peak inside a bin: the
+    continuous Bernoulli on Fashion-MNIST puts a density above 256 (a "mass"
+    above 1) on 38 % of the test pixels, mostly the background's zeros, and
+    reads 2.2 bits per pixel, fewer than the discretized logistics, which
+    are true probabilities, reach. Such bits are not those of the 8-bit
+    pixels; the fixed-variance Gaussian (sigma a quarter of the pixel range on
+    Fashion-MNIST) is flat at that scale.
+
     Args:
         nats: Float or array, a negative log-likelihood (or bound) per example.
         input_shape: Tuple, the shape of one example (without the batch axis).

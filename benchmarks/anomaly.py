@@ -41,9 +41,12 @@
   choose a method, not offered as one.
 - one-class-neighbours: on one-class's VAEs (kept in its run folder, trained
   when missing), the mean distance to the 5 nearest codes (posterior means)
-  of the training images, of 10,000 of them, of the validation images, and
-  the library's `knn` score (the 5 nearest training images in the space of
-  the codes and the DoSE statistics), calibrated with all training images.
+  of the training images, of 10,000 of them, of the validation images, to
+  the 5 nearest training images in the space of the codes and the DoSE
+  statistics (the `knn` score before the hidden features), and the
+  library's `knn` score (the 5 nearest training images in the space of the
+  encoder's hidden features and the DoSE statistics), calibrated with all
+  training images.
 - cost: median seconds to score the 10,000 test images with the default
   method (dose) on the default run, after one warm-up call.
 
@@ -307,7 +310,8 @@ NEIGHBOUR_ROWS = (
     "5-NN, all training codes",
     "5-NN, 10,000 training codes",
     "5-NN, validation codes",
-    "vae knn: codes and statistics of all training images",
+    "5-NN, codes and statistics of all training images",
+    "vae knn: hidden features and statistics of all training images",
 )
 
 
@@ -353,6 +357,16 @@ def one_class_neighbours(backend, classes, epochs, seed=0):
             codes(data.x_test),
         )
         test_statistics = statistics(data.x_test)
+        # The knn score before the hidden features: codes and statistics,
+        # standardized, the statistics scaled by sqrt(d / s) to weigh as much.
+        both = np.concatenate([train, statistics(x_train)], 1)
+        center, scale = both.mean(0), both.std(0)
+        weights = np.ones(both.shape[1])
+        weights[train.shape[1] :] = np.sqrt(train.shape[1] / test_statistics.shape[1])
+
+        def standardized(values, center=center, scale=scale, weights=weights):
+            return (values - center) / scale * weights
+
         # The library's knn score, calibrated as `keras-vae calibrate` does:
         # thresholds on the validation split, the training images as reference.
         anomaly.calibrate(vae, x_validation, methods=("knn",), reference=x_train)
@@ -361,6 +375,10 @@ def one_class_neighbours(backend, classes, epochs, seed=0):
             distance(train, test),
             distance(train[chosen], test),
             distance(validation, test),
+            distance(
+                standardized(both),
+                standardized(np.concatenate([test, test_statistics], 1)),
+            ),
             anomaly.score(vae, data.x_test, method="knn"),
         ]
         row = dict(zip(NEIGHBOUR_ROWS, map(auroc, values), strict=True))

@@ -170,6 +170,20 @@ def likelihoods(seeds, epochs, names):
             print(key, {k: round(v, 3) for k, v in table[key].items()}, flush=True)
 
 
+def _runs_of(name, seeds, runs):
+    """The seeds that ran `name`, and their results."""
+    own = [seed for seed in seeds if f"{name}/{seed}" in runs]
+    return own, [runs[f"{name}/{seed}"] for seed in own]
+
+
+def _mean_and_sd(values, digits):
+    """The mean, and "± sd" where there are several values."""
+    text = f"{statistics.mean(values):.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {statistics.stdev(values):.{digits}f}"
+    return text
+
+
 def _likelihood_lines():
     lines = []
     for table, runs in sorted(results_file.load(LIKELIHOOD_RESULTS).items()):
@@ -191,14 +205,10 @@ def _likelihood_lines():
             "|---|---|---:|---:|---:|",
         ]
         for name, label in LIKELIHOODS.items():
-            own = [s for s in seeds if f"{name}/{s}" in runs]
+            own, rows = _runs_of(name, seeds, runs)
             if not own:
                 continue
-            rows = [runs[f"{name}/{s}"] for s in own]
-            bits = [row["bound_bits"] for row in rows]
-            text = f"{statistics.mean(bits):.3f}"
-            if len(bits) > 1:
-                text += f" ± {statistics.stdev(bits):.3f}"
+            text = _mean_and_sd([row["bound_bits"] for row in rows], 3)
             elbo = statistics.mean(row["elbo_bits"] for row in rows)
             lines.append(
                 f"| {label} | `{name}` | {', '.join(own)} | {text} | {elbo:.3f} |"
@@ -235,14 +245,10 @@ def markdown():
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for name, (label, flags) in MODELS.items():
-            own = [s for s in seeds if f"{name}/{s}" in runs]
+            own, rows = _runs_of(name, seeds, runs)
             if not own:
                 continue
-            rows = [runs[f"{name}/{s}"] for s in own]
-            bounds = [row["bound"] for row in rows]
-            text = f"{statistics.mean(bounds):.2f}"
-            if len(bounds) > 1:
-                text += f" ± {statistics.stdev(bounds):.2f}"
+            text = _mean_and_sd([row["bound"] for row in rows], 2)
             paired = [
                 runs[f"{name}/{s}"]["bound"] - runs[f"vae/{s}"]["bound"]
                 for s in own

@@ -97,13 +97,27 @@ def _train(name, seed, epochs, flags):
     return out, time.perf_counter() - start
 
 
+def _scored(out, pixels, samples):
+    """A finished run's model, its mean importance-weighted bound on
+    `pixels` with k = `samples`, and its metrics.json's test ELBO."""
+    import keras
+
+    from keras_vae.evaluation import importance_weighted_bound
+
+    model = keras.models.load_model(os.path.join(out, "model.keras"))
+    bound = importance_weighted_bound(
+        model, model.preprocessing.transform(pixels), num_samples=samples
+    )
+    with open(os.path.join(out, "metrics.json")) as file:
+        test_elbo = json.load(file)["test"]["elbo"]
+    return model, float(bound.mean()), float(test_elbo)
+
+
 def run(seeds, epochs, names, name=None):
     os.environ["KERAS_BACKEND"] = "jax"
-    import keras
     import numpy as np
 
     from keras_vae import datasets
-    from keras_vae.evaluation import importance_weighted_bound
 
     pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
     results = results_file.load(RESULTS)
@@ -117,15 +131,11 @@ def run(seeds, epochs, names, name=None):
                 continue
             flags = ["--likelihood", "bernoulli", *MODELS[name][1]]
             out, seconds = _train(name, seed, epochs, flags)
-            model = keras.models.load_model(os.path.join(out, "model.keras"))
-            x = model.preprocessing.transform(pixels)
             start = time.perf_counter()
-            bound = importance_weighted_bound(model, x, num_samples=BOUND_SAMPLES)
-            with open(os.path.join(out, "metrics.json")) as file:
-                test_elbo = json.load(file)["test"]["elbo"]
+            _, bound, test_elbo = _scored(out, pixels, BOUND_SAMPLES)
             table[key] = {
-                "bound": float(bound.mean()),
-                "test_elbo": float(test_elbo),
+                "bound": bound,
+                "test_elbo": test_elbo,
                 "train_seconds": seconds,
                 "bound_seconds": time.perf_counter() - start,
             }
@@ -135,11 +145,10 @@ def run(seeds, epochs, names, name=None):
 
 def likelihoods(seeds, epochs, names):
     os.environ["KERAS_BACKEND"] = "jax"
-    import keras
     import numpy as np
 
     from keras_vae import datasets
-    from keras_vae.evaluation import bits_per_dimension, importance_weighted_bound
+    from keras_vae.evaluation import bits_per_dimension
 
     pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
     results = results_file.load(LIKELIHOOD_RESULTS)
@@ -151,19 +160,12 @@ def likelihoods(seeds, epochs, names):
             if key in table:
                 continue
             out, _ = _train(name, seed, epochs, ["--likelihood", name, "--no-figures"])
-            model = keras.models.load_model(os.path.join(out, "model.keras"))
-            bound = importance_weighted_bound(
-                model,
-                model.preprocessing.transform(pixels),
-                num_samples=LIKELIHOOD_BOUND_SAMPLES,
-            )
-            with open(os.path.join(out, "metrics.json")) as file:
-                test_elbo = json.load(file)["test"]["elbo"]
-            bound, shape = float(bound.mean()), pixels.shape[1:]
+            model, bound, test_elbo = _scored(out, pixels, LIKELIHOOD_BOUND_SAMPLES)
+            shape = pixels.shape[1:]
             table[key] = {
                 "bound": bound,
                 "bound_bits": float(bits_per_dimension(bound, shape, model=model)),
-                "test_elbo": float(test_elbo),
+                "test_elbo": test_elbo,
                 "elbo_bits": float(bits_per_dimension(test_elbo, shape, model=model)),
             }
             results_file.save(LIKELIHOOD_RESULTS, results)

@@ -157,10 +157,16 @@ def test_likelihood_gap_compares_each_row_with_the_peers_same_seeds():
 def test_the_anomaly_guide_is_what_its_results_file_says(tmp_path):
     """docs/guides/anomalies.md's tables are written from
     benchmarks/anomaly_results.json, each with the date it was measured."""
-    markdown = _module("anomaly")["markdown"]
-    page = os.path.join(ROOT, "docs", "guides", "anomalies.md")
-    copy = tmp_path / "anomalies.md"
-    with open(page) as file:
+    _check_page_is_written_by("anomaly", "anomalies.md", tmp_path)
+
+
+def _check_page_is_written_by(script, page, tmp_path):
+    """The committed guide `page` is what `benchmarks/SCRIPT.py markdown`
+    writes from the committed results."""
+    markdown = _module(script)["markdown"]
+    path = os.path.join(ROOT, "docs", "guides", page)
+    copy = tmp_path / page
+    with open(path) as file:
         committed = file.read()
     copy.write_text(committed)
     markdown.__globals__["PAGE"] = str(copy)
@@ -211,12 +217,4 @@ def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
 
 
 def test_the_priors_guide_is_what_its_results_files_say(tmp_path):
-    markdown = _module("priors")["markdown"]
-    page = os.path.join(ROOT, "docs", "guides", "priors.md")
-    copy = tmp_path / "priors.md"
-    with open(page) as file:
-        committed = file.read()
-    copy.write_text(committed)
-    markdown.__globals__["PAGE"] = str(copy)
-    markdown()
-    assert copy.read_text() == committed
+    _check_page_is_written_by("priors", "priors.md", tmp_path)

@@ -21,14 +21,16 @@ equal networks.
   NAME` keeps the runs in a table of their own, compared only with the plain
   VAE of that table: runs of another day or machine, whose speed and
   rounding differ.
-- likelihoods: for each seed, and within it for each likelihood of
+- likelihoods: for each seed, and within it for each variant of
   `LIKELIHOODS`, runs `keras-vae train --dataset fashion_mnist --likelihood
-  NAME` (the same MLP with the decoder outputs the likelihood asks for, on
-  the 8-bit grey pixels with the preprocessing `train` picks) on JAX, scores
-  the first `TEST_IMAGES` test images with the bound at k =
-  `LIKELIHOOD_BOUND_SAMPLES` and turns it into bits per 8-bit pixel with
-  `keras_vae.evaluation.bits_per_dimension(..., model=model)`; added to
-  benchmarks/likelihoods_results.json.
+  NAME [--dequantize]` (the same MLP with the decoder outputs the likelihood
+  asks for, on the 8-bit grey pixels with the preprocessing `train` picks)
+  on JAX, unless its run folder holds a finished run; scores the first
+  `TEST_IMAGES` test images with the bound at k = `LIKELIHOOD_BOUND_SAMPLES`
+  and the one-sample ELBO, on dequantized pixels for a density (the 8-bit
+  levels spread over their bins: `dequantize=True`), and turns them into
+  bits per 8-bit pixel with `keras_vae.evaluation.bits_per_dimension(...,
+  model=model)`; added to benchmarks/likelihoods_results.json.
 - markdown: rewrites the two tables of docs/guides/priors.md from the
   results.
 """
@@ -76,19 +78,37 @@ MODELS = {
 PYTHAE_MNIST = {"VAE": 89.78, "IWAE (k = 50)": 86.82, "VampPrior": 85.79}
 
 
-# --likelihood: its label in the table.
-LIKELIHOODS = {
+# name: (label, flags of keras-vae train). A density's `_dequantized`
+# variant trains on dequantized pixels.
+_DENSITIES = {
     "gaussian": "Gaussian, variance 1/2 (the default)",
     "gaussian_global": "Gaussian, one learned variance",
     "gaussian_pixel": "Gaussian, a learned variance per pixel",
     "continuous_bernoulli": "continuous Bernoulli",
-    "logistic": "discretized logistic",
-    "logistic_mixture": "discretized logistic mixture (5)",
+}
+LIKELIHOODS = {
+    **{name: (label, ["--likelihood", name]) for name, label in _DENSITIES.items()},
+    **{
+        f"{name}_dequantized": (
+            f"{label}, trained dequantized",
+            ["--likelihood", name, "--dequantize"],
+        )
+        for name, label in _DENSITIES.items()
+    },
+    "logistic": ("discretized logistic", ["--likelihood", "logistic"]),
+    "logistic_mixture": (
+        "discretized logistic mixture (5)",
+        ["--likelihood", "logistic_mixture"],
+    ),
 }
 
 
+def _run_folder(name, seed, epochs):
+    return os.path.join(RUNS, f"{name}-{seed}-{epochs}")
+
+
 def _train(name, seed, epochs, flags):
-    out = os.path.join(RUNS, f"{name}-{seed}-{epochs}")
+    out = _run_folder(name, seed, epochs)
     command = [sys.executable, "-m", "keras_vae", "train", "--dataset"]
     command += ["fashion_mnist", "--backend", "jax", "--epochs", str(epochs)]
     command += ["--seed", str(seed), "--out", out, "--overwrite", *flags]
@@ -97,16 +117,20 @@ def _train(name, seed, epochs, flags):
     return out, time.perf_counter() - start
 
 
-def _scored(out, pixels, samples):
+def _scored(out, pixels, samples, dequantize=False):
     """A finished run's model, its mean importance-weighted bound on
-    `pixels` with k = `samples`, and its metrics.json's test ELBO."""
+    `pixels` with k = `samples` (of dequantized pixels with `dequantize`),
+    and its metrics.json's test ELBO."""
     import keras
 
     from keras_vae.evaluation import importance_weighted_bound
 
     model = keras.models.load_model(os.path.join(out, "model.keras"))
     bound = importance_weighted_bound(
-        model, model.preprocessing.transform(pixels), num_samples=samples
+        model,
+        model.preprocessing.transform(pixels),
+        num_samples=samples,
+        dequantize=dequantize,
     )
     with open(os.path.join(out, "metrics.json")) as file:
         test_elbo = json.load(file)["test"]["elbo"]
@@ -148,7 +172,7 @@ def likelihoods(seeds, epochs, names):
     import numpy as np
 
     from keras_vae import datasets
-    from keras_vae.evaluation import bits_per_dimension
+    from keras_vae.evaluation import bits_per_dimension, negative_elbo
 
     pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
     results = results_file.load(LIKELIHOOD_RESULTS)
@@ -159,17 +183,28 @@ def likelihoods(seeds, epochs, names):
             key = f"{name}/{seed}"
             if key in table:
                 continue
-            out, _ = _train(name, seed, epochs, ["--likelihood", name, "--no-figures"])
-            model, bound, test_elbo = _scored(out, pixels, LIKELIHOOD_BOUND_SAMPLES)
+            out = _run_folder(name, seed, epochs)
+            seconds = None
+            if not os.path.exists(os.path.join(out, "model.keras")):
+                flags = [*LIKELIHOODS[name][1], "--no-figures"]
+                out, seconds = _train(name, seed, epochs, flags)
+            dequantize = not name.startswith("logistic")
+            model, bound, _ = _scored(out, pixels, LIKELIHOOD_BOUND_SAMPLES, dequantize)
+            elbo = negative_elbo(
+                model, model.preprocessing.transform(pixels), dequantize=dequantize
+            )
             shape = pixels.shape[1:]
             table[key] = {
                 "bound": bound,
                 "bound_bits": float(bits_per_dimension(bound, shape, model=model)),
-                "test_elbo": test_elbo,
-                "elbo_bits": float(bits_per_dimension(test_elbo, shape, model=model)),
+                "elbo": float(elbo.mean()),
+                "elbo_bits": float(
+                    bits_per_dimension(float(elbo.mean()), shape, model=model)
+                ),
+                "train_seconds": seconds,
             }
             results_file.save(LIKELIHOOD_RESULTS, results)
-            print(key, {k: round(v, 3) for k, v in table[key].items()}, flush=True)
+            print(key, table[key], flush=True)
 
 
 def _runs_of(name, seeds, runs):
@@ -194,26 +229,28 @@ def _likelihood_lines():
         lines += [
             f"`python benchmarks/priors.py likelihoods --epochs {epochs} --seeds "
             f"{' '.join(seeds)}` (JAX, 2 CPU cores; Fashion-MNIST's 8-bit grey "
-            f"pixels, the MLP 784-500-120-20, {epochs} epochs, `keras-vae train "
-            "--likelihood NAME` with the preprocessing it picks): the "
-            f"importance-weighted bound with k = {LIKELIHOOD_BOUND_SAMPLES} on the "
-            f"first {TEST_IMAGES:,} test images and the test split's ELBO, in bits "
-            "per 8-bit pixel (`bits_per_dimension(..., model=model)`; mean over the "
+            f"pixels, the MLP 784-500-120-20, {epochs} epochs, `keras-vae train` "
+            "with the flags shown and the preprocessing `train` picks): the "
+            f"importance-weighted bound with k = {LIKELIHOOD_BOUND_SAMPLES} and the "
+            f"one-sample ELBO on the first {TEST_IMAGES:,} test images, of "
+            "dequantized pixels for the densities (`dequantize=True`), in bits per "
+            "8-bit pixel (`bits_per_dimension(..., model=model)`; mean over the "
             "seeds, ± sd where there are several; lower is better; 8 is the "
             "uniform distribution):",
             "",
-            "| likelihood | `--likelihood` | seeds | test bound (bits/pixel) | "
+            "| likelihood | flags | seeds | test bound (bits/pixel) | "
             "test ELBO (bits/pixel) |",
             "|---|---|---:|---:|---:|",
         ]
-        for name, label in LIKELIHOODS.items():
+        for name, (label, flags) in LIKELIHOODS.items():
             own, rows = _runs_of(name, seeds, runs)
             if not own:
                 continue
             text = _mean_and_sd([row["bound_bits"] for row in rows], 3)
             elbo = statistics.mean(row["elbo_bits"] for row in rows)
             lines.append(
-                f"| {label} | `{name}` | {', '.join(own)} | {text} | {elbo:.3f} |"
+                f"| {label} | `{' '.join(flags)}` | {', '.join(own)} | {text} | "
+                f"{elbo:.3f} |"
             )
         lines.append("")
     return lines

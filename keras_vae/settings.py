@@ -27,6 +27,8 @@ UNIT_LIKELIHOODS = (
     "logistic",
     "logistic_mixture",
 )
+# The likelihoods of discrete values: nothing to dequantize.
+DISCRETE_LIKELIHOODS = ("bernoulli", "logistic", "logistic_mixture")
 # Data-parallel training (keras_vae.experiments.distribution): TensorFlow's
 # MirroredStrategy and MultiWorkerMirroredStrategy, JAX's DataParallel.
 DISTRIBUTIONS = ("mirrored", "multi-worker", "data-parallel")
@@ -67,6 +69,9 @@ DEFAULTS = {
     # Posterior samples of the training objective: 1 the ELBO, k > 1 the
     # importance-weighted bound (IWAE).
     "train_samples": 1,
+    # Spread each 8-bit level over its bin at every training step (uniform
+    # dequantization), for a density likelihood's true bits per pixel.
+    "dequantize": False,
     # cvae only: the class enters every convolution, not only the Dense layers.
     "condition_all_layers": False,
     # Components of the Gaussian mixture fitted to the training codes after
@@ -419,7 +424,7 @@ def resolve(**settings):
             "validation_fraction must be below 0.5. "
             f"Received: {config['validation_fraction']}"
         )
-    for key in ("condition_all_layers", "deterministic"):
+    for key in ("condition_all_layers", "deterministic", "dequantize"):
         if not isinstance(config[key], bool):
             raise ValueError(f"{key} must be True or False. Received: {config[key]!r}")
     if config["condition_all_layers"] and config["model"] != "cvae":
@@ -456,6 +461,20 @@ def resolve(**settings):
             likelihood, "scale" if likelihood in UNIT_LIKELIHOODS else "standardize"
         )
     _choice(config, "preprocessing", PREPROCESSINGS)
+    if config["dequantize"]:
+        if likelihood in DISCRETE_LIKELIHOODS:
+            why = f"likelihood {likelihood}, which models the discrete values"
+        elif config["preprocessing"].startswith("binarize"):
+            why = f"preprocessing {config['preprocessing']}, which makes binary pixels"
+        else:
+            why = None
+        if why:
+            raise ValueError(
+                "dequantize spreads the 8-bit pixel levels: expected a density "
+                "likelihood (gaussian, gaussian_global, gaussian_pixel, "
+                "continuous_bernoulli) of standardized or scaled pixels. "
+                f"Received: {why}."
+            )
     if likelihood in UNIT_LIKELIHOODS and config["preprocessing"] == "standardize":
         raise ValueError(
             f"The {likelihood} likelihood needs inputs in [0, 1]: use "

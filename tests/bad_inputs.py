@@ -385,6 +385,17 @@ def _iwae_with_no_samples():
     return models.VAE(*architectures.mlp((8, 8, 1), 2), num_samples=0)
 
 
+def _dequantized_vae(likelihood="gaussian", preprocessing=None):
+    from keras_vae import architectures, datasets, models
+
+    return models.VAE(
+        *architectures.mlp((8, 8, 1), 2),
+        likelihood=likelihood,
+        preprocessing=preprocessing and datasets.Preprocessing(preprocessing),
+        dequantize=True,
+    )
+
+
 def _class_prior_on_a_vae():
     from keras_vae import architectures, models, priors
 
@@ -634,6 +645,28 @@ CASES = [
         library(later(_iwae_with_no_samples)),
         "num_samples=0",
         "an integer >= 1",
+    ),
+    Case(
+        "model",
+        '`VAE(..., likelihood="logistic", dequantize=True)`: dequantized discrete '
+        "values",
+        library(later(_dequantized_vae), likelihood="logistic"),
+        "likelihood=DiscretizedLogistic",
+        "a Gaussian or continuous Bernoulli",
+    ),
+    Case(
+        "model",
+        '`VAE(..., preprocessing=Preprocessing("binarize"), dequantize=True)`',
+        library(later(_dequantized_vae), preprocessing="binarize"),
+        "preprocessing 'binarize'",
+        "standardized or scaled",
+    ),
+    Case(
+        "model",
+        "`model.dequantize_inputs(x)` of a model without a preprocessing",
+        library(_call(_dequantized_vae, "dequantize_inputs", _float(2, 8, 8, 1))),
+        "a model without one",
+        "a model with a preprocessing",
     ),
     Case(
         "model",
@@ -967,6 +1000,13 @@ CASES = [
         "Every training pixel has the value 0",
         "Expected images whose pixels vary",
         setup=lambda: _npz("black.npz"),
+    ),
+    Case(
+        "command line",
+        "`keras-vae train --dequantize --likelihood logistic`",
+        command("train", "--dequantize", "--likelihood", "logistic", *RUN_ARGS),
+        "likelihood logistic",
+        "a density likelihood",
     ),
     Case(
         "command line",

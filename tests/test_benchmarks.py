@@ -186,7 +186,7 @@ def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
         "before\n<!-- likelihoods:start -->\nold\n<!-- likelihoods:end -->\n"
         "<!-- priors:start -->\n<!-- priors:end -->\n"
     )
-    run = {"bound": 0.0, "test_elbo": 0.0}
+    run = {"bound": 0.0, "elbo": 0.0, "train_seconds": None}
     results.write_text(
         json.dumps(
             {
@@ -194,6 +194,11 @@ def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
                     "logistic/0": {**run, "bound_bits": 3.7, "elbo_bits": 3.8},
                     "logistic/1": {**run, "bound_bits": 3.9, "elbo_bits": 4.0},
                     "gaussian/0": {**run, "bound_bits": 7.5, "elbo_bits": 7.6},
+                    "gaussian_dequantized/1": {
+                        **run,
+                        "bound_bits": 7.4,
+                        "elbo_bits": 7.5,
+                    },
                 }
             }
         )
@@ -209,10 +214,15 @@ def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| ")][1:]
     # The table's order, not the file's: the default Gaussian first.
     assert rows[0].startswith(
-        "| Gaussian, variance 1/2 (the default) | `gaussian` | 0 |"
+        "| Gaussian, variance 1/2 (the default) | `--likelihood gaussian` | 0 |"
     )
     assert "| 7.500 | 7.600 |" in rows[0]
-    assert "| 0, 1 | 3.800 ± 0.141 | 3.900 |" in rows[1]
+    # A density trained on dequantized pixels: its own row, its flags.
+    assert rows[1].startswith(
+        "| Gaussian, variance 1/2 (the default), trained dequantized | "
+        "`--likelihood gaussian --dequantize` | 1 | 7.400 | 7.500 |"
+    )
+    assert "| 0, 1 | 3.800 ± 0.141 | 3.900 |" in rows[2]
     assert "priors.py likelihoods --epochs 10 --seeds 0 1" in text
 
 

@@ -96,17 +96,26 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
     bound_line = next(line for line in out.splitlines() if "-log p(x) <=" in line)
     bound = float(bound_line.split("<=")[1].split()[0])
     assert bound < elbo  # k = 100 tightens the one-sample ELBO
-    assert "k = 100" in bound_line and "bits/dim" in bound_line
-    # Bits of the 8-bit pixels, as for any likelihood: the standardized
-    # density's nats plus D log 256 and D log std, not nats / (D ln 2) alone.
-    bits = float(bound_line.split("nats (")[1].split()[0])
+    assert "k = 100" in bound_line
+    # Bits of the 8-bit pixels, as for any likelihood: for a density, its
+    # bound on the dequantized pixels, plus D log 256 and D log std.
+    bits_line = next(line for line in out.splitlines() if "8-bit pixels" in line)
+    bits = float(bits_line.split("<=")[1].split()[0])
     model = keras.saving.load_model(vae_run / "model.keras")
-    shape = load("digits").x_test.shape[1:]
+    x_test = model.preprocessing.transform(load("digits").x_test)
+    seed = json.loads((vae_run / "config.json").read_text())["seed"]
+    spread = keras_vae.evaluation.importance_weighted_bound(
+        model, x_test, num_samples=100, seed=seed, dequantize=True
+    ).mean()
+    assert float(bits_line.split("pixels, ")[1].split()[0]) == pytest.approx(
+        spread, abs=0.01
+    )
+    shape = x_test.shape[1:]
     assert bits == pytest.approx(
-        keras_vae.evaluation.bits_per_dimension(bound, shape, model=model), abs=2e-4
+        keras_vae.evaluation.bits_per_dimension(spread, shape, model=model), abs=2e-4
     )
     assert bits != pytest.approx(
-        keras_vae.evaluation.bits_per_dimension(bound, shape), abs=0.1
+        keras_vae.evaluation.bits_per_dimension(spread, shape), abs=0.1
     )
     assert "active units:" in out and "of 20" in out
     assert "mutual information I(x; z)" in out
@@ -600,6 +609,19 @@ def test_train_with_a_vamp_prior_and_the_importance_weighted_bound(tmp_path):
     assert pseudo.shape == (8, 8, 8, 1) and pseudo.std() > 0.5
     # Another prior is another run: no silent resume.
     assert cli.main(arguments + ["--max-examples", "300", "--prior", "mixture"]) == 1
+
+
+def test_train_dequantized_reports_bits_of_the_dequantized_pixels(tmp_path, capsys):
+    out = tmp_path / "run"
+    arguments = ["train", "--dataset", "digits", "--epochs", "1", "--out", str(out)]
+    extra = ["--max-examples", "300", "--likelihood", "continuous_bernoulli"]
+    assert cli.main(arguments + extra + ["--dequantize", "--no-figures"]) == 0
+    assert json.loads((out / "config.json").read_text())["dequantize"] is True
+    model = keras.models.load_model(out / "model.keras")
+    assert model.dequantize is True and model.preprocessing.mode == "scale"
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(out), "--iw-samples", "5"]) == 0
+    assert "8-bit pixels: <=" in capsys.readouterr().out
 
 
 def test_the_discretized_logistic_refuses_digits_before_writing(tmp_path, capsys):

@@ -15,6 +15,9 @@ def test_defaults_follow_the_original_study():
     assert config["learning_rate"] == 1e-3 and config["likelihood"] == "gaussian"
     assert config["preprocessing"] == "standardize"
     assert settings.resolve(likelihood="bernoulli")["preprocessing"] == "binarize"
+    assert config["dequantize"] is False
+    dequantized = settings.resolve(likelihood="continuous_bernoulli", dequantize=True)
+    assert dequantized["preprocessing"] == "scale" and dequantized["dequantize"]
 
 
 @pytest.mark.parametrize(
@@ -33,6 +36,15 @@ def test_defaults_follow_the_original_study():
         ),
         ({"condition_all_layers": True}, "needs model 'cvae', not 'vae'"),
         ({"model": "cvae", "condition_all_layers": "yes"}, "True or False"),
+        ({"dequantize": 1}, "dequantize must be True or False"),
+        (
+            {"dequantize": True, "likelihood": "logistic_mixture"},
+            "Received: likelihood logistic_mixture",
+        ),
+        (
+            {"dequantize": True, "preprocessing": "binarize_static"},
+            "Received: preprocessing binarize_static",
+        ),
     ],
 )
 def test_invalid_settings(overrides, match):

@@ -87,12 +87,18 @@ def _latent_lines(metrics):
     lines = []
     if "iw_bound" in metrics:
         bits = ""
-        if "bits_per_dim" in metrics:
+        if "bits_per_dim" in metrics and "dequantized_bound" not in metrics:
             bits = f"{metrics['bits_per_dim']:.4f} bits/dim; "
         lines.append(
             f"-log p(x) <= {metrics['iw_bound']:.2f} nats "
             f"({bits}importance-weighted bound, k = {metrics['iw_samples']})"
         )
+        if "dequantized_bound" in metrics:
+            lines.append(
+                f"8-bit pixels: <= {metrics['bits_per_dim']:.4f} bits/dim (the "
+                f"bound on dequantized pixels, {metrics['dequantized_bound']:.2f} "
+                "nats)"
+            )
     kl = metrics["kl_per_dimension"]
     lines.append(
         f"active units: {metrics['active_units']} of {metrics['latent_dim']} "

@@ -219,6 +219,14 @@ def run(parser, with_beta=True):
         "2016); default: %(default)s, the ELBO",
     )
     group.add_argument(
+        "--dequantize",
+        action="store_true",
+        help="spread each 8-bit pixel level uniformly over its bin at every "
+        "training step, so that a density likelihood (gaussian*, "
+        "continuous_bernoulli) fits the pixels' bins and its bits per pixel "
+        "are true (default: off)",
+    )
+    group.add_argument(
         "--condition-all-layers",
         action="store_true",
         help="cvae: join the class to every convolution, not only to the "

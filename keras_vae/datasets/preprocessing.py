@@ -7,6 +7,8 @@ from keras_vae.datasets.images import ImageFiles
 from keras_vae.datasets.packed import PackedImages
 
 PREPROCESSINGS = ("standardize", "scale", "binarize", "binarize_static")
+# Pixels in [0, 1] are k / 255 of 8-bit images.
+LEVELS_8_BIT = 255
 
 
 class Preprocessing:
@@ -75,6 +77,24 @@ class Preprocessing:
     def binary(self):
         """Whether the model inputs are binary (Bernoulli likelihood)."""
         return self.mode.startswith("binarize")
+
+    def pixel_affine(self):
+        """`(scale, shift)` with pixels = inputs * scale + shift, for inputs
+        that are not binarized.
+
+        Raises:
+            ValueError: for binarized inputs, which are not the pixels' levels.
+        """
+        if self.binary:
+            raise ValueError(
+                "Dequantization spreads the pixels' 8-bit levels: expected "
+                "pixels that are standardized or scaled, modelled by a density "
+                f"(Gaussian, continuous Bernoulli). Received: preprocessing "
+                f"{self.mode!r}, which makes binary inputs."
+            )
+        if self.mode == "standardize":
+            return self.std, self.mean
+        return 1.0, 0.0
 
     @property
     def dynamic(self):

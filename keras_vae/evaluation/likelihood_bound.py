@@ -6,12 +6,13 @@ from keras import ops
 
 from keras_vae import checks
 from keras_vae import parameterization as param_lib
+from keras_vae.datasets.preprocessing import LEVELS_8_BIT
 from keras_vae.evaluation.inputs import model_inputs
 from keras_vae.models import utils
 
 
 def importance_weighted_bound(
-    model, x, labels=None, num_samples=100, batch_size=None, seed=0
+    model, x, labels=None, num_samples=100, batch_size=None, seed=0, dequantize=False
 ):
     """Importance-weighted upper bound on -log p(x), per example, in nats.
 
@@ -38,6 +39,12 @@ def importance_weighted_bound(
             `max(4096, num_samples)` rounded to whole examples.
         seed: Integer, seed of the samples; the same seed gives the same
             bound. Defaults to `0`.
+        dequantize: Boolean, bound -log p of the inputs with each 8-bit pixel
+            level spread uniformly over its bin (`model.dequantize_inputs`,
+            one draw per example): for a density likelihood, the number that
+            `bits_per_dimension(..., model=model)` turns into a bound on the
+            bits of the 8-bit pixels. Defaults to `False` (the inputs as
+            they are).
 
     Returns:
         NumPy float32 array `(n,)`: the bound of every example, in nats.
@@ -67,11 +74,13 @@ def importance_weighted_bound(
         "batch_size", max(4096, num_samples) if batch_size is None else batch_size
     )
     seed_generator = keras.random.SeedGenerator(seed)
+    spread = _dequantizer(model, dequantize, seed)
     # Samples per example and chunk, and examples per chunk.
     chunk_samples = min(num_samples, batch_size)
     chunk_examples = max(1, batch_size // chunk_samples)
 
     def bound(x_batch, labels_batch):
+        x_batch = spread(x_batch)
         mean, raw_scale = _encode(model, x_batch, labels_batch)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
         mean = ops.cast(mean, "float32")
@@ -86,6 +95,21 @@ def importance_weighted_bound(
         return math.log(num_samples) - total
 
     return utils.batched(bound, x, labels, chunk_examples, pad=True).astype("float32")
+
+
+def _dequantizer(model, dequantize, seed):
+    """The function that a bound applies to each batch of inputs: uniform
+    dequantization with its own noise (the posterior samples stay those of
+    the plain bound), or none."""
+    if not dequantize:
+        return lambda x: x
+    seed_generator = keras.random.SeedGenerator(seed + 1)
+    model.dequantize_inputs(np.zeros((1, 1), "float32"), seed=0)  # Raises early.
+
+    def spread(x):
+        return ops.convert_to_numpy(model.dequantize_inputs(x, seed=seed_generator))
+
+    return spread
 
 
 # The networks run through their compiled `predict_on_batch` (one compilation
@@ -136,7 +160,9 @@ def _log_likelihoods(model, x, labels, z):
     )
 
 
-def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0):
+def negative_elbo(
+    model, x, labels=None, num_samples=1, batch_size=None, seed=0, dequantize=False
+):
     """Negative ELBO per example, in nats: E_q[-log p(x|z)] + KL(q(z|x) || p(z)).
 
     The KL term is exact (closed form) under N(0, I) and a `ClassPrior`, else
@@ -154,6 +180,9 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0)
             times samples). Defaults to `max(4096, num_samples)` rounded to
             whole examples.
         seed: Integer, seed of the samples. Defaults to `0`.
+        dequantize: Boolean, evaluate the inputs with each 8-bit pixel level
+            spread uniformly over its bin, as `importance_weighted_bound`
+            does. Defaults to `False`.
 
     Returns:
         NumPy float32 array `(n,)`, in nats.
@@ -173,8 +202,7 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0)
     """
     num_samples = checks.positive_integer("num_samples", num_samples)
     x, labels = model_inputs("negative_elbo", model, x, labels)
-    seed_generator = keras.random.SeedGenerator(seed)
-
+    spread = _dequantizer(model, dequantize, seed)
     batch_size = checks.positive_integer(
         "batch_size", max(4096, num_samples) if batch_size is None else batch_size
     )
@@ -183,6 +211,7 @@ def negative_elbo(model, x, labels=None, num_samples=1, batch_size=None, seed=0)
     chunk_examples = max(1, batch_size // chunk_samples)
 
     def elbo(x_batch, labels_batch):
+        x_batch = spread(x_batch)
         mean, raw_scale = _encode(model, x_batch, labels_batch)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), model.parameterization)
         mean = ops.cast(mean, "float32")
@@ -221,27 +250,32 @@ def bits_per_dimension(nats, input_shape, model=None):
     """Converts nats per example to bits per data dimension.
 
     Without `model`, a plain change of units. With the model that gave the
-    nats, the number becomes the bits per dimension of the 8-bit pixels
-    (256 levels per value), comparable across likelihoods: a density's
-    -log p(x) (the Gaussian ones on standardized pixels, the continuous
-    Bernoulli on pixels in [0, 1]) is turned into the -log of the mass of
-    each pixel's bin, -log p(pixels) + D log 256, with the standardization's
-    log-Jacobian D log(std); the discretized logistic already gives that
-    mass. (A model of binarized pixels models other data: its bits are those
-    of the binary images.)
+    nats, the number becomes bits per dimension of the 8-bit pixels (256
+    levels per value), comparable across likelihoods. A likelihood of
+    discrete values (the discretized logistics; the Bernoulli of binarized
+    pixels, whose bits are those of the binary images) already gives their
+    probability. A density (the Gaussians on standardized pixels, the
+    continuous Bernoulli on pixels in [0, 1]) gives -log p of points; with
+    each level k spread uniformly over its bin [k, k + 1) / 256
+    (`importance_weighted_bound(..., dequantize=True)`),
 
-    A density's bin mass is read as its value times the bin's width, which
-    holds where the density is about flat within each 1/256 bin. A density
-    fitted to the exact 8-bit values can instead peak inside a bin: the
-    continuous Bernoulli on Fashion-MNIST puts a density above 256 (a "mass"
-    above 1) on 38 % of the test pixels, mostly the background's zeros, and
-    reads 2.2 bits per pixel, fewer than the discretized logistics, which
-    are true probabilities, reach. Such bits are not those of the 8-bit
-    pixels; the fixed-variance Gaussian (sigma a quarter of the pixel range on
-    Fashion-MNIST) is flat at that scale.
+        -log P(pixels) <= E_u[-log p(dequantized pixels)] + D log 256
+
+    (Theis et al. 2016), plus the standardization's log-Jacobian D log(std),
+    which this function adds. So for a density, pass the nats of dequantized
+    inputs. The nats of the exact 8-bit values bound nothing: a density fitted
+    to them can peak at those values (the continuous Bernoulli on
+    Fashion-MNIST puts a density above 256, a "mass" above 1, on 38 % of the
+    test pixels, and its exact-value nats read 2.2 bits per pixel where its
+    dequantized bound reads far more).
+
+    Reference:
+        Theis, van den Oord and Bethge, "A note on the evaluation of
+        generative models", ICLR 2016.
 
     Args:
-        nats: Float or array, a negative log-likelihood (or bound) per example.
+        nats: Float or array, a negative log-likelihood (or bound) per example:
+            of dequantized inputs for a density likelihood, with `model`.
         input_shape: Tuple, the shape of one example (without the batch axis).
         model: A `VAE` or `ConditionalVAE` with a `preprocessing`, or `None`.
 
@@ -273,11 +307,7 @@ def bits_per_dimension(nats, input_shape, model=None):
 
 def _to_8_bit_mass(model, dimensions):
     """What turns the model's nats into -log of the 8-bit pixels' mass."""
-    from keras_vae.likelihoods import (
-        Bernoulli,
-        DiscretizedLogistic,
-        DiscretizedLogisticMixture,
-    )
+    from keras_vae.likelihoods import Bernoulli
 
     preprocessing = getattr(model, "preprocessing", None)
     if preprocessing is None:
@@ -286,17 +316,15 @@ def _to_8_bit_mass(model, dimensions):
             "preprocessing (keras_vae.datasets.Preprocessing), which tells the "
             "pixels' scale; without one, leave `model` out."
         )
-    discrete = (DiscretizedLogistic, DiscretizedLogisticMixture)
-    if isinstance(model.likelihood, discrete) or preprocessing.binary:
+    if isinstance(model.likelihood, Bernoulli) and not preprocessing.binary:
+        if model.likelihood.discrete:
+            raise ValueError(
+                "The Bernoulli likelihood of pixels that are not binary "
+                f"(preprocessing {preprocessing.mode!r}) is not a normalized "
+                "density: its nats have no bits per 8-bit pixel. Binarize the "
+                "pixels, or use likelihood='continuous_bernoulli'."
+            )
+    elif model.likelihood.discrete or preprocessing.binary:
         return 0.0
-    if type(model.likelihood) is Bernoulli:
-        raise ValueError(
-            "The Bernoulli likelihood of pixels that are not binary (preprocessing "
-            f"{preprocessing.mode!r}) is not a normalized density: its nats have "
-            "no bits per 8-bit pixel. Binarize the pixels, or use "
-            "likelihood='continuous_bernoulli'."
-        )
-    offset = dimensions * math.log(256.0)
-    if preprocessing.mode == "standardize":
-        offset += dimensions * math.log(preprocessing.std)
-    return offset
+    scale, _ = preprocessing.pixel_affine()
+    return dimensions * (math.log(LEVELS_8_BIT + 1) + math.log(scale))

@@ -28,10 +28,13 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
         seed: Integer, seed of the samples.
 
     Returns:
-        Dict of JSON-friendly values: `iw_bound` (when `iw_samples` > 0) and
-        `bits_per_dim` (bits per 8-bit pixel, comparable across likelihoods,
-        `evaluation.bits_per_dimension(..., model=model)`; only where the
-        model's preprocessing and likelihood give them), `iw_samples`,
+        Dict of JSON-friendly values: `iw_bound` (when `iw_samples` > 0),
+        for a density of pixels `dequantized_bound` (the same bound with the
+        8-bit levels spread over their bins) and `bits_per_dim` (bits per
+        8-bit pixel, comparable across likelihoods,
+        `evaluation.bits_per_dimension(..., model=model)` of the dequantized
+        bound for a density; only where the model's preprocessing and
+        likelihood give them), `iw_samples`,
         `active_units`, `latent_dim`, `kl_per_dimension` (list) and
         `mutual_information`, in nats.
     """
@@ -49,20 +52,36 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
         "iw_samples": iw_samples,
     }
     if iw_samples:
-        bound = float(
-            evaluation.importance_weighted_bound(
-                model, x, labels, num_samples=iw_samples, seed=seed
-            ).mean()
+        bound = evaluation.importance_weighted_bound(
+            model, x, labels, num_samples=iw_samples, seed=seed
         )
-        result["iw_bound"] = bound
+        result["iw_bound"] = float(bound.mean())
+        if _is_density_of_pixels(model):
+            # A density's bits are those of its dequantized pixels.
+            bound = evaluation.importance_weighted_bound(
+                model, x, labels, num_samples=iw_samples, seed=seed, dequantize=True
+            )
+            result["dequantized_bound"] = float(bound.mean())
         try:
             # Bits of the 8-bit pixels, comparable across likelihoods.
-            bits = evaluation.bits_per_dimension(bound, x.shape[1:], model=model)
+            bits = evaluation.bits_per_dimension(
+                float(bound.mean()), x.shape[1:], model=model
+            )
         except ValueError:  # no preprocessing, or not a density of pixels
             pass
         else:
             result["bits_per_dim"] = float(bits)
     return result
+
+
+def _is_density_of_pixels(model):
+    """Whether the model is a density of preprocessed (not binarized) pixels."""
+    preprocessing = getattr(model, "preprocessing", None)
+    return (
+        preprocessing is not None
+        and not preprocessing.binary
+        and not model.likelihood.discrete
+    )
 
 
 # A split of packed images (dsprites: 727,280 training images) is evaluated on
@@ -139,9 +158,14 @@ def evaluate_run(
     metrics = training.evaluate_split(model, inputs)
     if iw_samples:
         # The longest step: k decodings of every image.
+        twice = (
+            ", of the pixels and of the dequantized pixels"
+            if _is_density_of_pixels(model)
+            else ""
+        )
         say(
             f"The importance-weighted bound on -log p(x) of the {len(x)} {split} "
-            f"images: {iw_samples} decodings each (--iw-samples 0 skips it)."
+            f"images: {iw_samples} decodings each{twice} (--iw-samples 0 skips it)."
         )
     metrics.update(latent_summary(model, inputs, iw_samples, seed=config["seed"]))
     if factors is not None:

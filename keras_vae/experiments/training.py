@@ -101,6 +101,7 @@ def build_model(config, prepared):
         "prior": config["prior"]
         and config["prior"].build(data.num_classes, config["seed"]),
         "num_samples": config["train_samples"],
+        "dequantize": config["dequantize"],
         "preprocessing": prepared.preprocessing,
         "class_names": data.class_names,
     }

@@ -27,6 +27,8 @@ class Bernoulli(Likelihood):
     ```
     """
 
+    discrete = True
+
     name = "bernoulli"
 
     def negative_log_likelihood(self, targets, outputs):

@@ -42,6 +42,8 @@ class ContinuousBernoulli(Bernoulli):
     ```
     """
 
+    discrete = False
+
     name = "continuous_bernoulli"
 
     def negative_log_likelihood(self, targets, outputs):

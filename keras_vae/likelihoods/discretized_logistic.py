@@ -101,6 +101,8 @@ class DiscretizedLogistic(keras.layers.Layer, Likelihood):
     ```
     """
 
+    discrete = True
+
     def __init__(self, scale="pixel", **kwargs):
         if scale not in SCALES:
             raise ValueError(

@@ -55,6 +55,8 @@ class DiscretizedLogisticMixture(Likelihood):
     ```
     """
 
+    discrete = True
+
     name = "logistic_mixture"
 
     def __init__(self, num_components=5):

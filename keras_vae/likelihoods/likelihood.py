@@ -50,6 +50,10 @@ class Likelihood:
     # How many numbers the decoder outputs per value of the data: 1 (its
     # output has the data's shape), or more on a last axis of that size.
     parameters_per_value = 1
+    # Whether it gives the probability of discrete values (the Bernoulli of
+    # binary pixels, the discretized logistics), not a density: nothing to
+    # dequantize, and its nats are already those of the values.
+    discrete = False
 
     def parameter_shape(self, data_shape):
         """The decoder output's shape for one example of `data_shape`: the

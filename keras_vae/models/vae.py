@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_vae import checks, defaults, likelihoods
 from keras_vae import parameterization as param_lib
+from keras_vae.datasets.preprocessing import LEVELS_8_BIT
 from keras_vae.layers.kl_regularizer import KLRegularizer
 from keras_vae.layers.latent_penalty import LatentPenalty
 from keras_vae.layers.sampling import Sampling
@@ -128,6 +129,15 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         num_samples: Integer >= 1, the posterior samples k of the training
             objective: 1 trains the ELBO, k > 1 the importance-weighted
             bound. Defaults to `1`.
+        dequantize: Boolean, whether training spreads every 8-bit pixel
+            level uniformly over its bin (`dequantize_inputs`; uniform
+            dequantization, Theis et al. 2016), fresh noise at every step,
+            so that a density likelihood (Gaussian, continuous Bernoulli)
+            fits the bins of the pixels rather than peaks at their exact
+            values, and its bits per pixel are those of the 8-bit images.
+            Needs a `preprocessing` that standardizes or scales. Training
+            only: `evaluate`, `predict` and the helpers see the data as it
+            is. Defaults to `False`.
         **kwargs: Base model keyword arguments, such as `name`.
 
     Call arguments:
@@ -172,6 +182,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         penalty=None,
         prior=None,
         num_samples=1,
+        dequantize=False,
         **kwargs,
     ):
         check_backend(type(self).__name__)
@@ -190,6 +201,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         num_samples = checks.positive_integer("num_samples", num_samples)
         self._check_prior(prior, num_samples, free_bits, capacity)
         likelihood = likelihoods.get(likelihood)
+        dequantize = _check_dequantize(dequantize, likelihood)
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -207,11 +219,19 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         self.penalty = penalty
         self.prior = prior
         self.num_samples = num_samples
+        self.dequantize = dequantize
+        if dequantize:
+            # Its own stream, not the latent sampling's.
+            self.dequantization_seed = keras.random.SeedGenerator(
+                None if seed is None else seed + 1
+            )
         names = METRIC_NAMES + (penalty.term_names if penalty is not None else ())
         self.trackers = [keras.metrics.Mean(name=name) for name in names]
         self.set_data_space(
             preprocessing, class_names, latent_mixture, anomaly_detector
         )
+        if dequantize and self.preprocessing is not None:
+            self.preprocessing.pixel_affine()  # Raises for binary inputs.
 
     def _check_prior(self, prior, num_samples, free_bits, capacity):
         if prior is not None and not isinstance(prior, Prior):
@@ -410,6 +430,41 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         batch of codes; `labels` for a conditional model."""
         return self.decoder(self._decoder_inputs(z, labels), training=training)
 
+    def dequantize_inputs(self, x, seed=None):
+        """Spreads each 8-bit pixel level k of a batch of inputs uniformly over
+        its bin [k, k + 1) / 256 of the pixel range (uniform dequantization).
+
+        A density's -log p of the result, plus D log 256 (and the
+        standardization's log-Jacobian), bounds -log P of the 8-bit pixels
+        (`keras_vae.evaluation.bits_per_dimension`); `dequantize=True` trains
+        on it.
+
+        Args:
+            x: Tensor, a batch of the networks' inputs (preprocessed pixels).
+            seed: A `keras.random.SeedGenerator`, an integer or `None` (the
+                model's own generator when it dequantizes).
+
+        Returns:
+            Tensor of the shape and dtype of `x`, in the same input units.
+
+        Raises:
+            ValueError: if the model has no preprocessing, or it binarizes.
+        """
+        if self.preprocessing is None:
+            raise ValueError(
+                "Dequantization spreads the 8-bit pixel levels, which the "
+                "model's preprocessing maps to its inputs: expected a model with "
+                "a preprocessing (keras_vae.datasets.Preprocessing, e.g. "
+                'Preprocessing("scale") for pixels in [0, 1]). Received: a model '
+                "without one."
+            )
+        scale, shift = self.preprocessing.pixel_affine()
+        if seed is None:
+            seed = getattr(self, "dequantization_seed", None)
+        levels = ops.round((x * scale + shift) * LEVELS_8_BIT)
+        noise = keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=seed)
+        return ((levels + noise) / (LEVELS_8_BIT + 1) - shift) / scale
+
     def _forward(self, x, labels, training):
         """Returns `(mean, raw_scale, z, decoder output)` for one posterior sample."""
         mean, raw_scale = self.kl_regularizer(
@@ -438,6 +493,11 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             `discriminator_loss` is what the penalty's own optimizer
             minimizes, not a part of `loss`).
         """
+        if training and self.dequantize:
+            if target is None:
+                x = self.dequantize_inputs(x)
+            else:
+                target = self.dequantize_inputs(target)
         target = x if target is None else target
         self._build_for(x, labels)
         if self.num_samples == 1:
@@ -577,6 +637,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             "penalty": keras.saving.serialize_keras_object(self.penalty),
             "prior": keras.saving.serialize_keras_object(self.prior),
             "num_samples": self.num_samples,
+            "dequantize": self.dequantize,
             **self.data_space_config(),
         }
 
@@ -593,6 +654,24 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _check_dequantize(dequantize, likelihood):
+    """Raises unless `dequantize` is a boolean, and on a likelihood of
+    discrete values, which has nothing to dequantize."""
+    if not isinstance(dequantize, bool):
+        raise ValueError(
+            "Invalid value received for argument `dequantize`. Expected True or "
+            f"False. Received: dequantize={dequantize!r}"
+        )
+    if dequantize and likelihood.discrete:
+        raise ValueError(
+            "Dequantization spreads each pixel level over its bin, for a density "
+            "likelihood: expected a Gaussian or continuous Bernoulli one. "
+            f"Received: dequantize=True with likelihood={type(likelihood).__name__}, "
+            "which models the discrete values themselves."
+        )
+    return dequantize
 
 
 def _tiled(tensor, k):

@@ -220,9 +220,12 @@ def test_latent_summary_gives_bits_only_where_they_are_bits_of_pixels():
         model.build((None, 4))
         summaries[likelihood] = latent_summary(model, x, iw_samples=3)
     summary = summaries["continuous_bernoulli"]
+    # A density's bits are those of its bound on dequantized pixels.
+    assert summary["dequantized_bound"] != pytest.approx(summary["iw_bound"])
     assert summary["bits_per_dim"] == pytest.approx(
-        (summary["iw_bound"] / 4 + math.log(256.0)) / math.log(2.0)
+        (summary["dequantized_bound"] / 4 + math.log(256.0)) / math.log(2.0)
     )
     # The Bernoulli of grey levels is not a density: a bound, no bits.
     assert "iw_bound" in summaries["bernoulli"]
     assert "bits_per_dim" not in summaries["bernoulli"]
+    assert "dequantized_bound" not in summaries["bernoulli"]

@@ -228,3 +228,44 @@ def test_the_likelihood_table_reads_bits_per_pixel_over_seeds(tmp_path):
 
 def test_the_priors_guide_is_what_its_results_files_say(tmp_path):
     _check_page_is_written_by("priors", "priors.md", tmp_path)
+
+
+def test_the_priors_table_adds_the_tight_bound_where_every_seed_has_it(tmp_path):
+    module = _module("priors")
+    page = tmp_path / "priors.md"
+    page.write_text(
+        "<!-- likelihoods:start -->\n<!-- likelihoods:end -->\n"
+        "<!-- priors:start -->\nold\n<!-- priors:end -->\n"
+    )
+    run = {"test_elbo": 240.0, "train_seconds": 60.0, "bound_seconds": 40.0}
+    results = tmp_path / "priors_results.json"
+    results.write_text(
+        json.dumps(
+            {
+                "10_epochs_day": {
+                    "vae/0": {**run, "bound": 237.0, "tight_bound": 236.5},
+                    "vae/1": {**run, "bound": 237.4, "tight_bound": 236.7},
+                    "vamp/0": {**run, "bound": 235.8, "tight_bound": 235.0},
+                    "vamp/1": {**run, "bound": 235.6, "tight_bound": 235.2},
+                    # Seed 1 has no tight bound yet: the row shows none.
+                    "mixture100/0": {**run, "bound": 236.0, "tight_bound": 235.5},
+                    "mixture100/1": {**run, "bound": 236.2},
+                }
+            }
+        )
+    )
+    module["markdown"].__globals__.update(
+        LIKELIHOOD_RESULTS=str(tmp_path / "no_likelihoods.json"),
+        RESULTS=str(results),
+        PAGE=str(page),
+    )
+    module["markdown"]()
+    text = page.read_text()
+    assert "k = 5,000 bound | vs VAE |" in text
+    rows = {
+        line.split(" | ")[0]: line for line in text.splitlines() if "| 0, 1 |" in line
+    }
+    assert rows["| VAE, N(0, I)"].endswith("| 236.60 ± 0.14 | +0.00 |")
+    # The paired change: (235.0 - 236.5 + 235.2 - 236.7) / 2.
+    assert rows["| VAE, VampPrior (50)"].endswith("| 235.10 ± 0.14 | -1.50 |")
+    assert rows["| VAE, mixture prior (100)"].endswith("| — | — |")

@@ -103,8 +103,8 @@ def _dequantizer(model, dequantize, seed):
     the plain bound), or none."""
     if not dequantize:
         return lambda x: x
-    seed_generator = keras.random.SeedGenerator(seed + 1)
     model.dequantize_inputs(np.zeros((1, 1), "float32"), seed=0)  # Raises early.
+    seed_generator = keras.random.SeedGenerator(seed + 1)
 
     def spread(x):
         return ops.convert_to_numpy(model.dequantize_inputs(x, seed=seed_generator))
@@ -316,15 +316,15 @@ def _to_8_bit_mass(model, dimensions):
             "preprocessing (keras_vae.datasets.Preprocessing), which tells the "
             "pixels' scale; without one, leave `model` out."
         )
-    if isinstance(model.likelihood, Bernoulli) and not preprocessing.binary:
-        if model.likelihood.discrete:
-            raise ValueError(
-                "The Bernoulli likelihood of pixels that are not binary "
-                f"(preprocessing {preprocessing.mode!r}) is not a normalized "
-                "density: its nats have no bits per 8-bit pixel. Binarize the "
-                "pixels, or use likelihood='continuous_bernoulli'."
-            )
-    elif model.likelihood.discrete or preprocessing.binary:
+    grey = not preprocessing.binary
+    if grey and type(model.likelihood) is Bernoulli:
+        raise ValueError(
+            "The Bernoulli likelihood of pixels that are not binary "
+            f"(preprocessing {preprocessing.mode!r}) is not a normalized "
+            "density: its nats have no bits per 8-bit pixel. Binarize the "
+            "pixels, or use likelihood='continuous_bernoulli'."
+        )
+    if model.likelihood.discrete or not grey:
         return 0.0
     scale, _ = preprocessing.pixel_affine()
     return dimensions * (math.log(LEVELS_8_BIT + 1) + math.log(scale))

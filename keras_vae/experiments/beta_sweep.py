@@ -112,7 +112,9 @@ def _sweep_in(out, betas, say, verbose, iw_samples, tensorboard, settings):
             run.data.y_test,
             config["seed"] + 1,
         )
-        summary = latent_summary(run.model, inputs, iw_samples, seed=config["seed"])
+        summary = latent_summary(
+            run.model, inputs, iw_samples, seed=config["seed"], bits=False
+        )
         summaries.append(summary)
         rows.append(
             {

@@ -18,7 +18,7 @@ CLASSIFIER_FILE = "classifier.keras"
 SAMPLES_PER_CLASS = 100
 
 
-def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
+def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0, bits=True):
     """The bound on -log p(x), active units, KL per dimension and I(x; z).
 
     Args:
@@ -26,6 +26,8 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
         inputs: `x` or `(x, labels)` arrays, as the model takes them.
         iw_samples: Integer k of the importance-weighted bound; `0` skips it.
         seed: Integer, seed of the samples.
+        bits: Boolean, whether to give the bits per pixel (for a density, a
+            second bound, of the dequantized pixels).
 
     Returns:
         Dict of JSON-friendly values: `iw_bound` (when `iw_samples` > 0),
@@ -56,6 +58,8 @@ def latent_summary(model, inputs, iw_samples=IW_SAMPLES, seed=0):
             model, x, labels, num_samples=iw_samples, seed=seed
         )
         result["iw_bound"] = float(bound.mean())
+        if not bits:
+            return result
         if _is_density_of_pixels(model):
             # A density's bits are those of its dequantized pixels.
             bound = evaluation.importance_weighted_bound(

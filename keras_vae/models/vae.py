@@ -448,8 +448,10 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
             Tensor of the shape and dtype of `x`, in the same input units.
 
         Raises:
-            ValueError: if the model has no preprocessing, or it binarizes.
+            ValueError: if the likelihood models discrete values (nothing to
+                dequantize), or the model has no preprocessing, or it binarizes.
         """
+        _check_dequantize(True, self.likelihood)
         if self.preprocessing is None:
             raise ValueError(
                 "Dequantization spreads the 8-bit pixel levels, which the "

@@ -131,3 +131,15 @@ def test_a_density_without_dequantized_training_pays_for_its_peaks():
         model, pixels, num_samples=4, dequantize=True
     ).mean()
     assert plain < spread
+
+
+def test_discrete_likelihoods_and_binary_inputs_have_nothing_to_dequantize():
+    _, pixels = _levels(n=8)
+    logistic = _model(Preprocessing("scale"), likelihood="logistic", dequantize=False)
+    logistic.build((None, 4, 4, 1))
+    with pytest.raises(ValueError, match="models the discrete values themselves"):
+        importance_weighted_bound(logistic, pixels, num_samples=2, dequantize=True)
+    binary = _model(Preprocessing("binarize"), dequantize=False)
+    binary.build((None, 4, 4, 1))
+    with pytest.raises(ValueError, match="which makes binary inputs"):
+        importance_weighted_bound(binary, pixels, num_samples=2, dequantize=True)

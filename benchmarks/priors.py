@@ -143,13 +143,19 @@ def _scored(out, pixels, samples, dequantize=False):
     return model, float(bound.mean()), float(test_elbo)
 
 
-def run(seeds, epochs, names, name=None):
+def _test_pixels():
+    """The first `TEST_IMAGES` Fashion-MNIST test images, pixels in [0, 1]
+    (and JAX, the backend every score of this script runs on)."""
     os.environ["KERAS_BACKEND"] = "jax"
     import numpy as np
 
     from keras_vae import datasets
 
-    pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
+    return np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
+
+
+def run(seeds, epochs, names, name=None):
+    pixels = _test_pixels()
     results = results_file.load(RESULTS)
     key = f"{epochs}_epochs" + (f"_{name}" if name else "")
     table = results.setdefault(key, {})
@@ -174,12 +180,7 @@ def run(seeds, epochs, names, name=None):
 
 
 def tighten(epochs, names, name=None):
-    os.environ["KERAS_BACKEND"] = "jax"
-    import numpy as np
-
-    from keras_vae import datasets
-
-    pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
+    pixels = _test_pixels()
     results = results_file.load(RESULTS)
     table = results[f"{epochs}_epochs" + (f"_{name}" if name else "")]
     for key, row in table.items():
@@ -205,13 +206,9 @@ def _is_run(out, row):
 
 
 def likelihoods(seeds, epochs, names):
-    os.environ["KERAS_BACKEND"] = "jax"
-    import numpy as np
-
-    from keras_vae import datasets
+    pixels = _test_pixels()
     from keras_vae.evaluation import bits_per_dimension, negative_elbo
 
-    pixels = np.asarray(datasets.load("fashion_mnist").x_test[:TEST_IMAGES])
     results = results_file.load(LIKELIHOOD_RESULTS)
     table = results.setdefault(f"{epochs}_epochs", {})
     os.makedirs(RUNS, exist_ok=True)

@@ -109,6 +109,16 @@ LIKELIHOODS = {
 }
 
 
+def _pending(table, seeds, names):
+    """`(name, seed, key)` of every run the table lacks, the names interleaved
+    seed by seed (so that the machine's load falls on every model alike)."""
+    for seed in seeds:
+        for name in names:
+            key = f"{name}/{seed}"
+            if key not in table:
+                yield name, seed, key
+
+
 def _run_folder(name, seed, epochs):
     return os.path.join(RUNS, f"{name}-{seed}-{epochs}")
 
@@ -160,23 +170,19 @@ def run(seeds, epochs, names, name=None):
     key = f"{epochs}_epochs" + (f"_{name}" if name else "")
     table = results.setdefault(key, {})
     os.makedirs(RUNS, exist_ok=True)
-    for seed in seeds:
-        for name in names:
-            key = f"{name}/{seed}"
-            if key in table:
-                continue
-            flags = ["--likelihood", "bernoulli", *MODELS[name][1]]
-            out, seconds = _train(name, seed, epochs, flags)
-            start = time.perf_counter()
-            _, bound, test_elbo = _scored(out, pixels, BOUND_SAMPLES)
-            table[key] = {
-                "bound": bound,
-                "test_elbo": test_elbo,
-                "train_seconds": seconds,
-                "bound_seconds": time.perf_counter() - start,
-            }
-            results_file.save(RESULTS, results)
-            print(key, {k: round(v, 2) for k, v in table[key].items()}, flush=True)
+    for name, seed, key in _pending(table, seeds, names):
+        flags = ["--likelihood", "bernoulli", *MODELS[name][1]]
+        out, seconds = _train(name, seed, epochs, flags)
+        start = time.perf_counter()
+        _, bound, test_elbo = _scored(out, pixels, BOUND_SAMPLES)
+        table[key] = {
+            "bound": bound,
+            "test_elbo": test_elbo,
+            "train_seconds": seconds,
+            "bound_seconds": time.perf_counter() - start,
+        }
+        results_file.save(RESULTS, results)
+        print(key, {k: round(v, 2) for k, v in table[key].items()}, flush=True)
 
 
 def tighten(epochs, names, name=None):
@@ -212,33 +218,29 @@ def likelihoods(seeds, epochs, names):
     results = results_file.load(LIKELIHOOD_RESULTS)
     table = results.setdefault(f"{epochs}_epochs", {})
     os.makedirs(RUNS, exist_ok=True)
-    for seed in seeds:
-        for name in names:
-            key = f"{name}/{seed}"
-            if key in table:
-                continue
-            out = _run_folder(name, seed, epochs)
-            seconds = None
-            if not os.path.exists(os.path.join(out, "model.keras")):
-                flags = [*LIKELIHOODS[name][1], "--no-figures"]
-                out, seconds = _train(name, seed, epochs, flags)
-            dequantize = not name.startswith("logistic")
-            model, bound, _ = _scored(out, pixels, LIKELIHOOD_BOUND_SAMPLES, dequantize)
-            elbo = negative_elbo(
-                model, model.preprocessing.transform(pixels), dequantize=dequantize
-            )
-            shape = pixels.shape[1:]
-            table[key] = {
-                "bound": bound,
-                "bound_bits": float(bits_per_dimension(bound, shape, model=model)),
-                "elbo": float(elbo.mean()),
-                "elbo_bits": float(
-                    bits_per_dimension(float(elbo.mean()), shape, model=model)
-                ),
-                "train_seconds": seconds,
-            }
-            results_file.save(LIKELIHOOD_RESULTS, results)
-            print(key, table[key], flush=True)
+    for name, seed, key in _pending(table, seeds, names):
+        out = _run_folder(name, seed, epochs)
+        seconds = None
+        if not os.path.exists(os.path.join(out, "model.keras")):
+            flags = [*LIKELIHOODS[name][1], "--no-figures"]
+            out, seconds = _train(name, seed, epochs, flags)
+        dequantize = not name.startswith("logistic")
+        model, bound, _ = _scored(out, pixels, LIKELIHOOD_BOUND_SAMPLES, dequantize)
+        elbo = negative_elbo(
+            model, model.preprocessing.transform(pixels), dequantize=dequantize
+        )
+        shape = pixels.shape[1:]
+        table[key] = {
+            "bound": bound,
+            "bound_bits": float(bits_per_dimension(bound, shape, model=model)),
+            "elbo": float(elbo.mean()),
+            "elbo_bits": float(
+                bits_per_dimension(float(elbo.mean()), shape, model=model)
+            ),
+            "train_seconds": seconds,
+        }
+        results_file.save(LIKELIHOOD_RESULTS, results)
+        print(key, table[key], flush=True)
 
 
 def _runs_of(name, seeds, runs):

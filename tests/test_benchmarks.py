@@ -269,3 +269,12 @@ def test_the_priors_table_adds_the_tight_bound_where_every_seed_has_it(tmp_path)
     # The paired change: (235.0 - 236.5 + 235.2 - 236.7) / 2.
     assert rows["| VAE, VampPrior (50)"].endswith("| 235.10 ± 0.14 | -1.50 |")
     assert rows["| VAE, mixture prior (100)"].endswith("| — | — |")
+
+
+def test_a_study_resumes_with_the_runs_it_lacks_interleaved_by_seed():
+    pending = _module("priors")["_pending"]
+    table = {"vae/0": {}, "vamp/1": {}}
+    assert list(pending(table, [0, 1], ["vae", "vamp"])) == [
+        ("vamp", 0, "vamp/0"),
+        ("vae", 1, "vae/1"),
+    ]

@@ -278,3 +278,18 @@ def test_a_study_resumes_with_the_runs_it_lacks_interleaved_by_seed():
         ("vamp", 0, "vamp/0"),
         ("vae", 1, "vae/1"),
     ]
+
+
+def test_side_by_side_imports_keras_vae_from_each_tree(tmp_path):
+    # The editable install's import hook outranks PYTHONPATH: without its
+    # removal both "trees" would run this checkout's code.
+    tree = tmp_path / "tree"
+    (tree / "keras_vae").mkdir(parents=True)
+    (tree / "keras_vae" / "__init__.py").write_text("MARK = 'the other tree'\n")
+    script = tmp_path / "script.py"
+    script.write_text("import sys, keras_vae\nprint(keras_vae.MARK, sys.argv[1:])\n")
+    snippet = _module("side_by_side")["FROM_TREE"]
+    command = [sys.executable, "-c", snippet, str(tree), str(script), "--x", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "the other tree ['--x', '1']"
+    assert f"keras_vae from {tree / 'keras_vae' / '__init__.py'}" in result.stderr

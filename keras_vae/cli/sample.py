@@ -12,7 +12,7 @@ def add_parser(commands):
         help="draw samples of a run's model",
         description="Decode draws of a run's model into a PNG grid or a .npy array "
         "of pixels in [0, 1]. Draws come from the run's latent mixture when it has "
-        "one (train --latent-mixture), else from the prior N(0, I).",
+        "one (train --latent-mixture), else from the model's prior.",
     )
     options.run_dir(parser)
     options.framework(parser)
@@ -39,18 +39,13 @@ def add_parser(commands):
 
 
 def run(arguments):
-    from keras_vae.experiments import inference
+    from keras_vae.experiments import figures, inference
 
     run = inference.load_run(arguments.run_dir)
     pixels, labels = inference.sample(
         run, arguments.n, arguments.label, arguments.seed, arguments.prior
     )
-    mixture = run.model.latent_mixture
-    source = (
-        "prior N(0, I)"
-        if arguments.prior or mixture is None
-        else f"latent mixture ({mixture.components} components)"
-    )
+    source = figures.sample_source(run.model, arguments.prior)
     # A square grid, or one labelled row per class.
     grid, columns, rows = pixels, math.isqrt(len(pixels) - 1) + 1, None
     if labels is not None and arguments.label is None:

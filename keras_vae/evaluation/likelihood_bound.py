@@ -165,7 +165,8 @@ def negative_elbo(
 ):
     """Negative ELBO per example, in nats: E_q[-log p(x|z)] + KL(q(z|x) || p(z)).
 
-    The KL term is exact (closed form) under N(0, I) and a `ClassPrior`, else
+    The KL term is exact (closed form) under N(0, I) and a one-Gaussian
+    `ClassPrior`, else
     averaged over the same samples as the reconstruction term, which averages
     `num_samples` posterior samples. At beta = 1 this is what `fit` and
     `evaluate` report as `elbo`, here per example.

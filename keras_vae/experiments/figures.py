@@ -55,13 +55,7 @@ def write_figures(run, num_examples=10):
         os.path.join(out, "reconstructions.png"),
     )
 
-    mixture = model.latent_mixture
-    source = (
-        "prior N(0, I)"
-        if mixture is None
-        else f"latent mixture ({mixture.components} components"
-        + (" per class)" if conditional else ")")
-    )
+    source = sample_source(model)
     if conditional:
         classes = np.repeat(np.arange(model.num_classes), num_examples)
         samples = model.sample(labels=classes, seed=seed)
@@ -116,3 +110,16 @@ def write_figures(run, num_examples=10):
             "each latent dimension swept from -3 to 3, the others at the image's "
             "code" + (f" (class {data.class_names[0]})" if conditional else ""),
         )
+
+
+def sample_source(model, prior=False):
+    """What `model.sample` draws z from, for titles and messages: `"prior
+    N(0, I)"`, `"prior (a learned Gaussian per class)"`, or `"latent mixture
+    (30 components per class)"` (the run's, unless `prior`)."""
+    mixture = model.latent_mixture
+    if mixture is None or prior:
+        if model.prior is None:
+            return "prior N(0, I)"
+        return f"prior ({model.prior.description})"
+    per_class = " per class" if model.conditional else ""
+    return f"latent mixture ({mixture.components} components{per_class})"

@@ -136,7 +136,7 @@ def sample(run, n, label=None, seed=0, prior=False):
     """Decodes `n` draws of a run's model, as pixels in [0, 1].
 
     Draws come from the run's latent mixture when it has one, else (or with
-    `prior=True`) from the prior N(0, I). A conditional run draws `n` samples
+    `prior=True`) from the model's prior. A conditional run draws `n` samples
     of class `label`, or, without one, `n` samples spread evenly over its
     classes in order (counts differ by one at most).
 

@@ -547,8 +547,9 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
     def latent_kl_divergence(self, mean, raw_scale, z=None, labels=None):
         """KL(q(z|x) || p(z)) per example, in nats, under the model's prior.
 
-        In closed form for N(0, I) and `ClassPrior`; for the other learned
-        priors, the one-sample estimate log q(z|x) - log p(z) at `z`.
+        In closed form for N(0, I) and a one-Gaussian `ClassPrior`; for the
+        other learned priors, the one-sample estimate log q(z|x) - log p(z)
+        at `z`.
 
         Args:
             mean: Tensor `(n, latent_dim)`, the encoder's means.
@@ -563,7 +564,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         if self.prior is None:
             return param_lib.kl_divergence(mean, raw_scale, self.parameterization)
         sigma = param_lib.scale(ops.cast(raw_scale, "float32"), self.parameterization)
-        if z is None and type(self.prior).kl_divergence is Prior.kl_divergence:
+        if z is None and not self.prior.closed_form_kl:
             raise ValueError(
                 f"The KL divergence to a {type(self.prior).__name__} is estimated "
                 "at a posterior sample: pass `z`."

@@ -11,15 +11,19 @@ _UNIT_SCALE = math.log(math.e - 1.0)
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class ClassPrior(Prior):
-    """A learned conditional prior p(z | y) = N(mu_y, diag(sigma_y^2)), one
-    Gaussian per class, for a `ConditionalVAE`.
+    """A learned conditional prior p(z | y) for a `ConditionalVAE`: one
+    Gaussian per class, N(mu_y, diag(sigma_y^2)), or a mixture of
+    `num_components` Gaussians per class.
 
     Under the standard prior N(0, I) the codes of every class must crowd
     around the origin, and a conditioned sample draws z where that class's
     codes may not be. A learned Gaussian per class puts each class's prior
     where its codes are, so `sample(labels=...)` draws from it. Every class
     starts at N(0, I) (the standard prior), and the KL term keeps its closed
-    form (two Gaussians).
+    form (two Gaussians). The codes of one class need not be one Gaussian:
+    with `num_components=K > 1` each class gets a learned mixture of K (the
+    means start at draws from N(0, I), as `MixturePrior`'s), and the KL term
+    is the one-sample estimate log q(z|x, y) - log p(z|y).
 
     Reference:
         Sohn, Lee and Yan, "Learning Structured Output Representation using
@@ -28,6 +32,10 @@ class ClassPrior(Prior):
 
     Args:
         num_classes: Integer >= 2, the model's number of classes.
+        num_components: Integer >= 1, the Gaussians per class. Defaults to
+            `1`.
+        seed: Integer or `None`, seed of the initial means of a mixture.
+            Defaults to `None`.
         **kwargs: Base layer keyword arguments, such as `name`.
 
     Example:
@@ -52,15 +60,26 @@ class ClassPrior(Prior):
 
     conditional = True
 
-    def __init__(self, num_classes, **kwargs):
+    def __init__(self, num_classes, num_components=1, seed=None, **kwargs):
         num_classes = checks.positive_integer("num_classes", num_classes, minimum=2)
+        num_components = checks.positive_integer("num_components", num_components)
         super().__init__(**kwargs)
         self.num_classes = num_classes
+        self.num_components = num_components
+        self.seed = seed
 
     def build(self, input_shape):
         super().build(input_shape)
-        shape = (self.num_classes, math.prod(self.latent_shape))
-        self.means = self.add_weight(shape=shape, initializer="zeros", name="means")
+        latent_size = math.prod(self.latent_shape)
+        if self.num_components == 1:
+            shape, means = (self.num_classes, latent_size), "zeros"
+        else:
+            shape = (self.num_classes, self.num_components, latent_size)
+            means = keras.initializers.RandomNormal(seed=self.seed)
+            self.logits = self.add_weight(
+                shape=shape[:2], initializer="zeros", name="logits"
+            )
+        self.means = self.add_weight(shape=shape, initializer=means, name="means")
         self.raw_scales = self.add_weight(
             shape=shape,
             initializer=keras.initializers.Constant(_UNIT_SCALE),
@@ -78,10 +97,26 @@ class ClassPrior(Prior):
             ops.take(ops.cast(self.raw_scales, "float32"), labels, axis=0)
         )
         sigmas = sigmas + 1e-6
+        if self.num_components > 1:
+            logits = ops.take(ops.cast(self.logits, "float32"), labels, axis=0)
+            return logits, means, sigmas
         return ops.zeros_like(means[:, :1]), means[:, None], sigmas[:, None]
 
+    @property
+    def description(self):
+        if self.num_components == 1:
+            return "a learned Gaussian per class"
+        return f"a learned mixture of {self.num_components} Gaussians per class"
+
+    @property
+    def closed_form_kl(self):
+        return self.num_components == 1
+
     def kl_divergence(self, mean, sigma, z, model, labels=None):
-        """KL(q(z|x,y) || p(z|y)) in closed form (two diagonal Gaussians)."""
+        """KL(q(z|x,y) || p(z|y)): in closed form for one Gaussian per class,
+        else the one-sample estimate at `z`."""
+        if self.num_components > 1:
+            return super().kl_divergence(mean, sigma, z, model, labels)
         _, prior_means, prior_sigmas = self.components(model, labels)
         prior_means, prior_sigmas = prior_means[:, 0], prior_sigmas[:, 0]
         mean, sigma = ops.cast(mean, "float32"), ops.cast(sigma, "float32")
@@ -95,4 +130,9 @@ class ClassPrior(Prior):
         )
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "num_components": self.num_components,
+            "seed": self.seed,
+        }

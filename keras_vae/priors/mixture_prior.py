@@ -73,6 +73,10 @@ class MixturePrior(Prior):
             name="raw_scales",
         )
 
+    @property
+    def description(self):
+        return f"a learned mixture of {self.num_components} Gaussians"
+
     def components(self, model, labels=None):
         sigmas = ops.softplus(ops.cast(self.raw_scales, "float32")) + 1e-6
         return ops.cast(self.logits, "float32"), ops.cast(self.means, "float32"), sigmas

@@ -100,6 +100,17 @@ class Prior(keras.layers.Layer):
         noise = keras.random.normal(ops.shape(means), seed=seed)
         return means + sigmas * noise
 
+    @property
+    def description(self):
+        """The prior in a few words, for titles: "a learned mixture of 10
+        Gaussians"."""
+        return type(self).__name__
+
+    @property
+    def closed_form_kl(self):
+        """Whether `kl_divergence` is exact and needs no posterior sample."""
+        return type(self).kl_divergence is not Prior.kl_divergence
+
     def kl_divergence(self, mean, sigma, z, model, labels=None):
         """One-sample estimate of KL(q(z|x) || p(z)) per example: log q(z|x) -
         log p(z) at z drawn from q.

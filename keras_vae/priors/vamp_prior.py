@@ -81,6 +81,10 @@ class VampPrior(Prior):
             )
         self.pseudo_inputs.assign(x.astype(self.pseudo_inputs.dtype))
 
+    @property
+    def description(self):
+        return f"a VampPrior of {self.num_components} pseudo-inputs"
+
     def components(self, model, labels=None):
         mean, raw_scale = model.encoder_outputs(self.pseudo_inputs, training=False)
         means = ops.reshape(ops.cast(mean, "float32"), (self.num_components, -1))

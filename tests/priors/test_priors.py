@@ -130,6 +130,44 @@ def test_class_prior_kl_is_closed_form_and_starts_at_the_standard_prior():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(kl), 2.5, rtol=1e-5)
 
 
+def test_a_class_mixture_draws_and_scores_each_class_from_its_own_components():
+    model = _cvae(prior=ClassPrior(10, num_components=2, seed=0))
+    model.build([(None, 8, 8, 1), (None,)])
+    prior = model.prior
+    assert not prior.closed_form_kl and ClassPrior(10).closed_form_kl
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(10, 2, 2)).astype("float32") * 10
+    sigmas = rng.uniform(0.3, 1.0, (10, 2, 2)).astype("float32")
+    weights = np.tile(np.array([[0.25, 0.75]], "float32"), (10, 1))
+    prior.means.assign(means)
+    prior.raw_scales.assign(np.log(np.expm1(sigmas)))
+    prior.logits.assign(np.log(weights))
+    labels = np.array([3, 7, 3])
+    z = rng.normal(size=(3, 2)).astype("float32") * 5
+    expected = logsumexp(
+        np.log(weights[labels])
+        - 0.5
+        * (
+            ((z[:, None] - means[labels]) / sigmas[labels]) ** 2 + np.log(2 * np.pi)
+        ).sum(-1)
+        - np.log(sigmas[labels]).sum(-1),
+        axis=1,
+    )
+    got = _numpy(model.latent_log_prior(z, labels))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    draws = _numpy(prior.sample(4000, model, labels=np.full(4000, 7), seed=1))
+    nearest = np.argmin(((draws[:, None] - means[7]) ** 2).sum(-1), axis=1)
+    np.testing.assert_allclose(np.bincount(nearest) / 4000, weights[7], atol=0.03)
+    # The KL term is the one-sample estimate at the posterior sample.
+    mean, raw = np.zeros((3, 2), "float32"), np.zeros((3, 2), "float32")
+    kl = _numpy(model.latent_kl_divergence(mean, raw, z, labels))
+    sigma = np.log1p(np.exp(raw))
+    log_q = -0.5 * (((z - mean) / sigma) ** 2 + np.log(2 * np.pi)).sum(-1)
+    np.testing.assert_allclose(kl, log_q - np.log(sigma).sum(-1) - expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="pass `z`"):
+        model.latent_kl_divergence(mean, raw, labels=labels)
+
+
 def test_vamp_prior_is_the_posterior_at_its_pseudo_inputs():
     x, _ = _digits(64)
     prior = VampPrior(num_components=4, seed=0)
@@ -154,8 +192,9 @@ def test_vamp_prior_is_the_posterior_at_its_pseudo_inputs():
         lambda: _vae(prior=MixturePrior(3, seed=0)),
         lambda: _vae(prior=VampPrior(5, seed=0), num_samples=3),
         lambda: _cvae(prior=ClassPrior(10), num_samples=2),
+        lambda: _cvae(prior=ClassPrior(10, num_components=3, seed=0)),
     ],
-    ids=["iwae", "mixture", "vamp-iwae", "class-prior"],
+    ids=["iwae", "mixture", "vamp-iwae", "class-prior", "class-mixture"],
 )
 def test_trains_saves_and_continues(make, tmp_path):
     x, y = _digits(256)

@@ -16,8 +16,11 @@ and `evaluate` on it. Writes, into docs/figures:
   winning run's samples, one row per class.
 
 With `--priors`, trains and judges `PRIOR_LEVERS` instead (the learned
-conditional prior p(z | y), `--prior class`) and writes
-conditional-prior-table.txt only.
+conditional prior p(z | y), `--prior class`, with three likelihoods, and a
+mixture of 10 Gaussians per class, `--prior class:10`) and
+writes conditional-prior-table.txt; then runs `keras-vae train --model cvae
+--dataset fashion_mnist` (the command's defaults) and `evaluate
+--latent-mixture 30` on it: cvae-default-output.txt and cvae-default.png.
 
 A run already finished in WORK_DIR is not trained again, nor evaluated again
 once its folder keeps `evaluate`'s output.
@@ -34,6 +37,9 @@ DOCS = os.path.dirname(os.path.abspath(__file__))
 FIGURES = os.path.join(DOCS, "figures")
 BASE = ["--model", "cvae", "--latent-dim", "15", "--dataset", "fashion_mnist"]
 BASE += ["--epochs", "10"]
+# The original's settings (no longer `--model cvae`'s defaults); a lever's own
+# flags come after them and win.
+BASE += ["--likelihood", "gaussian", "--prior", "normal", "--no-condition-all-layers"]
 BERNOULLI = ["--likelihood", "bernoulli", "--preprocessing", "scale"]
 LEVERS = [
     ("original", "none (the original)", []),
@@ -47,13 +53,32 @@ LEVERS = [
         ["--condition-all-layers", *BERNOULLI],
     ),
 ]
+CLASS_PRIOR = ["--prior", "class", "--condition-all-layers"]
 PRIOR_LEVERS = [
     (
         "class-prior-all-layers",
         "`--prior class --condition-all-layers`",
-        ["--prior", "class", "--condition-all-layers"],
+        CLASS_PRIOR,
+    ),
+    (
+        "class-prior-all-layers-gaussian-global",
+        "`--prior class --condition-all-layers --likelihood gaussian_global`",
+        [*CLASS_PRIOR, "--likelihood", "gaussian_global"],
+    ),
+    (
+        "class-prior-all-layers-logistic",
+        "`--prior class --condition-all-layers --likelihood logistic`",
+        [*CLASS_PRIOR, "--likelihood", "logistic"],
+    ),
+    (
+        "class-mixture-all-layers-logistic",
+        "`--prior class:10 --condition-all-layers --likelihood logistic` "
+        "(`--model cvae`'s defaults)",
+        ["--prior", "class:10", "--condition-all-layers", "--likelihood", "logistic"],
     ),
 ]
+# `--model cvae`'s own command: its defaults (z = 20, 15 epochs).
+DEFAULT_COMMAND = ["--model", "cvae", "--dataset", "fashion_mnist"]
 WINNER = ["--condition-all-layers", "--latent-mixture", "30"]
 
 
@@ -69,10 +94,10 @@ def keras_vae(*arguments, log=None):
     return result.stdout
 
 
-def train(name, arguments):
+def train(name, arguments, base=BASE):
     """Trains into the folder `name` of the working folder, unless done."""
     if not os.path.exists(os.path.join(name, "model.keras")):
-        keras_vae("train", *BASE, *arguments, "--out", name, log=name + "-train.txt")
+        keras_vae("train", *base, *arguments, "--out", name, log=name + "-train.txt")
     return name
 
 
@@ -119,23 +144,40 @@ def table(rows):
         "| reconstructions: fidelity | reconstructions: diversity |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    # The likelihoods of the rows whose -ELBO is not comparable, in order.
+    used = [
+        likelihood
+        for likelihood in _NOT_COMPARABLE
+        if any(likelihood in arguments for _, arguments, _ in rows)
+    ]
     for label, arguments, numbers in rows:
         elbo = f"{numbers['elbo']:.2f}"
-        if "bernoulli" in arguments:
-            elbo = f"({elbo})¹"
+        for likelihood in _NOT_COMPARABLE:
+            if likelihood in arguments:
+                elbo = f"({elbo}){_MARKS[used.index(likelihood)]}"
         cells = [
             _percent(value) if index == 0 else value
             for kind in ("prior", "mixture", "reconstructions")
             for index, value in enumerate(numbers[kind])
         ]
         lines.append(f"| {label} | {elbo} | " + " | ".join(cells) + " |")
-    if any("bernoulli" in arguments for _, arguments, _ in rows):
-        lines.append("")
-        lines.append(
-            "¹ Bernoulli negative log-likelihood of pixels in [0, 1]: not comparable "
-            "with the Gaussian rows."
-        )
+    notes = [
+        f"{mark} {_NOT_COMPARABLE[likelihood]}: not comparable with the Gaussian rows."
+        for mark, likelihood in zip(_MARKS, used, strict=False)
+    ]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
+
+
+# The likelihoods whose -ELBO is not a Gaussian density's of standardized
+# pixels, and what it is.
+_NOT_COMPARABLE = {
+    "bernoulli": "Bernoulli negative log-likelihood of pixels in [0, 1]",
+    "logistic": "Discretized logistic negative log-probability of the "
+    "8-bit pixels, in nats",
+}
+_MARKS = "¹²"
 
 
 def _write(name, text):
@@ -170,6 +212,9 @@ def main():
     os.chdir(work)  # the outputs name the runs by their folder names
     if sys.argv[2:] == ["--priors"]:
         _write("conditional-prior-table.txt", table(judge_levers(PRIOR_LEVERS)))
+        default = train("cvae-default", [], base=DEFAULT_COMMAND)
+        _write("cvae-default-output.txt", judge(default)[0])
+        keras_vae("sample", default, "--out", os.path.join(FIGURES, "cvae-default.png"))
         return
     _write("conditional-study-table.txt", table(judge_levers(LEVERS)))
     winner = train("cvae-win", WINNER)

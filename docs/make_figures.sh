@@ -25,7 +25,8 @@ run keras-vae train --dataset fashion_mnist --out train-vae > train-vae.txt
 run keras-vae train --dataset fashion_mnist --latent-dim 2 --epochs 10 --out train-vae-2d \
   > train-vae-2d.txt
 run keras-vae train --dataset fashion_mnist --model cvae --latent-dim 2 --epochs 10 \
-  --out train-cvae > train-cvae.txt
+  --likelihood gaussian --prior normal --no-condition-all-layers --out train-cvae \
+  > train-cvae.txt
 run keras-vae evaluate train-vae > evaluate.txt
 run keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10 --iw-samples 1000 \
   --out sweep > sweep.txt

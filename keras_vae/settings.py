@@ -290,7 +290,8 @@ class PriorSpec:
     `"KIND[:COMPONENTS]"`, KIND one of `PRIORS`: `normal` (N(0, I), no
     components), `mixture` (a learned Gaussian mixture, default 100
     components), `vamp` (the VampPrior, default 50 pseudo-inputs), `class`
-    (cvae only: a learned Gaussian per class, no components).
+    (cvae only: a learned Gaussian per class, or a mixture of COMPONENTS
+    per class).
 
     Args:
         kind: String, one of `PRIORS`.
@@ -304,6 +305,7 @@ class PriorSpec:
     DEFAULT_COMPONENTS = {
         "mixture": defaults.MIXTURE_COMPONENTS,
         "vamp": defaults.VAMP_COMPONENTS,
+        "class": 1,
     }
     FORM = "KIND[:COMPONENTS], KIND one of normal, mixture, vamp, class"
 
@@ -316,8 +318,8 @@ class PriorSpec:
             self.kind not in self.DEFAULT_COMPONENTS or not _is_count(self.components)
         ):
             raise ValueError(
-                f"Invalid prior {str(self)!r}: only mixture and vamp take a "
-                "number of components, a positive integer."
+                f"Invalid prior {str(self)!r}: only mixture, vamp and class take "
+                "a number of components, a positive integer."
             )
 
     @classmethod
@@ -340,7 +342,7 @@ class PriorSpec:
         if self.kind == "vamp":
             return priors.VampPrior(components, seed=seed)
         if self.kind == "class":
-            return priors.ClassPrior(num_classes)
+            return priors.ClassPrior(num_classes, components, seed=seed)
         return None
 
 
@@ -359,6 +361,19 @@ def _kind_and_value(text, convert, what, expected):
         raise ValueError(f"Invalid {what} {text!r}. Expected {expected}.") from None
 
 
+# The defaults that differ by model, over DEFAULTS: the conditional model's
+# are the best setting of the conditional study (docs/commands/evaluate.md);
+# the original study's cvae is likelihood "gaussian", prior "normal" and
+# condition_all_layers False (docs/study.md).
+MODEL_DEFAULTS = {
+    "cvae": {
+        "likelihood": "logistic",
+        "prior": PriorSpec("class", defaults.CLASS_PRIOR_COMPONENTS),
+        "condition_all_layers": True,
+    },
+}
+
+
 def resolve(**settings):
     """Returns the full settings of a run, with defaults filled in.
 
@@ -371,7 +386,9 @@ def resolve(**settings):
         raise ValueError(
             f"Unknown settings {sorted(unknown)}; expected {sorted(DEFAULTS)}."
         )
-    config = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
+    given = {k: v for k, v in settings.items() if v is not None}
+    model_defaults = MODEL_DEFAULTS.get(given.get("model", DEFAULTS["model"]), {})
+    config = {**DEFAULTS, **model_defaults, **given}
     _choice(config, "model", MODELS)
     _choice(config, "parameterization", PARAMETERIZATIONS)
     _choice(config, "likelihood", LIKELIHOODS)
@@ -447,6 +464,7 @@ def resolve(**settings):
         raise ValueError(
             f"free_bits floors the KL to N(0, I); the {prior} prior has no "
             "per-dimension KL. Use one of them."
+            + model_default_note(config, settings, "prior")
         )
     if config["train_samples"] > 1 and (
         config["free_bits"] or config["capacity"] is not None
@@ -473,15 +491,35 @@ def resolve(**settings):
                 "dequantize spreads the 8-bit pixel levels: expected a density "
                 "likelihood (gaussian, gaussian_global, gaussian_pixel, "
                 "continuous_bernoulli) of standardized or scaled pixels. "
-                f"Received: {why}."
+                f"Received: {why}." + model_default_note(config, settings, "likelihood")
             )
     if likelihood in UNIT_LIKELIHOODS and config["preprocessing"] == "standardize":
         raise ValueError(
             f"The {likelihood} likelihood needs inputs in [0, 1]: use "
             '`preprocessing="scale"` (or binarize, binarize_static), not '
-            "standardize."
+            "standardize." + model_default_note(config, settings, "likelihood")
         )
     return config
+
+
+def model_default_note(config, settings, key):
+    """The sentence telling a user that a setting at fault was the model's
+    default (`MODEL_DEFAULTS`), not theirs; empty when they chose it.
+
+    Args:
+        config: The resolved settings.
+        settings: The settings as given to `resolve`.
+        key: The setting at fault.
+    """
+    if settings.get(key) is not None or key not in MODEL_DEFAULTS.get(
+        config["model"], {}
+    ):
+        return ""
+    other = "normal" if key == "prior" else DEFAULTS[key]
+    return (
+        f" ({key} {config[key]} is the default of `model={config['model']!r}`; "
+        f"choose another, e.g. `{key}={other!r}`.)"
+    )
 
 
 def record(config):

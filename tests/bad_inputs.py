@@ -1032,11 +1032,26 @@ CASES = [
     ),
     Case(
         "command line",
-        "`keras-vae train --likelihood logistic` on scikit-learn's digits (17 grey "
-        "levels, not 8-bit)",
-        command("train", *RUN_ARGS, "--likelihood", "logistic", "--out", "run"),
-        "Received values in [0, 1] off that grid",
+        "`keras-vae train --likelihood logistic` on an `.npz` of pixels in [0, 1] "
+        "that are not 8-bit values (k / 16)",
+        command(
+            "train",
+            "--data-path",
+            "data.npz",
+            "--likelihood",
+            "logistic",
+            "--epochs",
+            "1",
+            "--out",
+            "run",
+        ),
+        "Received values in [0.0625, 0.0625] off that grid",
         "expects 8-bit pixels",
+        setup=lambda: _npz(
+            "data.npz",
+            x_train=_float(20, 8, 8, value=1 / 16),
+            x_test=_float(20, 8, 8, value=1 / 16),
+        ),
     ),
     Case(
         "command line",

@@ -230,11 +230,6 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
             "2",
             "--epochs",
             "1",
-            "--likelihood",
-            "bernoulli",
-            "--condition-all-layers",
-            "--prior",
-            "class",
             "--latent-mixture",
             "3",
             "--out",
@@ -247,10 +242,16 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     assert {"conditioned.png", "manifold.png"} | RUN_FILES <= set(os.listdir(out))
     _check_tensorboard_logs(tmp_path / "logs", len(load("digits").y_test))
     config = json.loads((out / "config.json").read_text())
-    assert config["condition_all_layers"] and config["latent_mixture"] == 3
-    assert config["prior"] == "class"
+    assert config["latent_mixture"] == 3
+    # cvae's defaults: the class at every layer, a learned mixture of 10
+    # Gaussians per class, the discretized logistic of 8-bit pixels.
+    assert config["condition_all_layers"] and config["prior"] == "class:10"
+    assert (config["likelihood"], config["preprocessing"]) == ("logistic", "scale")
     model = keras.models.load_model(out / "model.keras")
-    assert model.prior.num_classes == 10
+    assert (model.prior.num_classes, model.prior.num_components) == (10, 10)
+    assert isinstance(model.likelihood, keras_vae.likelihoods.DiscretizedLogistic)
+    joins = [layer for layer in model.decoder.layers if "concat" in layer.name]
+    assert len(joins) == 4  # the Dense layer's and the three convolutions'
     assert model.latent_mixture.components == 3  # kept in the model file
     assert not (out / "latent_mixture.npz").exists()
     width, height = _png_size(out / "conditioned.png")
@@ -624,14 +625,46 @@ def test_train_dequantized_reports_bits_of_the_dequantized_pixels(tmp_path, caps
     assert "8-bit pixels: <=" in capsys.readouterr().out
 
 
-def test_the_discretized_logistic_refuses_digits_before_writing(tmp_path, capsys):
-    # scikit-learn's digits have 17 grey levels (k / 16), not 8-bit values.
+def test_cvae_trains_the_originals_model_with_three_flags(tmp_path):
+    out = tmp_path / "original"
+    arguments = ["train", "--dataset", "digits", "--model", "cvae", "--epochs", "1"]
+    arguments += ["--likelihood", "gaussian", "--prior", "normal"]
+    arguments += ["--no-condition-all-layers", "--max-examples", "300"]
+    assert cli.main([*arguments, "--no-figures", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["condition_all_layers"] is False and config["prior"] == "normal"
+    assert config["preprocessing"] == "standardize"
+    model = keras.models.load_model(out / "model.keras")
+    assert model.prior is None and model.likelihood.name == "gaussian"
+    joins = [layer for layer in model.decoder.layers if "concat" in layer.name]
+    assert len(joins) == 1  # the class joins the Dense layer only
+
+
+@pytest.mark.parametrize("flags", [["--likelihood", "logistic"], ["--model", "cvae"]])
+def test_the_discretized_logistic_refuses_other_levels_before_writing(
+    tmp_path, capsys, flags
+):
+    # 17 grey levels (k / 16), not 8-bit values; cvae's default likelihood is
+    # the discretized logistic, and the line says how to choose another.
+    path = tmp_path / "levels.npz"
+    pixels = np.random.default_rng(0).integers(0, 17, (40, 8, 8)) / 16
+    labels = np.arange(40) % 2
+    np.savez(path, x_train=pixels, y_train=labels, x_test=pixels, y_test=labels)
     out = tmp_path / "run"
-    arguments = ["train", "--dataset", "digits", "--likelihood", "logistic"]
-    assert cli.main(arguments + ["--out", str(out)]) == 1
+    arguments = ["train", "--data-path", str(path), *flags, "--out", str(out)]
+    assert cli.main(arguments) == 1
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "expects 8-bit pixels" in error
+    assert ("--likelihood gaussian" in error) == ("cvae" in flags)
     assert not out.exists()
+
+
+def test_digits_are_8_bit_pixels():
+    # Their 17 levels k / 16, each at the nearest 8-bit value.
+    data = keras_vae.datasets.load("digits")
+    levels = np.concatenate([data.x_train.ravel(), data.x_test.ravel()]) * 255
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+    assert len(np.unique(np.round(levels))) == 17
 
 
 @pytest.mark.parametrize("model", ["vae", "cvae"])

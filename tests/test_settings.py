@@ -20,6 +20,46 @@ def test_defaults_follow_the_original_study():
     assert dequantized["preprocessing"] == "scale" and dequantized["dequantize"]
 
 
+def test_the_conditional_model_defaults_to_the_studys_best_setting():
+    config = settings.resolve(model="cvae")
+    assert config["likelihood"] == "logistic" and config["preprocessing"] == "scale"
+    assert config["prior"] == settings.PriorSpec("class", 10)
+    assert config["condition_all_layers"] is True
+    original = settings.resolve(
+        model="cvae",
+        likelihood="gaussian",
+        prior=settings.PriorSpec("normal"),
+        condition_all_layers=False,
+    )
+    assert original["likelihood"] == "gaussian"
+    assert original["preprocessing"] == "standardize"
+    assert original["prior"] == settings.PriorSpec("normal")
+    assert original["condition_all_layers"] is False
+    # The other models keep the original study's.
+    for model in ("vae", "conv_vae"):
+        config = settings.resolve(model=model)
+        assert config["likelihood"] == "gaussian" and config["prior"] is None
+        assert config["condition_all_layers"] is False
+
+
+@pytest.mark.parametrize(
+    "arguments, default",
+    [
+        ({"free_bits": 0.5}, "prior class:10 is the default of `model='cvae'`"),
+        ({"dequantize": True}, "likelihood logistic is the default of"),
+        ({"preprocessing": "standardize"}, "`likelihood='gaussian'`"),
+    ],
+)
+def test_a_conflict_with_a_model_default_says_it_is_the_default(arguments, default):
+    with pytest.raises(ValueError, match=default):
+        settings.resolve(model="cvae", **arguments)
+    # Chosen by the user, the same conflict does not call it a default.
+    chosen = {"prior": settings.PriorSpec("class"), "likelihood": "logistic"}
+    with pytest.raises(ValueError) as error:
+        settings.resolve(model="cvae", **chosen, **arguments)
+    assert "default" not in str(error.value)
+
+
 @pytest.mark.parametrize(
     "overrides, match",
     [
@@ -80,7 +120,8 @@ def test_objectives_build_their_penalty(text, penalty, weight, extra):
         ("mixture:3", "conv_vae", "MixturePrior", 3),
         ("vamp", "vae", "VampPrior", 50),
         ("vamp:7", "vae", "VampPrior", 7),
-        ("class", "cvae", "ClassPrior", None),
+        ("class", "cvae", "ClassPrior", 1),
+        ("class:3", "cvae", "ClassPrior", 3),
     ],
 )
 def test_priors_build_their_layer(text, model, prior, components):
@@ -114,7 +155,7 @@ def test_invalid_prior_settings(arguments, match):
         settings.resolve(**arguments)
     for text, message in (
         ("gamma", "KIND one of normal, mixture, vamp, class"),
-        ("class:3", "only mixture and vamp take"),
+        ("normal:3", "only mixture, vamp and class take"),
         ("mixture:x", "Invalid prior 'mixture:x'"),
     ):
         with pytest.raises(ValueError, match=message):

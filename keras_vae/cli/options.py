@@ -52,22 +52,36 @@ def model(group, choices=settings.MODELS):
         choices=choices,
         default=DEFAULTS["model"],
         help="vae: the original MLP VAE; conv_vae: a convolutional VAE for images "
-        "of any size and colour; cvae: the original conv conditional VAE "
-        "(default: %(default)s)",
+        "of any size and colour; cvae: the original's conv conditional VAE, "
+        "by default with the class at every layer, a learned prior per class "
+        "and the discretized logistic likelihood (default: %(default)s)",
     )
 
 
-def likelihood(group):
+def likelihood(group, by_model=True):
+    """`--likelihood`; `by_model`: its default is the model's
+    (`settings.MODEL_DEFAULTS`), else `DEFAULTS`'."""
+    default = _by_model("likelihood") if by_model else DEFAULTS["likelihood"]
     group.add_argument(
         "--likelihood",
         choices=settings.LIKELIHOODS,
-        default=DEFAULTS["likelihood"],
+        default=None if by_model else default,
         help="gaussian (variance 1/2: squared error), bernoulli, "
         "continuous_bernoulli (a density on [0, 1]), gaussian_global / "
         "gaussian_pixel (a learned variance, one or one per pixel), logistic "
         "(8-bit pixels, discretized logistic), logistic_mixture (a mixture of 5 "
-        "of them per pixel) (default: %(default)s)",
+        f"of them per pixel) (default: {default})",
     )
+
+
+def _by_model(key, unset=None):
+    """`key`'s defaults as help text: `"gaussian; cvae: logistic"`; `unset`
+    names a default of `None`."""
+    text = str(unset if DEFAULTS[key] is None else DEFAULTS[key])
+    for model, values in settings.MODEL_DEFAULTS.items():
+        if key in values:
+            text += f"; {model}: {values[key]}"
+    return text
 
 
 def parameterization(group):
@@ -204,10 +218,11 @@ def run(parser, with_beta=True):
         "--prior",
         type=spec(settings.PriorSpec.parse),
         metavar="KIND[:K]",
-        help="the prior p(z): normal (N(0, I), the default), mixture[:K] (a "
-        "learned mixture of K Gaussians, default 10), vamp[:K] (VampPrior, K "
-        "learned pseudo-inputs, default 50), class (cvae: a learned Gaussian "
-        "per class)",
+        help="the prior p(z): normal (N(0, I)), mixture[:K] (a learned mixture "
+        f"of K Gaussians, default {defaults.MIXTURE_COMPONENTS}), vamp[:K] "
+        f"(VampPrior, K learned pseudo-inputs, default {defaults.VAMP_COMPONENTS}"
+        "), class[:K] (cvae: a learned Gaussian, or a mixture of K, per class) "
+        f"(default: {_by_model('prior', unset='normal')})",
     )
     group.add_argument(
         "--train-samples",
@@ -228,9 +243,10 @@ def run(parser, with_beta=True):
     )
     group.add_argument(
         "--condition-all-layers",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         help="cvae: join the class to every convolution, not only to the "
-        "Dense layers (default: off, as in the original)",
+        "Dense layers (default: on; --no-condition-all-layers: the original's "
+        "layout)",
     )
     group.add_argument(
         "--latent-mixture",

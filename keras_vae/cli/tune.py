@@ -132,7 +132,7 @@ def add_parser(commands):
     )
     group = parser.add_argument_group("model and data")
     options.model(group, choices=("vae", "cvae"))
-    options.likelihood(group)
+    options.likelihood(group, by_model=False)
     options.parameterization(group)
     options.data(group, images=False)
     options.max_examples(group)

@@ -228,7 +228,11 @@ def train(
         # Built before fit, so that a backup can be restored into it.
         model.build(_input_shape(config, data.image_shape))
         model.optimizer.build(model.trainable_variables)
-    _check_targets(model, prepared)
+    try:
+        _check_targets(model, prepared)
+    except ValueError as error:
+        note = config_lib.model_default_note(config, settings, "likelihood")
+        raise ValueError(f"{error}{note}") from None
 
     lock = resume.begin(out, config, state)
     try:

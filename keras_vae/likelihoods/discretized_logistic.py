@@ -9,6 +9,8 @@ LEVELS = 256
 # The smallest log scale: narrower logistics than a 1/1100 of the range put
 # all of a bin's mass on one value anyway.
 MIN_LOG_SCALE = -7.0
+# Values per step of `check_8_bit`'s grid test (4 MB of float32).
+CHECK_CHUNK = 2**20
 
 
 def log_probability(targets, means, log_scales):
@@ -44,15 +46,27 @@ def log_probability(targets, means, log_scales):
 
 
 def check_8_bit(targets, name):
-    """Raises `ValueError` unless a NumPy array holds k / 255 values."""
-    targets = np.asarray(targets)
+    """Raises `ValueError` unless a NumPy array holds k / 255 values.
+
+    Looks at `CHECK_CHUNK` values at a time: on the whole array at once, the
+    temporaries of the grid test (the levels, their rounding, the distance)
+    took 5 copies of the data, 0.8 GB of transient memory for Fashion-MNIST's
+    training split, the peak of `keras-vae train --model cvae`.
+    """
+    targets = np.atleast_1d(np.asarray(targets))
     if not targets.size:
         return
-    levels = targets * (LEVELS - 1)
+    rows = max(1, CHECK_CHUNK // max(1, targets[0].size))
     if (
         targets.min() < 0
         or targets.max() > 1
-        or not np.allclose(levels, np.round(levels), atol=1e-3)
+        or not all(
+            np.allclose(levels, np.round(levels), atol=1e-3)
+            for levels in (
+                targets[start : start + rows] * (LEVELS - 1)
+                for start in range(0, len(targets), rows)
+            )
+        )
     ):
         raise ValueError(
             f"The {name} likelihood expects 8-bit pixels in [0, 1] (k / 255). "

@@ -75,7 +75,8 @@ class Gaussian(Likelihood):
         targets = np.asarray(targets)
         if not targets.size or not np.issubdtype(targets.dtype, np.number):
             return
-        largest = float(np.max(np.abs(targets)))
+        # Not `np.abs(targets).max()`: no temporary copy of the data.
+        largest = max(abs(float(targets.max())), abs(float(targets.min())))
         scale = largest / math.sqrt(self.variance)
         if scale <= _WARN_AT:
             return

@@ -90,6 +90,33 @@ def test_discretized_logistic_refuses_what_is_not_8_bit():
         LearnedGaussian("channel")
 
 
+def test_the_8_bit_check_reads_the_data_in_chunks(monkeypatch):
+    import tracemalloc
+
+    from keras_vae.likelihoods import discretized_logistic
+
+    monkeypatch.setattr(discretized_logistic, "CHECK_CHUNK", 4096)
+    rng = np.random.default_rng(0)
+    pixels = (rng.integers(0, 256, (1024, 28, 28, 1)) / 255).astype("float32")
+    likelihood = DiscretizedLogistic()
+    tracemalloc.start()
+    try:
+        likelihood.validate_targets(pixels)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The grid test on the whole array made 5 copies of it at once.
+    assert peak < pixels.nbytes / 8
+    # A value off the grid in the last image, in the last chunk, is found.
+    pixels[-1, -1, -1, 0] = 0.5
+    with pytest.raises(ValueError, match="off that grid"):
+        likelihood.validate_targets(pixels)
+    # One value, and a 0-d array, are checked too.
+    likelihood.validate_targets(np.float32(1.0))
+    with pytest.raises(ValueError, match="off that grid"):
+        likelihood.validate_targets(np.float32(0.5))
+
+
 def test_discretized_logistic_mixture_is_the_weighted_sum_of_its_components():
     rng = np.random.default_rng(0)
     mixture = DiscretizedLogisticMixture(num_components=3)

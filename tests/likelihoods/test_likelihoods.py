@@ -59,6 +59,20 @@ def test_bernoulli_rejects_targets_outside_unit_interval():
     likelihoods.Bernoulli().validate_targets(np.array([0.0, 1.0, 0.5]))
 
 
+def test_gaussian_check_reads_the_largest_magnitude_of_any_dtype():
+    import warnings
+
+    gaussian = likelihoods.Gaussian()
+    with pytest.warns(UserWarning, match="values up to 50, 71 standard deviations"):
+        gaussian.validate_targets(np.array([-50.0, 1.0], "float32"))
+    # Unsigned integers: no wrap-around from negating their minimum.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gaussian.validate_targets(np.array([5, 10], "uint8"))
+    with pytest.raises(ValueError, match="values up to 250"):
+        gaussian.validate_targets(np.array([5, 250], "uint8"))
+
+
 @pytest.mark.parametrize(
     "name, cls",
     [("gaussian", likelihoods.Gaussian), ("Bernoulli", likelihoods.Bernoulli)],

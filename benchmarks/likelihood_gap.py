@@ -19,9 +19,10 @@ The peer is `../shared/peers/torch_mlp_vae.py`'s network and training loop
 (`likelihood_table.train_peer`): PyTorch's initialization (weights and biases
 uniform in +-1/sqrt(fan_in)) and Adam's epsilon 1e-8. Ours differ from it by
 Keras' defaults (Glorot-uniform weights, zero biases, epsilon 1e-7); the
-variants put the peer's choices into ours one at a time, and try three that
+variants put the peer's choices into ours one at a time, and try some that
 are neither's (He-uniform weights, a cosine decay of the learning rate to 0,
-the learning rate doubled).
+the learning rate doubled, the weights' moving average at the end: Adam's
+`use_ema` with momentum 0.99 or 0.999).
 
 Datasets (all offline): scikit-learn's 8x8 digits (the package's split);
 Fashion-MNIST (Debian's `dataset-fashion-mnist`, or Keras' download); and
@@ -65,6 +66,8 @@ VARIANTS = {
     "cosine": "ours, learning rate 1e-3 decayed to 0 (cosine)",
     "lr2": "ours, learning rate 2e-3",
     "he": "ours, He-uniform initialization",
+    "ema99": "ours, weights averaged (EMA 0.99)",
+    "ema999": "ours, weights averaged (EMA 0.999)",
 }
 
 
@@ -157,7 +160,14 @@ def ours(x, x_test, seed, epochs, variant, latent_dim=20, batch_size=64):
         steps = epochs * math.ceil(len(x) / batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(1e-3, steps)
     vae = keras_vae.models.VAE(encoder, decoder, seed=seed)
-    vae.compile(optimizer=keras.optimizers.Adam(learning_rate, epsilon=epsilon))
+    average = {"ema99": 0.99, "ema999": 0.999}.get(variant)
+    optimizer = keras.optimizers.Adam(
+        learning_rate,
+        epsilon=epsilon,
+        use_ema=average is not None,
+        ema_momentum=average or 0.99,
+    )
+    vae.compile(optimizer=optimizer)
     start = time.perf_counter()
     vae.fit(x, epochs=epochs, batch_size=batch_size, verbose=0)
     seconds = time.perf_counter() - start

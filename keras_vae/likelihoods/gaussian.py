@@ -75,8 +75,9 @@ class Gaussian(Likelihood):
         targets = np.asarray(targets)
         if not targets.size or not np.issubdtype(targets.dtype, np.number):
             return
-        # Not `np.abs(targets).max()`: no temporary copy of the data.
-        largest = max(abs(float(targets.max())), abs(float(targets.min())))
+        # The extremes, not `np.abs(targets).max()`: no copy of the data. As
+        # floats, so that an unsigned minimum is not negated; NaN propagates.
+        largest = float(np.abs(np.array([targets.min(), targets.max()], float)).max())
         scale = largest / math.sqrt(self.variance)
         if scale <= _WARN_AT:
             return

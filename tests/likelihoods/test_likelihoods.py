@@ -71,6 +71,9 @@ def test_gaussian_check_reads_the_largest_magnitude_of_any_dtype():
         gaussian.validate_targets(np.array([5, 10], "uint8"))
     with pytest.raises(ValueError, match="values up to 250"):
         gaussian.validate_targets(np.array([5, 250], "uint8"))
+    # A NaN is not taken for a small value (as before the extremes were read).
+    with pytest.warns(UserWarning, match="values up to nan"):
+        gaussian.validate_targets(np.array([1.0, np.nan], "float32"))
 
 
 @pytest.mark.parametrize(

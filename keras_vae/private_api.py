@@ -7,6 +7,8 @@ for the same reason and under the same kind of test.) Imports nothing at module
 level: callers pass the objects in.
 """
 
+import contextlib
+
 
 def module_initializing(module):
     """Whether `module`'s code is running (it is being imported).
@@ -75,3 +77,24 @@ def keras_assumes_no_tensorflow(assume):
     from keras.src.utils import module_utils
 
     module_utils.tensorflow._available = False if assume else None
+
+
+@contextlib.contextmanager
+def torch_random_from_global_generator():
+    """Keras' PyTorch random functions draw from PyTorch's global generator
+    while the context is active.
+
+    Keras seeds a new `torch.Generator` from a `SeedGenerator`'s state at every
+    draw (`torch_seed_generator`), reading the state as a Python integer: a
+    graph traced through it (`torch.fx`) would either fail or keep the first
+    draw's numbers forever. Without a generator, the traced random operations
+    draw fresh numbers at every replay. No public API chooses the generator.
+    """
+    from keras.src.backend.torch import random
+
+    original = random.torch_seed_generator
+    random.torch_seed_generator = lambda seed: None
+    try:
+        yield
+    finally:
+        random.torch_seed_generator = original

@@ -98,3 +98,29 @@ def test_keras_asks_its_lazy_handle_whether_tensorflow_is_there():
     finally:
         private_api.keras_assumes_no_tensorflow(False)
     assert tensorflow.available is True  # installed: asked anew
+
+
+def test_keras_pytorch_random_draws_from_the_global_generator_in_the_context():
+    code = (
+        "import keras, torch\n"
+        "from keras_vae import private_api\n"
+        "def draw(seed):\n"
+        "    torch.manual_seed(seed)\n"
+        "    return keras.random.normal((4,), seed=keras.random.SeedGenerator(1))\n"
+        "with private_api.torch_random_from_global_generator():\n"
+        "    torch.manual_seed(5)\n"
+        "    expected = torch.normal(0.0, 1.0, size=(4,))\n"
+        "    assert torch.equal(draw(5), expected)\n"
+        "    assert not torch.equal(draw(6), expected)\n"
+        "assert torch.equal(draw(5), draw(6))  # the SeedGenerator's numbers again\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["ok"]

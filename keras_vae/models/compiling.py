@@ -36,7 +36,11 @@ class Compiling:
                 it is; per-batch callback hooks (`on_train_batch_begin/end`)
                 run once every N batches. Pass `1` for hooks at every batch.
             **kwargs: Other arguments of `keras.Model.compile`, such as
-                `jit_compile` or `run_eagerly`.
+                `run_eagerly` or `jit_compile`. On PyTorch, `jit_compile`
+                `"auto"` (the default) traces the training step into one
+                graph that replays for every batch, `True` also compiles that
+                graph with TorchInductor, and `False` keeps Keras' eager step
+                (`keras_vae.models.backends.torch_trainer`).
         """
         if loss is not None or metrics:
             raise ValueError(
@@ -44,6 +48,7 @@ class Compiling:
                 "reconstruction_loss, kl_loss, elbo): pass only the optimizer to "
                 f"`compile`. Received: loss={loss!r}, metrics={metrics!r}"
             )
+        self._requested_jit_compile = kwargs.get("jit_compile", "auto")
         if steps_per_execution == "auto":
             steps_per_execution = auto_steps_per_execution(self)
         super().compile(

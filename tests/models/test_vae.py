@@ -1,5 +1,6 @@
 import csv
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -127,6 +128,137 @@ def test_per_batch_hooks_run_once_per_execution():
 class _SetBetaAtEpoch(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.model.beta = 0.5 * epoch
+
+
+ON_TORCH_ONLY = pytest.mark.skipif(
+    keras.backend.backend() != "torch", reason="the traced step is PyTorch's"
+)
+
+
+def _fit_on_torch(networks, jit_compile, x, callbacks=(), layer=None):
+    """A model fitted for 3 epochs (batches of 16, a short last one, beta
+    changed by a callback), its random numbers drawn from PyTorch's global
+    generator in both steps, so the traced and the eager step see the same."""
+    import torch
+
+    from keras_vae import private_api
+
+    keras.utils.set_random_seed(0)
+    if networks == "mlp":
+        encoder, decoder = mlp(x.shape[1:], 2, hidden_units=(16,))
+    else:
+        encoder, decoder = conv(x.shape[1:], 2, filters=(4,))
+    if layer is not None:
+        encoder = keras.Sequential([layer, encoder])
+    model = VAE(encoder, decoder, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    with private_api.torch_random_from_global_generator():
+        torch.manual_seed(0)
+        history = model.fit(
+            x,
+            epochs=3,
+            batch_size=16,
+            verbose=0,
+            callbacks=[_SetBetaAtEpoch(), *callbacks],
+        )
+    return model, history.history
+
+
+@ON_TORCH_ONLY
+@pytest.mark.parametrize("networks", ["mlp", "conv"])
+def test_the_traced_step_trains_as_the_eager_step(networks):
+    from keras_vae.models.backends.torch_trainer import TracedTrainStep
+
+    x = _data(n=200) if networks == "mlp" else _data(n=200).reshape(-1, 8, 8, 1)
+    counter = _CountBatches()
+    eager, eager_history = _fit_on_torch(networks, False, x)
+    traced, traced_history = _fit_on_torch(networks, "auto", x, [counter])
+    assert not isinstance(eager.train_function, TracedTrainStep)
+    assert isinstance(traced.train_function, TracedTrainStep)
+    assert traced.train_function.graph is not None
+    # Every batch ran: 12 of 16 images (the graph) and one of 8 (eagerly).
+    assert counter.batches == list(range(13)) * 3
+    assert int(traced.optimizer.iterations) == int(eager.optimizer.iterations) == 39
+    for key in ("loss", "kl_loss", "elbo"):
+        np.testing.assert_allclose(traced_history[key], eager_history[key], rtol=1e-5)
+    for mine, theirs in zip(traced.variables, eager.variables, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
+    assert float(traced.beta) == 1.0
+
+
+@ON_TORCH_ONLY
+@pytest.mark.parametrize("compiler", ["installed", "missing"])
+def test_jit_compile_compiles_the_traced_step_with_inductor(
+    compiler, tmp_path, monkeypatch
+):
+    # TorchInductor needs a C++ compiler; without one the step says so once
+    # and runs the traced graph uncompiled: the same numbers either way.
+    if compiler == "missing":
+        import torch._inductor.config
+
+        monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+        monkeypatch.setattr(torch._inductor.config, "fx_graph_cache", False)
+        monkeypatch.setattr(torch._inductor.config.cpp, "cxx", (None, "/bin/false"))
+    x = _data(n=200)
+    eager, eager_history = _fit_on_torch("mlp", False, x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = _fit_on_torch("mlp", True, x)
+    said = [str(w.message) for w in caught if "TorchInductor" in str(w.message)]
+    compiled = type(model.train_function.graph).__name__ == "OptimizedModule"
+    if compiler == "missing":
+        assert len(said) == 1 and "C++ compiler" in said[0], said
+        assert not compiled
+    else:  # as on a machine without one
+        found = any(shutil.which(name) for name in ("g++", "c++", "clang++"))
+        assert compiled == found and len(said) == (not found), said
+    np.testing.assert_allclose(history["elbo"], eager_history["elbo"], rtol=1e-4)
+    for mine, theirs in zip(model.variables, eager.variables, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-3, atol=1e-5)
+
+
+class _ReadsAValue(keras.layers.Layer):
+    """Passes its input on, after Python reads one of its values: a step
+    that cannot be traced."""
+
+    def call(self, inputs):
+        if bool(keras.ops.any(inputs > 1e9)):
+            return inputs * 0.0
+        return inputs
+
+
+@ON_TORCH_ONLY
+def test_a_step_that_cannot_be_traced_warns_once_and_trains_eagerly():
+    x = _data(n=64)
+    eager, eager_history = _fit_on_torch("mlp", False, x, layer=_ReadsAValue())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = _fit_on_torch("mlp", "auto", x, layer=_ReadsAValue())
+    traced = [str(w.message) for w in caught if "could not be traced" in str(w.message)]
+    assert len(traced) == 1, traced  # 12 steps, one warning
+    assert "jit_compile=False" in traced[0]
+    # The failed trace changed nothing: the same weights as the eager fit.
+    np.testing.assert_allclose(history["loss"], eager_history["loss"], rtol=1e-6)
+    for mine, theirs in zip(model.variables, eager.variables, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@ON_TORCH_ONLY
+def test_the_eager_step_is_one_argument_away():
+    from keras_vae.models.backends.torch_trainer import TracedTrainStep
+
+    for arguments in ({"jit_compile": False}, {"run_eagerly": True}):
+        model = _vae()
+        model.compile(optimizer="adam", **arguments)
+        model.fit(_data(), epochs=1, batch_size=16, verbose=0)
+        assert not isinstance(model.train_function, TracedTrainStep)
+    # Loss scaling chooses a branch from a value: eager, and silent.
+    keras.config.set_dtype_policy("mixed_float16")
+    model = _vae()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(_data(), epochs=1, batch_size=16, verbose=0)
+    assert not isinstance(model.train_function, TracedTrainStep)
 
 
 @pytest.mark.skipif(

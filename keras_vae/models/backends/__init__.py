@@ -5,7 +5,7 @@ Keras builds `keras.Model` from one trainer per backend
 the same. Each trainer only differentiates and applies the one
 backend-agnostic loss, `VAE.compute_elbo_terms`, with its backend's own tool:
 TensorFlow's `GradientTape`, JAX's `value_and_grad` on a stateless step, and
-PyTorch's `loss.backward()`.
+PyTorch's `torch.autograd.grad` in a step traced once into a `torch.fx` graph.
 """
 
 import keras

@@ -1,24 +1,53 @@
+import warnings
+
+import keras
 import torch
+from torch.fx.experimental import proxy_tensor
+
+from keras_vae import private_api
+
+# Same-shaped training steps before the step is traced: the first runs eagerly,
+# builds whatever Keras creates lazily and shows the step's warnings, and a
+# fit of one batch never pays for a trace.
+TRACE_AFTER_STEPS = 2
 
 
 class TorchTrainer:
-    """The VAE steps on PyTorch: `loss.backward()` through the ELBO."""
+    """The VAE steps on PyTorch: `torch.autograd.grad` through the ELBO.
+
+    Keras' PyTorch step runs every layer's Python on every batch: about two
+    thirds of a small model's step (docs/benchmarks.md). With
+    `compile(jit_compile="auto")`, the default, the training step is traced
+    once into a graph of PyTorch operations (`torch.fx`: forward, gradients,
+    optimizer and metrics) which then replays for every batch of the same
+    shapes, as JAX's compiled step does; `jit_compile=True` also compiles that
+    graph with TorchInductor. The variables are updated in place as in the
+    eager step, so callbacks that assign them between batches (beta, the
+    learning rate) reach the next step. Random numbers come from PyTorch's
+    global generator (seeded by `keras.utils.set_random_seed`). A step that
+    cannot be traced (Python control flow on a tensor's value) runs eagerly
+    after a warning; `jit_compile=False` or `run_eagerly=True` choose Keras'
+    eager step.
+    """
 
     def train_step(self, data):
         x, labels, target = self._unpack_batch(data)
-        self.zero_grad()
         terms = self.compute_elbo_terms(x, labels, target, training=True)
+        weights = self.trainable_weights[:]
         own = self._penalty_variables()
         loss = terms["loss"]
         if own:
             # Reaches only the discriminator's weights (stop gradients).
             loss = loss + terms["discriminator_loss"]
-        self.optimizer.scale_loss(loss).backward()
-        weights = self.trainable_weights[:]
+        gradients = torch.autograd.grad(
+            self.optimizer.scale_loss(loss),
+            [v.value for v in weights + own],
+            allow_unused=True,
+        )
         with torch.no_grad():
-            self.optimizer.apply([v.value.grad for v in weights], weights)
+            self.optimizer.apply(list(gradients[: len(weights)]), weights)
             if own:
-                self.penalty.optimizer.apply([v.value.grad for v in own], own)
+                self.penalty.optimizer.apply(list(gradients[len(weights) :]), own)
             return self._update_trackers(terms, x, labels, training=True)
 
     def test_step(self, data):
@@ -26,3 +55,153 @@ class TorchTrainer:
         with torch.no_grad():
             terms = self.compute_elbo_terms(x, labels, target, training=False)
             return self._update_trackers(terms, x, labels)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        jit_compile = getattr(self, "_requested_jit_compile", "auto")
+        if (
+            self.run_eagerly
+            or jit_compile is False
+            or self.steps_per_execution > 1
+            or not all(map(_traceable, _optimizers(self)))
+        ):
+            # Keras' own step (and its error for steps_per_execution > 1).
+            return super().make_train_function(force=force)
+        self.train_function = TracedTrainStep(self, inductor=jit_compile is True)
+        return self.train_function
+
+
+class TracedTrainStep:
+    """A model's training step, traced once into a graph and replayed.
+
+    Called as Keras' PyTorch trainer calls its train function, with a list
+    holding one batch. The first `TRACE_AFTER_STEPS - 1` batches of a shape run
+    eagerly; the next is traced (the model's variables and PyTorch's random
+    state are restored after the trace, so the trace changes nothing), and
+    every batch of that shape then runs the graph. Batches of other shapes (a
+    short last batch) run eagerly.
+    """
+
+    def __init__(self, model, inductor=False):
+        self.model = model
+        self.inductor = inductor
+        self.graph = None
+        self.signature = None
+        self.uncompiled = None  # the traced graph until Inductor's first run
+        self.seen = 0
+        self.failed = False
+
+    def __call__(self, data):
+        batch = data[0]
+        leaves = keras.tree.flatten(batch)
+        signature = tuple(
+            (leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else leaf
+            for leaf in leaves
+        )
+        tensors = [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
+        if self.graph is None and not self.failed:
+            if signature != self.signature:
+                self.signature, self.seen = signature, 0
+            self.seen += 1
+            if self.seen >= TRACE_AFTER_STEPS:
+                self._trace(batch, leaves)
+        if self.graph is None or signature != self.signature:
+            return self.model.train_step(batch)
+        with torch.no_grad():
+            if self.uncompiled is None:
+                return self.graph(*tensors)
+            try:  # TorchInductor compiles at the first call
+                logs = self.graph(*tensors)
+            except Exception as error:  # noqa: BLE001 (falls back, said once)
+                warnings.warn(
+                    "TorchInductor could not compile the traced training step "
+                    f"({_first_line(error)}); it runs uncompiled.",
+                    stacklevel=2,
+                )
+                self.graph = self.uncompiled
+                logs = self.graph(*tensors)
+            self.uncompiled = None
+            return logs
+
+    def _trace(self, batch, leaves):
+        """Traces the step on `batch`; returns whether it could."""
+        model = self.model
+        positions = [
+            i for i, leaf in enumerate(leaves) if isinstance(leaf, torch.Tensor)
+        ]
+
+        def step(*tensors):
+            values = list(leaves)
+            for position, tensor in zip(positions, tensors, strict=True):
+                values[position] = tensor
+            return model.train_step(keras.tree.pack_sequence_as(batch, values))
+
+        variables = _state_variables(model)
+        saved = [v.value.detach().clone() for v in variables]
+        random_state = torch.get_rng_state()
+        try:
+            # The step's own warnings came from its eager run on the batch
+            # before (TRACE_AFTER_STEPS); the trace would only repeat them.
+            with (
+                warnings.catch_warnings(),
+                private_api.torch_random_from_global_generator(),
+            ):
+                warnings.simplefilter("ignore")
+                graph = proxy_tensor.make_fx(step)(*(leaves[i] for i in positions))
+        except Exception as error:  # noqa: BLE001 (any failure falls back)
+            self.failed = True
+            warnings.warn(
+                f"{type(model).__name__}'s training step could not be traced into "
+                f"one PyTorch graph ({_first_line(error)}); it runs eagerly, at "
+                "Keras' speed. compile(jit_compile=False) chooses the eager step "
+                "without this warning.",
+                stacklevel=2,
+            )
+            return False
+        finally:
+            with torch.no_grad():
+                for variable, value in zip(variables, saved, strict=True):
+                    variable.value.copy_(value)
+            torch.set_rng_state(random_state)
+        self.graph = graph
+        if self.inductor:
+            self.uncompiled, self.graph = graph, torch.compile(graph, dynamic=False)
+        return True
+
+
+def _optimizers(model):
+    penalty = getattr(model, "penalty", None)
+    own = getattr(penalty, "optimizer", None)
+    return [model.optimizer] + ([own] if own is not None else [])
+
+
+def _traceable(optimizer):
+    """Whether `optimizer.apply` takes the same operations at every step:
+    loss scaling (`mixed_float16`), gradient accumulation and the moving
+    average's periodic overwrite choose a branch from a tensor's value
+    (`keras.ops.cond`), which a trace cannot follow."""
+    return not (
+        isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        or optimizer.gradient_accumulation_steps
+        or (optimizer.use_ema and optimizer.ema_overwrite_frequency)
+    )
+
+
+def _state_variables(model):
+    """Every variable a training step may change, once each."""
+    variables, seen = [], set()
+    for variable in [
+        *model.variables,
+        *model.metrics_variables,
+        *(v for optimizer in _optimizers(model) for v in optimizer.variables),
+    ]:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            variables.append(variable)
+    return variables
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")

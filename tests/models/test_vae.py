@@ -165,17 +165,22 @@ def _fit_on_torch(networks, jit_compile, x, callbacks=(), layer=None):
 
 
 @ON_TORCH_ONLY
-@pytest.mark.parametrize("networks", ["mlp", "conv"])
+@pytest.mark.parametrize("networks", ["mlp", "conv", "dropout"])
 def test_the_traced_step_trains_as_the_eager_step(networks):
+    # With dropout, fresh masks at every replay, as the eager step draws them.
     from keras_vae.models.backends.torch_trainer import TracedTrainStep
 
-    x = _data(n=200) if networks == "mlp" else _data(n=200).reshape(-1, 8, 8, 1)
-    counter = _CountBatches()
-    eager, eager_history = _fit_on_torch(networks, False, x)
-    traced, traced_history = _fit_on_torch(networks, "auto", x, [counter])
+    x = _data(n=200) if networks != "conv" else _data(n=200).reshape(-1, 8, 8, 1)
+    architecture = "conv" if networks == "conv" else "mlp"
+    runs = []
+    for jit_compile, callbacks in ((False, []), ("auto", [_CountBatches()])):
+        layer = keras.layers.Dropout(0.5, seed=1) if networks == "dropout" else None
+        runs.append(_fit_on_torch(architecture, jit_compile, x, callbacks, layer))
+    (eager, eager_history), (traced, traced_history) = runs
+    counter = callbacks[0]
     assert not isinstance(eager.train_function, TracedTrainStep)
     assert isinstance(traced.train_function, TracedTrainStep)
-    assert traced.train_function.graph is not None
+    assert len(traced.train_function.graphs) == 1  # not the short last batch
     # Every batch ran: 12 of 16 images (the graph) and one of 8 (eagerly).
     assert counter.batches == list(range(13)) * 3
     assert int(traced.optimizer.iterations) == int(eager.optimizer.iterations) == 39
@@ -184,6 +189,17 @@ def test_the_traced_step_trains_as_the_eager_step(networks):
     for mine, theirs in zip(traced.variables, eager.variables, strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
     assert float(traced.beta) == 1.0
+
+
+@ON_TORCH_ONLY
+def test_a_new_batch_size_gets_a_graph_of_its_own():
+    model = _vae()
+    x = _data(n=100)  # batches of 16 end with one of 4; of 32, with one of 4
+    model.fit(x, epochs=2, batch_size=16, verbose=0)
+    model.fit(x, epochs=2, batch_size=32, verbose=0)
+    shapes = sorted(key[0][0][0] for key in model.train_function.graphs)
+    assert shapes == [16, 32]
+    assert int(model.optimizer.iterations) == 2 * 7 + 2 * 4
 
 
 @ON_TORCH_ONLY
@@ -205,7 +221,8 @@ def test_jit_compile_compiles_the_traced_step_with_inductor(
         warnings.simplefilter("always")
         model, history = _fit_on_torch("mlp", True, x)
     said = [str(w.message) for w in caught if "TorchInductor" in str(w.message)]
-    compiled = type(model.train_function.graph).__name__ == "OptimizedModule"
+    (graph,) = model.train_function.graphs.values()
+    compiled = type(graph).__name__ == "OptimizedModule"  # torch.compile's
     if compiler == "missing":
         assert len(said) == 1 and "C++ compiler" in said[0], said
         assert not compiled

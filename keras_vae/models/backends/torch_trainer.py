@@ -73,23 +73,24 @@ class TorchTrainer:
 
 
 class TracedTrainStep:
-    """A model's training step, traced once into a graph and replayed.
+    """A model's training step, traced into a graph per batch shape and replayed.
 
     Called as Keras' PyTorch trainer calls its train function, with a list
-    holding one batch. The first `TRACE_AFTER_STEPS - 1` batches of a shape run
-    eagerly; the next is traced (the model's variables and PyTorch's random
-    state are restored after the trace, so the trace changes nothing), and
-    every batch of that shape then runs the graph. Batches of other shapes (a
-    short last batch) run eagerly.
+    holding one batch. A batch runs eagerly until `TRACE_AFTER_STEPS` batches
+    of its shapes have come in a row; that one is traced (the model's
+    variables and PyTorch's random state are restored after the trace, so the
+    trace changes nothing), and every later batch of those shapes runs the
+    graph. So a short last batch, which never repeats, runs eagerly, and a
+    new `fit` with another batch size gets a graph of its own.
     """
 
     def __init__(self, model, inductor=False):
         self.model = model
         self.inductor = inductor
-        self.graph = None
-        self.signature = None
-        self.uncompiled = None  # the traced graph until Inductor's first run
-        self.seen = 0
+        self.graphs = {}  # batch signature -> graph
+        self.uncompiled = {}  # the traced graphs until Inductor's first run
+        self.previous = None
+        self.repeats = 0
         self.failed = False
 
     def __call__(self, data):
@@ -99,32 +100,36 @@ class TracedTrainStep:
             (leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else leaf
             for leaf in leaves
         )
+        graph = self.graphs.get(signature)
+        self.repeats = self.repeats + 1 if signature == self.previous else 1
+        self.previous = signature
+        if graph is None:
+            if (
+                self.failed
+                or self.repeats < TRACE_AFTER_STEPS
+                or not self._trace(batch, leaves, signature)
+            ):
+                return self.model.train_step(batch)
+            graph = self.graphs[signature]
         tensors = [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
-        if self.graph is None and not self.failed:
-            if signature != self.signature:
-                self.signature, self.seen = signature, 0
-            self.seen += 1
-            if self.seen >= TRACE_AFTER_STEPS:
-                self._trace(batch, leaves)
-        if self.graph is None or signature != self.signature:
-            return self.model.train_step(batch)
         with torch.no_grad():
-            if self.uncompiled is None:
-                return self.graph(*tensors)
+            if signature not in self.uncompiled:
+                return graph(*tensors)
             try:  # TorchInductor compiles at the first call
-                logs = self.graph(*tensors)
+                logs = graph(*tensors)
             except Exception as error:  # noqa: BLE001 (falls back, said once)
                 warnings.warn(
                     "TorchInductor could not compile the traced training step "
                     f"({_first_line(error)}); it runs uncompiled.",
                     stacklevel=2,
                 )
-                self.graph = self.uncompiled
-                logs = self.graph(*tensors)
-            self.uncompiled = None
+                self.inductor = False
+                self.graphs[signature] = self.uncompiled[signature]
+                logs = self.graphs[signature](*tensors)
+            del self.uncompiled[signature]
             return logs
 
-    def _trace(self, batch, leaves):
+    def _trace(self, batch, leaves, signature):
         """Traces the step on `batch`; returns whether it could."""
         model = self.model
         positions = [
@@ -164,9 +169,10 @@ class TracedTrainStep:
                 for variable, value in zip(variables, saved, strict=True):
                     variable.value.copy_(value)
             torch.set_rng_state(random_state)
-        self.graph = graph
+        self.graphs[signature] = graph
         if self.inductor:
-            self.uncompiled, self.graph = graph, torch.compile(graph, dynamic=False)
+            self.uncompiled[signature] = graph
+            self.graphs[signature] = torch.compile(graph, dynamic=False)
         return True
 
 

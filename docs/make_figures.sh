@@ -34,6 +34,8 @@ run keras-vae tune --dataset fashion_mnist --max-examples 12000 --tuner bayesian
   --max-trials 12 --epochs 4 --latent-dim 2 64 --beta 0 200 --directory tune \
   --project fashion > tune.txt
 run keras-vae sample train-cvae --n 40 --out use-sample-cvae.png > use.txt
+run keras-vae sample train-cvae --n 40 --temperature 0.5 --out use-sample-cvae-cold.png \
+  >> use.txt
 run keras-vae interpolate train-vae --from test:0 --to test:1 --steps 10 \
   --out use-interpolate.png >> use.txt
 run keras-vae encode train-vae test --out codes.csv >> use.txt
@@ -67,6 +69,7 @@ run keras-vae sample photos-run --n 64 --out photos-samples.png >> photos.txt
 
 copy() { cp "$1" "$docs/figures/$2"; }
 copy use-sample-cvae.png use-sample-cvae.png
+copy use-sample-cvae-cold.png use-sample-cvae-cold.png
 copy use-interpolate.png use-interpolate.png
 copy photos-run/reconstructions.png photos-reconstructions.png
 copy photos-run/latent_tsne.png photos-latent_tsne.png

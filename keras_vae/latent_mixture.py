@@ -175,7 +175,7 @@ class LatentMixture:
         )
         return cls(weights, centers, covariances, conditional)
 
-    def sample(self, labels_or_n, seed=None):
+    def sample(self, labels_or_n, seed=None, temperature=1.0):
         """Draws codes from the mixture.
 
         Args:
@@ -183,10 +183,15 @@ class LatentMixture:
                 conditional mixture; an integer count otherwise.
             seed: Integer or `None`, seed of the draws; the same seed gives the
                 same codes.
+            temperature: Float >= 0, the factor of every component's spread
+                (its covariance times `temperature ** 2`): below 1 the codes
+                stay nearer the components' means, 0 gives the means.
+                Defaults to `1.0`, the mixture itself.
 
         Returns:
             NumPy float32 array `(n, latent_dim)`.
         """
+        temperature = checks.finite_number("temperature", temperature, 0)
         if self.conditional:
             groups = checks.class_labels(labels_or_n, len(self.weights))
         else:
@@ -200,7 +205,7 @@ class LatentMixture:
         cumulative = np.cumsum(self.weights[groups], axis=1)
         uniform = rng.uniform(size=(len(groups), 1)) * cumulative[:, -1:]
         chosen = np.minimum((uniform > cumulative).sum(axis=1), self.components - 1)
-        noise = rng.standard_normal((len(groups), self.latent_dim))
+        noise = temperature * rng.standard_normal((len(groups), self.latent_dim))
         codes = self.means[groups, chosen] + np.einsum(
             "nij,nj->ni", self._cholesky[groups, chosen], noise
         )

@@ -126,6 +126,8 @@ def test_evaluate_reproduces_the_test_metrics(vae_run, capsys):
     assert "-log p(x) <=" not in capsys.readouterr().out
     assert cli.main(["evaluate", str(vae_run), "--latent-mixture", "5"]) == 1
     assert "needs a cvae run" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(vae_run), "--temperature", "0.5"]) == 1
+    assert "--temperature sets the spread" in capsys.readouterr().err
 
 
 def test_evaluate_reports_disentanglement_when_the_data_have_factors(
@@ -278,6 +280,25 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     second = capsys.readouterr().out
     assert "Training the classifier" not in second
     assert fidelity in second  # same classifier, same seed: same numbers
+    # At temperature 0 every sample of a class is one of its components'
+    # means: the samples' spread, measured by the diversity, falls.
+    assert (
+        cli.main(["evaluate", str(out), "--iw-samples", "0", "--temperature", "0"]) == 0
+    )
+    cold = capsys.readouterr().out
+
+    def diversity(text, source):
+        line = next(
+            line
+            for line in text.splitlines()
+            if line.startswith(source) and "within-class diversity" in line
+        )
+        return float(line.split("diversity ")[1].split()[0])
+
+    assert diversity(cold, "prior samples at temperature 0:") < diversity(
+        second, "prior samples:"
+    )
+    assert "latent mixture (3 components per class) samples at temperature 0" in cold
 
 
 def _check_tensorboard_logs(logs, test_images):

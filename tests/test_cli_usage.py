@@ -73,6 +73,41 @@ def test_sample_writes_a_grid_and_an_array(vae_run, tmp_path, capsys):
     assert not np.allclose(np.load(array), pixels)
 
 
+def test_sample_temperature_scales_the_draws(vae_run, cvae_run, tmp_path, capsys):
+    out = tmp_path / "cold.npy"
+    arguments = ["sample", str(vae_run), "--n", "6", "--out", str(out)]
+    assert cli.main(arguments + ["--temperature", "0"]) == 0
+    assert "6 samples from the prior N(0, I) at temperature 0" in (
+        capsys.readouterr().out
+    )
+    run = inference.load_run(str(vae_run))
+    # T = 0: every draw is the prior's mean, decoded.
+    np.testing.assert_allclose(
+        np.load(out), run.model.decode(np.zeros((6, 4), "float32")), atol=1e-5
+    )
+    # The same seed at another temperature: the same noise, scaled.
+    cool = run.model.sample(6, seed=0, temperature=0.5, raw=True)
+    z = 0.5 * keras.ops.convert_to_numpy(
+        keras.random.normal((6, 4), seed=keras.random.SeedGenerator(0))
+    )
+    np.testing.assert_allclose(cool, run.model.decode(z, raw=True), atol=1e-5)
+    # A conditional run's latent mixture (and its learned prior) at T = 0:
+    # one image per component, whatever the seed.
+    conditional = inference.load_run(str(cvae_run))
+    for prior in (False, True):
+        images = conditional.model.sample(
+            40, labels=3, seed=1, prior=prior, temperature=0
+        ).reshape(40, -1)
+        components = 2 if not prior else 10
+        assert 1 <= len(np.unique(images.round(5), axis=0)) <= components
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(arguments + ["--temperature", "-1"])
+    assert exit_info.value.code == 2
+    assert "expected a finite number >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="temperature"):
+        run.model.sample(2, temperature=float("nan"))
+
+
 def test_sample_draws_the_class_asked_for(cvae_run, tmp_path):
     run = inference.load_run(str(cvae_run))
     out = tmp_path / "samples.npy"

@@ -26,6 +26,20 @@ def test_draws_follow_the_weights_means_and_covariances():
     np.testing.assert_allclose(np.cov(z[second].T), [[2, 1], [1, 2]], atol=0.1)
     np.testing.assert_array_equal(mixture.sample(5, seed=3), mixture.sample(5, seed=3))
     assert not np.array_equal(mixture.sample(5, seed=3), mixture.sample(5, seed=4))
+    # A temperature scales each component's spread (its covariance by T^2):
+    # the weights and means stay, and T = 0 gives the means.
+    cool = mixture.sample(40_000, seed=0, temperature=0.5)
+    second = cool[:, 0] > 0
+    assert second.mean() == pytest.approx(0.75, abs=0.01)
+    np.testing.assert_allclose(cool[second].mean(0), [10.0, 5.0], atol=0.05)
+    np.testing.assert_allclose(
+        np.cov(cool[second].T), [[0.5, 0.25], [0.25, 0.5]], atol=0.03
+    )
+    modes = mixture.sample(100, seed=0, temperature=0)
+    assert {tuple(row) for row in modes} == {(-10.0, 0.0), (10.0, 5.0)}
+    for bad in (-1, float("inf"), None):
+        with pytest.raises(ValueError, match="temperature"):
+            mixture.sample(3, temperature=bad)
 
 
 def test_a_conditional_mixture_draws_from_each_label_class():
@@ -106,6 +120,11 @@ def test_an_unconditional_vae_samples_from_its_mixture(digits):
     np.testing.assert_allclose(
         vae.sample(4, seed=2, density=mixture),
         vae.decode(mixture.sample(4, seed=2)),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        vae.sample(4, seed=2, density=mixture, temperature=0.25),
+        vae.decode(mixture.sample(4, seed=2, temperature=0.25)),
         atol=1e-6,
     )
     with pytest.raises(ValueError, match="labels for an unconditional VAE"):

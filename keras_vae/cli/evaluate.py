@@ -1,7 +1,7 @@
 """`keras-vae evaluate`: the metrics of a saved run on a split of its data."""
 
 from keras_vae.cli import common, options
-from keras_vae.cli.common import non_negative_int
+from keras_vae.cli.common import non_negative_float, non_negative_int
 
 
 def add_parser(commands):
@@ -29,6 +29,15 @@ def add_parser(commands):
         "mixture if it has one)",
     )
     parser.add_argument(
+        "--temperature",
+        type=non_negative_float,
+        default=1.0,
+        metavar="T",
+        help="cvae: judge samples drawn at temperature T, their spread around the "
+        "means of the prior's (or mixture's) components scaled by T "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--ood",
         metavar="DATA",
         help="instead: how well each anomaly score separates the test split from "
@@ -54,6 +63,7 @@ def run(arguments):
         arguments.split,
         arguments.iw_samples,
         latent_mixture=arguments.latent_mixture,
+        temperature=arguments.temperature,
     )
     print(
         f"{arguments.run_dir}: {config['model']} on {config['dataset_used']}, "
@@ -105,13 +115,18 @@ def _latent_lines(metrics):
         f"(Cov_x E[z|x] > 0.01); KL per dimension {min(kl):.2f} to {max(kl):.2f} nats"
     )
     if "label_fidelity" in metrics:
-        lines += _sample_lines(metrics, "", "prior samples")
+        cooled = (
+            f" at temperature {metrics['temperature']:g}"
+            if metrics["temperature"] != 1
+            else ""
+        )
+        lines += _sample_lines(metrics, "", f"prior samples{cooled}")
         if "mixture_label_fidelity" in metrics:
             lines += _sample_lines(
                 metrics,
                 "mixture_",
                 f"latent mixture ({metrics['mixture_components']} components per "
-                "class) samples",
+                f"class) samples{cooled}",
             )
         lines.append(
             "reconstructions of real test images score "

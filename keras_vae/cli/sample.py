@@ -3,7 +3,7 @@
 import math
 
 from keras_vae.cli import options
-from keras_vae.cli.common import non_negative_int, positive_int
+from keras_vae.cli.common import non_negative_float, non_negative_int, positive_int
 
 
 def add_parser(commands):
@@ -32,6 +32,15 @@ def add_parser(commands):
         action="store_true",
         help="draw from the prior even if the run has a latent mixture",
     )
+    parser.add_argument(
+        "--temperature",
+        type=non_negative_float,
+        default=1.0,
+        metavar="T",
+        help="scale the spread of the draws around the means of the prior's or "
+        "mixture's components by T: below 1, more typical and less varied "
+        "samples; 0, the means (default: %(default)s)",
+    )
     options.output_file(
         parser, "samples.png", (".png", ".npy"), ".png grid or .npy array "
     )
@@ -43,9 +52,16 @@ def run(arguments):
 
     run = inference.load_run(arguments.run_dir)
     pixels, labels = inference.sample(
-        run, arguments.n, arguments.label, arguments.seed, arguments.prior
+        run,
+        arguments.n,
+        arguments.label,
+        arguments.seed,
+        arguments.prior,
+        arguments.temperature,
     )
     source = figures.sample_source(run.model, arguments.prior)
+    if arguments.temperature != 1:
+        source += f" at temperature {arguments.temperature:g}"
     # A square grid, or one labelled row per class.
     grid, columns, rows = pixels, math.isqrt(len(pixels) - 1) + 1, None
     if labels is not None and arguments.label is None:

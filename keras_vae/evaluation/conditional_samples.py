@@ -85,7 +85,13 @@ def train_classifier(
 
 
 def label_fidelity(
-    model, classifier, num_per_class=100, seed=0, to_pixels=None, density=None
+    model,
+    classifier,
+    num_per_class=100,
+    seed=0,
+    to_pixels=None,
+    density=None,
+    temperature=1.0,
 ):
     """Share of conditioned samples that the classifier assigns to their class.
 
@@ -106,6 +112,8 @@ def label_fidelity(
             `Preprocessing.to_pixels`. Defaults to the identity.
         density: `None` to draw z from the prior, or a
             `keras_vae.LatentMixture` fitted to the model's codes.
+        temperature: Float >= 0, the draws' temperature (`sample`'s).
+            Defaults to `1.0`.
 
     Returns:
         Tuple `(overall, per_class)`: a float in [0, 1] and a NumPy array
@@ -137,7 +145,7 @@ def label_fidelity(
     ```
     """
     samples, requested = _samples(
-        model, classifier, num_per_class, seed, to_pixels, density
+        model, classifier, num_per_class, seed, to_pixels, density, temperature
     )
     return classified_as(classifier, samples, requested, model.num_classes)
 
@@ -169,6 +177,7 @@ def within_class_diversity(
     seed=0,
     to_pixels=None,
     density=None,
+    temperature=1.0,
 ):
     """How varied conditioned samples are, relative to real images of their class.
 
@@ -193,6 +202,8 @@ def within_class_diversity(
             scale. Defaults to the identity.
         density: `None` to draw z from the prior, or a
             `keras_vae.LatentMixture` fitted to the model's codes.
+        temperature: Float >= 0, the draws' temperature (`sample`'s).
+            Defaults to `1.0`.
 
     Returns:
         Tuple `(overall, per_class)`: a float and a NumPy array
@@ -229,7 +240,7 @@ def within_class_diversity(
     checks.positive_integer("num_per_class", num_per_class, minimum=2)
     checks.class_labels(labels_real, _conditional(model).num_classes, len(x_real))
     samples, requested = _samples(
-        model, classifier, num_per_class, seed, to_pixels, density
+        model, classifier, num_per_class, seed, to_pixels, density, temperature
     )
     return spread_ratios(
         classifier,
@@ -297,7 +308,7 @@ def _conditional(model):
     return model
 
 
-def _samples(model, classifier, num_per_class, seed, to_pixels, density):
+def _samples(model, classifier, num_per_class, seed, to_pixels, density, temperature):
     _conditional(model)
     num_per_class = checks.positive_integer("num_per_class", num_per_class)
     classes = classifier.output_shape[-1]
@@ -313,6 +324,7 @@ def _samples(model, classifier, num_per_class, seed, to_pixels, density):
         density=density,
         prior=density is None,
         raw=to_pixels is not None,
+        temperature=temperature,
     )
     if to_pixels is not None:
         samples = to_pixels(samples)

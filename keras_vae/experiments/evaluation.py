@@ -99,6 +99,7 @@ def evaluate_run(
     iw_samples=IW_SAMPLES,
     say=print,
     latent_mixture=0,
+    temperature=1.0,
 ):
     """Re-evaluates the model of a run folder on a split of its dataset.
 
@@ -112,6 +113,8 @@ def evaluate_run(
             also judged with z from a mixture of that many components fitted
             now to the run's training codes (not saved), instead of the
             run's own `latent_mixture.npz`.
+        temperature: Float >= 0, the temperature of a conditional run's
+            judged samples (`sample`'s).
 
     Returns:
         Tuple `(metrics, config)`: a dict (the ELBO terms, the values of
@@ -129,6 +132,7 @@ def evaluate_run(
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     checks.positive_integer("latent_mixture", latent_mixture, minimum=0)
+    temperature = checks.finite_number("temperature", temperature, 0)
     run = inference.load_run(directory)
     config, model = run.config, run.model
     preprocessing = model.preprocessing
@@ -136,6 +140,11 @@ def evaluate_run(
         raise ValueError(
             "`latent_mixture` judges conditioned samples: it needs a cvae run; "
             f"{directory} holds a {config['model']} run."
+        )
+    if temperature != 1 and config["model"] != "cvae":
+        raise ValueError(
+            "`temperature` sets the spread of the judged conditioned samples: it "
+            f"needs a cvae run; {directory} holds a {config['model']} run."
         )
     data = training.load_named(config["dataset_used"], config)
     if not isinstance(data.x_test, np.ndarray):
@@ -199,6 +208,7 @@ def evaluate_run(
                 preprocessing,
                 config["seed"],
                 density,
+                temperature,
             )
         )
     return metrics, config
@@ -259,13 +269,20 @@ def _fingerprint(data):
 
 
 def conditional_summary(
-    model, classifier, x_test, y_test, preprocessing, seed=0, density=None
+    model,
+    classifier,
+    x_test,
+    y_test,
+    preprocessing,
+    seed=0,
+    density=None,
+    temperature=1.0,
 ):
     """Label fidelity and within-class diversity of a CVAE's samples, beside
     the classifier's accuracy on the real test images (pixels in [0, 1]).
 
     Samples are drawn from the prior; with a `density` (`LatentMixture`),
-    also from it, under keys prefixed `mixture_`."""
+    also from it, under keys prefixed `mixture_`; both at `temperature`."""
     accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)
     result = {}
     sources = [("", None)] + ([("mixture_", density)] if density is not None else [])
@@ -277,6 +294,7 @@ def conditional_summary(
             seed,
             preprocessing.to_pixels,
             density=source,
+            temperature=temperature,
         )
         diversity, diversity_per_class = evaluation.within_class_diversity(
             model,
@@ -287,6 +305,7 @@ def conditional_summary(
             seed,
             preprocessing.to_pixels,
             density=source,
+            temperature=temperature,
         )
         result.update(
             {
@@ -331,6 +350,7 @@ def conditional_summary(
         "reconstruction_diversity": reconstruction_diversity,
         **result,
         "samples_per_class": SAMPLES_PER_CLASS,
+        "temperature": temperature,
     }
 
 

@@ -132,7 +132,7 @@ def _check_label(run, label):
     return label
 
 
-def sample(run, n, label=None, seed=0, prior=False):
+def sample(run, n, label=None, seed=0, prior=False, temperature=1.0):
     """Decodes `n` draws of a run's model, as pixels in [0, 1].
 
     Draws come from the run's latent mixture when it has one, else (or with
@@ -143,6 +143,7 @@ def sample(run, n, label=None, seed=0, prior=False):
     Args:
         n: Integer, how many samples; `None`: 64, or 8 per class for a
             conditional run without `label`.
+        temperature: Float >= 0, the spread of the draws (`model.sample`'s).
 
     Returns:
         Tuple `(pixels, labels)`; `labels` is `None` for an unconditional run.
@@ -170,7 +171,11 @@ def sample(run, n, label=None, seed=0, prior=False):
     elif run.conditional:
         labels = np.full(n, label)
     pixels = run.model.sample(
-        None if labels is not None else n, labels=labels, seed=seed, prior=prior
+        None if labels is not None else n,
+        labels=labels,
+        seed=seed,
+        prior=prior,
+        temperature=temperature,
     )
     return pixels, labels
 

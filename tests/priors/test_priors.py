@@ -77,6 +77,20 @@ def test_mixture_log_prob_and_samples_follow_the_mixture():
     np.testing.assert_allclose(np.bincount(nearest) / 20000, weights, atol=0.02)
     right = draws[nearest == 2]
     np.testing.assert_allclose(right.std(axis=0), sigmas[2], atol=0.05)
+    # A temperature scales every component's spread, not the weights or means.
+    cooled = keras.ops.convert_to_numpy(
+        prior.sample(20000, model, seed=3, temperature=0.5)
+    )
+    nearest = np.argmin(((cooled[:, None] - means) ** 2).sum(-1), axis=1)
+    np.testing.assert_allclose(np.bincount(nearest) / 20000, weights, atol=0.02)
+    np.testing.assert_allclose(
+        cooled[nearest == 2].std(axis=0), 0.5 * sigmas[2], atol=0.03
+    )
+    modes = keras.ops.convert_to_numpy(prior.sample(50, model, seed=3, temperature=0))
+    assert {tuple(row) for row in modes} <= {tuple(row) for row in means}
+    for bad in (-0.5, float("nan"), "hot"):
+        with pytest.raises(ValueError, match="temperature"):
+            prior.sample(2, model, temperature=bad)
 
 
 def test_iwae_loss_is_the_importance_weighted_bound_and_tightens_with_k():

@@ -19,8 +19,9 @@ With `--priors`, trains and judges `PRIOR_LEVERS` instead (the learned
 conditional prior p(z | y), `--prior class`, with three likelihoods, and a
 mixture of 10 Gaussians per class, `--prior class:10`) and
 writes conditional-prior-table.txt; then runs `keras-vae train --model cvae
---dataset fashion_mnist` (the command's defaults) and `evaluate
---latent-mixture 30` on it: cvae-default-output.txt and cvae-default.png.
+--dataset fashion_mnist` (the command's defaults, its latent mixture of 30 per
+class and temperature 0.7 included) and `evaluate` on it:
+cvae-default-output.txt and cvae-default.png.
 
 A run already finished in WORK_DIR is not trained again, nor evaluated again
 once its folder keeps `evaluate`'s output.
@@ -37,9 +38,10 @@ DOCS = os.path.dirname(os.path.abspath(__file__))
 FIGURES = os.path.join(DOCS, "figures")
 BASE = ["--model", "cvae", "--latent-dim", "15", "--dataset", "fashion_mnist"]
 BASE += ["--epochs", "10"]
-# The original's settings (no longer `--model cvae`'s defaults); a lever's own
-# flags come after them and win.
+# The original's settings (no longer `--model cvae`'s defaults: samples from
+# the prior at temperature 1); a lever's own flags come after them and win.
 BASE += ["--likelihood", "gaussian", "--prior", "normal", "--no-condition-all-layers"]
+BASE += ["--latent-mixture", "0", "--sample-temperature", "1"]
 BERNOULLI = ["--likelihood", "bernoulli", "--preprocessing", "scale"]
 LEVERS = [
     ("original", "none (the original)", []),
@@ -213,7 +215,8 @@ def main():
     if sys.argv[2:] == ["--priors"]:
         _write("conditional-prior-table.txt", table(judge_levers(PRIOR_LEVERS)))
         default = train("cvae-default", [], base=DEFAULT_COMMAND)
-        _write("cvae-default-output.txt", judge(default)[0])
+        # Its own latent mixture (30 per class) and temperature (0.7).
+        _write("cvae-default-output.txt", judge(default, latent_mixture=False)[0])
         keras_vae("sample", default, "--out", os.path.join(FIGURES, "cvae-default.png"))
         return
     _write("conditional-study-table.txt", table(judge_levers(LEVERS)))

@@ -4,7 +4,8 @@
 # study, the bad-input table) from the package itself, on real Fashion-MNIST
 # (Debian's dataset-fashion-mnist, or --data-path files). With --all, also the
 # conditional study (docs/conditional_study.py, about 70 minutes, and its
-# learned-prior lever, --priors, about 20 minutes), the
+# learned-prior lever, --priors, about 20 minutes, and the default's sampling
+# temperatures, docs/conditional_temperature.py, about 10 minutes), the
 # likelihood table beside the PyTorch peer (benchmarks/likelihood_table.py,
 # about 35 minutes) and the speed tables of docs/benchmarks.md
 # (benchmarks/run.py, about 40 minutes; run nothing else meanwhile) and the
@@ -25,8 +26,8 @@ run keras-vae train --dataset fashion_mnist --out train-vae > train-vae.txt
 run keras-vae train --dataset fashion_mnist --latent-dim 2 --epochs 10 --out train-vae-2d \
   > train-vae-2d.txt
 run keras-vae train --dataset fashion_mnist --model cvae --latent-dim 2 --epochs 10 \
-  --likelihood gaussian --prior normal --no-condition-all-layers --out train-cvae \
-  > train-cvae.txt
+  --likelihood gaussian --prior normal --no-condition-all-layers \
+  --latent-mixture 0 --sample-temperature 1 --out train-cvae > train-cvae.txt
 run keras-vae evaluate train-vae > evaluate.txt
 run keras-vae sweep --beta 0 12 200 --dataset fashion_mnist --epochs 10 --iw-samples 1000 \
   --out sweep > sweep.txt
@@ -103,6 +104,7 @@ python -c "from PIL import Image; Image.open('tensorboard.png').crop((0, 0, 1400
 if $all; then
   run python "$docs/conditional_study.py" study
   run python "$docs/conditional_study.py" study --priors
+  run python "$docs/conditional_temperature.py" study/cvae-default
   # The runs of docs/likelihoods.md's commands, under their names there.
   ln -sfn train-vae vae && ln -sfn study/original cvae
   run python "$docs/../benchmarks/likelihood_table.py" vae cvae \

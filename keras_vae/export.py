@@ -5,8 +5,9 @@ in [0, 1] (float32, `(batch,) + data_shape`, any batch size):
 
 - `encode(pixels)` -> `{"mean", "sigma"}`, the posterior's parameters;
 - `decode(z)` -> `{"pixels"}`, the likelihood's mean;
-- `sample(n)` -> `{"pixels"}`, `n` draws from the prior (the model's learned
-  prior, or N(0, I)), decoded
+- `sample(n)` -> `{"pixels"}`, `n` draws of z as `model.sample` draws them
+  (from the model's latent mixture if it has one, else from its learned
+  prior or N(0, I), at its `sample_temperature`), decoded
   (SavedModel only: ONNX graphs here are deterministic; draw z with NumPy and
   call `decode`);
 - a `ConditionalVAE`'s take the labels (int32, `(batch,)`) as a second input:
@@ -214,6 +215,7 @@ def _write(model, directory, format):
         "data_shape": list(model.data_shape),
         "latent_shape": list(model.latent_shape),
         "pixels": "float32 in [0, 1]",
+        "sample_temperature": model.sample_temperature,
         "endpoints": {},
     }
     if model.conditional:
@@ -247,7 +249,9 @@ def _write(model, directory, format):
         }
     if format == "onnx":
         description["sample"] = (
-            "draw z from N(0, I), shape (n,) + latent_shape, and call decode"
+            "draw z as keras_vae's model.sample does (N(0, I), the learned prior or "
+            "the latent mixture, at sample_temperature), shape (n,) + "
+            "latent_shape, and call decode"
         )
     files.write_json(os.path.join(directory, DESCRIPTION_FILE), description)
     return description
@@ -270,6 +274,7 @@ def _archive(model, endpoints):
 def serving_functions(model):
     """`{name: (function, input_signature)}` of the endpoints, TensorFlow graphs
     from pixels in [0, 1] to pixels in [0, 1]."""
+    import numpy as np
     import tensorflow as tf
 
     from keras_vae import parameterization as param_lib
@@ -304,11 +309,19 @@ def serving_functions(model):
     def decoded(z, labels=None):
         return {"pixels": to_pixels(model.decoder([z, labels] if conditional else z))}
 
-    def prior_codes(count, labels=None):
-        """`count` draws of z from the model's prior (TensorFlow's stateful
-        random ops: fresh draws at every call of the served function)."""
+    temperature = float(model.sample_temperature)
+    mixture = model.latent_mixture
+
+    def drawn_codes(count, labels=None):
+        """`count` draws of z as `model.sample` draws them: from the model's
+        latent mixture if it has one, else from its prior, at the model's
+        temperature (TensorFlow's stateful random ops: fresh draws at every
+        call of the served function)."""
+        if mixture is not None:
+            return mixture_codes(count, labels)
         if model.prior is None:
-            return tf.random.normal(tf.concat([[count], model.latent_shape], 0))
+            shape = tf.concat([[count], model.latent_shape], 0)
+            return temperature * tf.random.normal(shape)
         logits, means, sigmas = model.prior.components(model, labels)
         if model.prior.conditional:
             chosen = tf.random.categorical(logits, 1)[:, 0]
@@ -317,12 +330,24 @@ def serving_functions(model):
         else:
             chosen = tf.random.categorical(logits[None], count)[0]
             means, sigmas = tf.gather(means, chosen), tf.gather(sigmas, chosen)
-        return means + sigmas * tf.random.normal(tf.shape(means))
+        return means + temperature * sigmas * tf.random.normal(tf.shape(means))
+
+    def mixture_codes(count, labels=None):
+        groups = labels if mixture.conditional else tf.zeros([count], tf.int32)
+        with np.errstate(divide="ignore"):  # a component of weight 0
+            log_weights = tf.constant(np.log(mixture.weights), tf.float32)
+        chosen = tf.random.categorical(tf.gather(log_weights, groups), 1)[:, 0]
+        index = tf.stack([groups, tf.cast(chosen, tf.int32)], axis=1)
+        means = tf.gather_nd(tf.constant(mixture.means, tf.float32), index)
+        factors = tf.gather_nd(tf.constant(mixture._cholesky, tf.float32), index)
+        noise = temperature * tf.random.normal(tf.shape(means))
+        codes = means + tf.linalg.matvec(factors, noise)
+        return tf.reshape(codes, tf.concat([[count], model.latent_shape], 0))
 
     if conditional:
 
         def sample(labels):
-            return decoded(prior_codes(tf.shape(labels)[0], labels), labels)
+            return decoded(drawn_codes(tf.shape(labels)[0], labels), labels)
 
         return {
             "encode": (encoded, [pixels_spec, labels_spec]),
@@ -331,7 +356,7 @@ def serving_functions(model):
         }
 
     def sample(n):
-        return decoded(prior_codes(n))
+        return decoded(drawn_codes(n))
 
     return {
         "encode": (encoded, [pixels_spec]),

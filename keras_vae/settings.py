@@ -77,6 +77,9 @@ DEFAULTS = {
     # Components of the Gaussian mixture fitted to the training codes after
     # training, to sample from instead of the prior; 0: the prior.
     "latent_mixture": 0,
+    # The temperature the model's samples are drawn at by default (kept in
+    # model.keras): the spread of z around its components' means.
+    "sample_temperature": 1.0,
 }
 
 
@@ -363,13 +366,16 @@ def _kind_and_value(text, convert, what, expected):
 
 # The defaults that differ by model, over DEFAULTS: the conditional model's
 # are the best setting of the conditional study (docs/commands/evaluate.md);
-# the original study's cvae is likelihood "gaussian", prior "normal" and
-# condition_all_layers False (docs/study.md).
+# the original study's cvae is likelihood "gaussian", prior "normal",
+# condition_all_layers False, latent_mixture 0 and sample_temperature 1
+# (docs/study.md).
 MODEL_DEFAULTS = {
     "cvae": {
         "likelihood": "logistic",
         "prior": PriorSpec("class", defaults.CLASS_PRIOR_COMPONENTS),
         "condition_all_layers": True,
+        "latent_mixture": defaults.CVAE_LATENT_MIXTURE,
+        "sample_temperature": defaults.CVAE_SAMPLE_TEMPERATURE,
     },
 }
 
@@ -432,6 +438,7 @@ def resolve(**settings):
     for key, inclusive in (
         ("beta", True),
         ("free_bits", True),
+        ("sample_temperature", True),
         ("learning_rate", False),
         ("validation_fraction", False),
     ):

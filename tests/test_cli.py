@@ -255,6 +255,13 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     joins = [layer for layer in model.decoder.layers if "concat" in layer.name]
     assert len(joins) == 4  # the Dense layer's and the three convolutions'
     assert model.latent_mixture.components == 3  # kept in the model file
+    # Drawn at cvae's default temperature, kept in the model file too.
+    assert config["sample_temperature"] == model.sample_temperature == 0.7
+    np.testing.assert_allclose(
+        model.sample(labels=[1, 2], seed=4),
+        model.sample(labels=[1, 2], seed=4, temperature=0.7),
+        atol=1e-6,
+    )
     assert not (out / "latent_mixture.npz").exists()
     width, height = _png_size(out / "conditioned.png")
     assert height > width * 0.8  # ten rows, one per class
@@ -273,9 +280,11 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
     assert "classifier accuracy on real test images" in fidelity
     assert "within-class diversity" in first
     assert "reconstructions of real test images score" in first
-    # Samples of the run's latent mixture are judged beside prior samples.
-    assert "latent mixture (3 components per class) samples: label fidelity" in first
-    assert "prior samples: within-class diversity" in first
+    # Samples of the run's latent mixture are judged beside prior samples,
+    # at the model's temperature.
+    mixture = "latent mixture (3 components per class) samples at temperature 0.7"
+    assert f"{mixture}: label fidelity" in first
+    assert "prior samples at temperature 0.7: within-class diversity" in first
     assert cli.main(["evaluate", str(out), "--iw-samples", "0"]) == 0
     second = capsys.readouterr().out
     assert "Training the classifier" not in second
@@ -296,8 +305,12 @@ def test_cvae_with_two_latent_dimensions(tmp_path, capsys):
         return float(line.split("diversity ")[1].split()[0])
 
     assert diversity(cold, "prior samples at temperature 0:") < diversity(
-        second, "prior samples:"
+        second, "prior samples at temperature 0.7:"
     )
+    assert (
+        cli.main(["evaluate", str(out), "--iw-samples", "0", "--temperature", "1"]) == 0
+    )
+    assert "prior samples: within-class diversity" in capsys.readouterr().out
     assert "latent mixture (3 components per class) samples at temperature 0" in cold
 
 
@@ -646,11 +659,12 @@ def test_train_dequantized_reports_bits_of_the_dequantized_pixels(tmp_path, caps
     assert "8-bit pixels: <=" in capsys.readouterr().out
 
 
-def test_cvae_trains_the_originals_model_with_three_flags(tmp_path):
+def test_cvae_trains_the_originals_model_with_five_flags(tmp_path):
     out = tmp_path / "original"
     arguments = ["train", "--dataset", "digits", "--model", "cvae", "--epochs", "1"]
     arguments += ["--likelihood", "gaussian", "--prior", "normal"]
     arguments += ["--no-condition-all-layers", "--max-examples", "300"]
+    arguments += ["--latent-mixture", "0", "--sample-temperature", "1"]
     assert cli.main([*arguments, "--no-figures", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["condition_all_layers"] is False and config["prior"] == "normal"
@@ -659,6 +673,8 @@ def test_cvae_trains_the_originals_model_with_three_flags(tmp_path):
     assert model.prior is None and model.likelihood.name == "gaussian"
     joins = [layer for layer in model.decoder.layers if "concat" in layer.name]
     assert len(joins) == 1  # the class joins the Dense layer only
+    # Samples from the prior N(0, I) itself.
+    assert model.latent_mixture is None and model.sample_temperature == 1
 
 
 @pytest.mark.parametrize("flags", [["--likelihood", "logistic"], ["--model", "cvae"]])

@@ -88,6 +88,7 @@ def _models():
     vae = keras_vae.models.VAE(
         *keras_vae.architectures.mlp(SHAPE, 2, hidden_units=(16,)),
         preprocessing=Preprocessing.fit("standardize", x),
+        sample_temperature=0,  # the served samples: z = 0, decoded
     )
     bernoulli = keras_vae.models.VAE(
         *keras_vae.architectures.mlp(SHAPE, 3, hidden_units=(16,)),
@@ -112,7 +113,13 @@ def _models():
         model.compile(optimizer="adam")
         inputs = model.preprocessing.transform(data)
         model.fit(inputs, *targets, epochs=1, batch_size=16, verbose=0)
-    # The served sample draws from the learned prior: every class at z = 40.
+    # The served sample draws from the latent mixture when there is one (one
+    # component at z = 30 here), at the model's temperature.
+    bernoulli.latent_mixture = keras_vae.LatentMixture(
+        [[0.0, 1.0]], [[[0.0] * 3, [30.0] * 3]], [[np.eye(3)] * 2], conditional=False
+    )
+    bernoulli.sample_temperature = 1e-4
+    # Else from the learned prior: every class at z = 40.
     cvae.prior.means.assign(np.full((3, 2), 40.0, "float32"))
     cvae.prior.raw_scales.assign(np.full((3, 2), -30.0, "float32"))
     return {
@@ -157,10 +164,11 @@ def test_saved_model_and_onnx_give_keras_vae_outputs(tmp_path):
                 np.testing.assert_allclose(served[key], value, atol=1e-5, err_msg=key)
         samples = np.load(tmp_path / name / "saved_model.npz")["samples"]
         assert samples.shape[1:] == SHAPE
-        if name == "cvae":
-            model, _, labels = models["cvae"]
-            at_prior = model.decode(np.full((len(labels), 2), 40.0, "float32"), labels)
-            np.testing.assert_allclose(samples, at_prior, atol=1e-4)
+        model, _, labels = models[name]
+        where = {"vae": (5, 2, 0.0), "bernoulli": (5, 3, 30.0), "cvae": (32, 2, 40.0)}
+        count, size, value = where[name]
+        codes = np.full((count, size), value, "float32")
+        np.testing.assert_allclose(samples, model.decode(codes, labels), atol=1e-4)
         assert samples.min() >= 0 and samples.max() <= 1 and samples.std() > 0
         # Pixels in, pixels out: the preprocessing is inside the artifact.
         assert outputs["pixels"].min() >= 0 and outputs["pixels"].max() <= 1

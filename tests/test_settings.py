@@ -25,21 +25,27 @@ def test_the_conditional_model_defaults_to_the_studys_best_setting():
     assert config["likelihood"] == "logistic" and config["preprocessing"] == "scale"
     assert config["prior"] == settings.PriorSpec("class", 10)
     assert config["condition_all_layers"] is True
+    # Its samples come from a latent mixture of 30 per class, at 0.7.
+    assert (config["latent_mixture"], config["sample_temperature"]) == (30, 0.7)
     original = settings.resolve(
         model="cvae",
         likelihood="gaussian",
         prior=settings.PriorSpec("normal"),
         condition_all_layers=False,
+        latent_mixture=0,
+        sample_temperature=1,
     )
     assert original["likelihood"] == "gaussian"
     assert original["preprocessing"] == "standardize"
     assert original["prior"] == settings.PriorSpec("normal")
     assert original["condition_all_layers"] is False
+    assert (original["latent_mixture"], original["sample_temperature"]) == (0, 1.0)
     # The other models keep the original study's.
     for model in ("vae", "conv_vae"):
         config = settings.resolve(model=model)
         assert config["likelihood"] == "gaussian" and config["prior"] is None
         assert config["condition_all_layers"] is False
+        assert (config["latent_mixture"], config["sample_temperature"]) == (0, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +72,7 @@ def test_a_conflict_with_a_model_default_says_it_is_the_default(arguments, defau
         ({"latent_dim": 0}, "latent_dim=0"),
         ({"beta": -2.0}, "beta=-2.0"),
         ({"beta": float("nan")}, "beta=nan"),
+        ({"sample_temperature": -0.5}, "sample_temperature=-0.5"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"model": "gan"}, "Expected one of: vae, conv_vae, cvae"),
         ({"validation_fraction": 0.7}, "below 0.5"),

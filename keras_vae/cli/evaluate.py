@@ -31,11 +31,10 @@ def add_parser(commands):
     parser.add_argument(
         "--temperature",
         type=non_negative_float,
-        default=1.0,
         metavar="T",
         help="cvae: judge samples drawn at temperature T, their spread around the "
         "means of the prior's (or mixture's) components scaled by T "
-        "(default: %(default)s)",
+        "(default: the model's, train --sample-temperature)",
     )
     parser.add_argument(
         "--ood",

@@ -251,12 +251,20 @@ def run(parser, with_beta=True):
     group.add_argument(
         "--latent-mixture",
         type=non_negative_int,
-        default=DEFAULTS["latent_mixture"],
         metavar="K",
         help="after training, fit a K-component Gaussian mixture (per class for "
         "cvae) to the training images' codes, keep it in model.keras, and draw "
         "samples from it instead of the prior (Ghosh et al. 2020; default: 0, "
-        "the prior)",
+        f"the prior; cvae: {settings.MODEL_DEFAULTS['cvae']['latent_mixture']})",
+    )
+    group.add_argument(
+        "--sample-temperature",
+        type=non_negative_float,
+        metavar="T",
+        help="the temperature the model's samples are drawn at unless told "
+        "otherwise (kept in model.keras): the spread of z around the means of "
+        "the prior's or mixture's components times T (default: 1; cvae: "
+        f"{settings.MODEL_DEFAULTS['cvae']['sample_temperature']:g})",
     )
     group = parser.add_argument_group("training")
     if with_beta:

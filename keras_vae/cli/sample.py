@@ -35,11 +35,10 @@ def add_parser(commands):
     parser.add_argument(
         "--temperature",
         type=non_negative_float,
-        default=1.0,
         metavar="T",
         help="scale the spread of the draws around the means of the prior's or "
         "mixture's components by T: below 1, more typical and less varied "
-        "samples; 0, the means (default: %(default)s)",
+        "samples; 0, the means (default: the model's, train --sample-temperature)",
     )
     options.output_file(
         parser, "samples.png", (".png", ".npy"), ".png grid or .npy array "
@@ -59,9 +58,7 @@ def run(arguments):
         arguments.prior,
         arguments.temperature,
     )
-    source = figures.sample_source(run.model, arguments.prior)
-    if arguments.temperature != 1:
-        source += f" at temperature {arguments.temperature:g}"
+    source = figures.sample_source(run.model, arguments.prior, arguments.temperature)
     # A square grid, or one labelled row per class.
     grid, columns, rows = pixels, math.isqrt(len(pixels) - 1) + 1, None
     if labels is not None and arguments.label is None:

@@ -99,7 +99,7 @@ def evaluate_run(
     iw_samples=IW_SAMPLES,
     say=print,
     latent_mixture=0,
-    temperature=1.0,
+    temperature=None,
 ):
     """Re-evaluates the model of a run folder on a split of its dataset.
 
@@ -114,7 +114,8 @@ def evaluate_run(
             now to the run's training codes (not saved), instead of the
             run's own `latent_mixture.npz`.
         temperature: Float >= 0, the temperature of a conditional run's
-            judged samples (`sample`'s).
+            judged samples (`sample`'s); `None`: the model's
+            `sample_temperature`.
 
     Returns:
         Tuple `(metrics, config)`: a dict (the ELBO terms, the values of
@@ -132,7 +133,8 @@ def evaluate_run(
         raise ValueError(f"Unknown split {split!r}. Expected 'test' or 'train'.")
     checks.positive_integer("iw_samples", iw_samples, minimum=0)
     checks.positive_integer("latent_mixture", latent_mixture, minimum=0)
-    temperature = checks.finite_number("temperature", temperature, 0)
+    if temperature is not None:
+        temperature = checks.finite_number("temperature", temperature, 0)
     run = inference.load_run(directory)
     config, model = run.config, run.model
     preprocessing = model.preprocessing
@@ -141,7 +143,7 @@ def evaluate_run(
             "`latent_mixture` judges conditioned samples: it needs a cvae run; "
             f"{directory} holds a {config['model']} run."
         )
-    if temperature != 1 and config["model"] != "cvae":
+    if temperature is not None and config["model"] != "cvae":
         raise ValueError(
             "`temperature` sets the spread of the judged conditioned samples: it "
             f"needs a cvae run; {directory} holds a {config['model']} run."
@@ -208,7 +210,7 @@ def evaluate_run(
                 preprocessing,
                 config["seed"],
                 density,
-                temperature,
+                model.sample_temperature if temperature is None else temperature,
             )
         )
     return metrics, config

@@ -64,7 +64,7 @@ def write_figures(run, num_examples=10):
             plots.images_figure(
                 samples,
                 num_examples,
-                f"{source} samples, one row per class",
+                f"samples, {source}, one row per class",
                 row_labels=data.class_names,
             ),
             os.path.join(out, "conditioned.png"),
@@ -75,7 +75,9 @@ def write_figures(run, num_examples=10):
         prior = model.sample(64, seed=seed)
         run.samples = prior[:num_examples]
     plots.save(
-        plots.images_figure(prior, 8, f"{source} samples, beta={run.config['beta']:g}"),
+        plots.images_figure(
+            prior, 8, f"samples, {source}, beta={run.config['beta']:g}"
+        ),
         os.path.join(out, "samples.png"),
     )
 
@@ -112,14 +114,22 @@ def write_figures(run, num_examples=10):
         )
 
 
-def sample_source(model, prior=False):
+def sample_source(model, prior=False, temperature=None):
     """What `model.sample` draws z from, for titles and messages: `"prior
     N(0, I)"`, `"prior (a learned Gaussian per class)"`, or `"latent mixture
-    (30 components per class)"` (the run's, unless `prior`)."""
+    (30 components per class)"` (the run's, unless `prior`), followed by `"at
+    temperature T"` unless T (default: the model's) is 1."""
     mixture = model.latent_mixture
     if mixture is None or prior:
         if model.prior is None:
-            return "prior N(0, I)"
-        return f"prior ({model.prior.description})"
-    per_class = " per class" if model.conditional else ""
-    return f"latent mixture ({mixture.components} components{per_class})"
+            source = "prior N(0, I)"
+        else:
+            source = f"prior ({model.prior.description})"
+    else:
+        per_class = " per class" if model.conditional else ""
+        source = f"latent mixture ({mixture.components} components{per_class})"
+    if temperature is None:
+        temperature = model.sample_temperature
+    if temperature != 1:
+        source += f" at temperature {temperature:g}"
+    return source

@@ -132,7 +132,7 @@ def _check_label(run, label):
     return label
 
 
-def sample(run, n, label=None, seed=0, prior=False, temperature=1.0):
+def sample(run, n, label=None, seed=0, prior=False, temperature=None):
     """Decodes `n` draws of a run's model, as pixels in [0, 1].
 
     Draws come from the run's latent mixture when it has one, else (or with
@@ -143,7 +143,8 @@ def sample(run, n, label=None, seed=0, prior=False, temperature=1.0):
     Args:
         n: Integer, how many samples; `None`: 64, or 8 per class for a
             conditional run without `label`.
-        temperature: Float >= 0, the spread of the draws (`model.sample`'s).
+        temperature: Float >= 0, the spread of the draws (`model.sample`'s;
+            default: the model's `sample_temperature`).
 
     Returns:
         Tuple `(pixels, labels)`; `labels` is `None` for an unconditional run.

@@ -104,6 +104,7 @@ def build_model(config, prepared):
         "dequantize": config["dequantize"],
         "preprocessing": prepared.preprocessing,
         "class_names": data.class_names,
+        "sample_temperature": config["sample_temperature"],
     }
     # The decoder outputs every parameter of the likelihood.
     parameters_per_value = likelihoods.get(config["likelihood"]).parameters_per_value
@@ -207,7 +208,7 @@ def train(
             f'`model="cvae"` needs classes: {config["data_path"]} is a flat folder of '
             "images; put each class in a sub-folder of its own."
         )
-    _check_mixture_size(config, data.y_train[prepared.train_index])
+    _check_mixture_size(config, data, prepared.train_index, settings)
     _check_batches_of_pairs(config, prepared.num_training)
     config = {
         **config,
@@ -382,13 +383,16 @@ def _train_in(
         "test": evaluate_split(model, test),
     }
     write_json(os.path.join(out, "metrics.json"), metrics)
-    if config["latent_mixture"]:
+    components = config["latent_mixture"] and _mixture_components(
+        config, data, train_index, say
+    )
+    if components:
         say(
-            f"Fitting a {config['latent_mixture']}-component Gaussian mixture to the "
-            "codes of the training images (kept in model.keras)"
+            f"Fitting a {components}-component Gaussian mixture to the codes of the "
+            "training images (kept in model.keras)"
         )
         model.latent_mixture = fit_latent_mixture(
-            model, config, data, config["latent_mixture"], train_index
+            model, config, data, components, train_index
         )
     from keras_vae.experiments import anomaly  # it imports this module
 
@@ -534,22 +538,45 @@ def enable_determinism():
         torch.use_deterministic_algorithms(True)
 
 
-def _check_mixture_size(config, training_labels):
-    """Fails before training if the latent mixture cannot be fitted after it."""
+def _check_mixture_size(config, data, train_index, settings):
+    """Fails before training if the latent mixture asked for cannot be fitted
+    after it. The model's default (cvae's) gets fewer components instead
+    (`_mixture_components`)."""
     components = config["latent_mixture"]
-    if not components:
+    if not components or settings.get("latent_mixture") is None:
         return
-    counts = (
-        np.bincount(training_labels)
-        if config["model"] == "cvae"
-        else [len(training_labels)]
-    )
-    if components > min(counts):
+    smallest = _smallest_group(config, data, train_index)
+    if components > smallest:
         per_class = " per class" if config["model"] == "cvae" else ""
         raise ValueError(
             f"`latent_mixture={components}` needs at least {components} training "
-            f"images{per_class}; the smallest count is {min(counts)}."
+            f"images{per_class}; the smallest count is {smallest}."
         )
+
+
+def _smallest_group(config, data, train_index):
+    """Training images of the smallest class (cvae), or of the whole set."""
+    if config["model"] != "cvae":
+        return len(train_index)
+    counts = np.bincount(data.y_train[train_index], minlength=data.num_classes)
+    return int(counts.min())
+
+
+def _mixture_components(config, data, train_index, say):
+    """The latent mixture's components: the setting's, or, when the smallest
+    class has fewer training images than the model's default asks, that
+    many (said), none for a class without images."""
+    components = config["latent_mixture"]
+    smallest = _smallest_group(config, data, train_index)
+    if components > smallest:
+        say(
+            f"The smallest class has {smallest} training images: the latent "
+            f"mixture gets {smallest} components per class, not {components}"
+            + ("" if smallest else " (none: no mixture)")
+            + "."
+        )
+        components = smallest
+    return components
 
 
 def fit_latent_mixture(model, config, data, components, train_index=None):

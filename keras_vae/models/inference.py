@@ -36,6 +36,7 @@ class Inference:
         class_names=None,
         latent_mixture=None,
         anomaly_detector=None,
+        sample_temperature=1.0,
     ):
         """Sets what the helpers work with (and the model file keeps).
 
@@ -47,6 +48,8 @@ class Inference:
                 `None`.
             anomaly_detector: A `keras_vae.anomaly.AnomalyDetector`, its
                 config dict, or `None`.
+            sample_temperature: Float >= 0, the temperature `sample` draws
+                at when not given one.
         """
         from keras_vae.datasets import Preprocessing
         from keras_vae.latent_mixture import LatentMixture
@@ -69,10 +72,14 @@ class Inference:
             anomaly_detector = AnomalyDetector.from_config(anomaly_detector)
         if class_names is not None:
             class_names = [str(name) for name in class_names]
+        sample_temperature = checks.finite_number(
+            "sample_temperature", sample_temperature, 0
+        )
         self.preprocessing = preprocessing
         self.class_names = class_names
         self.latent_mixture = latent_mixture
         self.anomaly_detector = anomaly_detector
+        self.sample_temperature = sample_temperature
 
     def data_space_config(self):
         return {
@@ -86,6 +93,7 @@ class Inference:
             "anomaly_detector": None
             if self.anomaly_detector is None
             else self.anomaly_detector.get_config(),
+            "sample_temperature": self.sample_temperature,
         }
 
     def encode(self, x, labels=None, batch_size=BATCH_SIZE, raw=False):
@@ -176,7 +184,7 @@ class Inference:
         density=None,
         prior=False,
         raw=False,
-        temperature=1.0,
+        temperature=None,
     ):
         """Decodes draws of z, in data space.
 
@@ -200,13 +208,16 @@ class Inference:
             raw: Boolean, return the networks' space (no preprocessing).
             temperature: Float >= 0, the factor of the standard deviation of
                 every Gaussian z is drawn from (N(0, I), a prior's or a
-                mixture's components); 0 decodes their means. Defaults to
-                `1.0`, the density itself.
+                mixture's components); 0 decodes their means, 1 draws from
+                the density itself. Defaults to the model's
+                `sample_temperature` (1 unless set).
 
         Returns:
             NumPy array `(n,) + input_shape`.
         """
         count, labels = self._sample_count(n, labels)
+        if temperature is None:
+            temperature = self.sample_temperature
         temperature = checks.finite_number("temperature", temperature, 0)
         if density is None and not prior:
             density = self.latent_mixture

@@ -117,6 +117,10 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         latent_mixture: A `keras_vae.LatentMixture` fitted to this model's
             codes, or `None`: what `sample` draws z from (kept in the model
             file). Defaults to `None` (the prior).
+        sample_temperature: Float >= 0, the temperature `sample` draws at
+            when not given one (kept in the model file): the factor of the
+            spread of z around the means of the prior's or mixture's
+            components. Defaults to `1.0`.
         penalty: A `keras_vae.layers.LatentPenalty` or `None`: a term on the
             codes added to the loss, the disentangling objectives'
             (`TotalCorrelationPenalty` for β-TCVAE, `DIPPenalty` for
@@ -179,6 +183,7 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         class_names=None,
         latent_mixture=None,
         anomaly_detector=None,
+        sample_temperature=1.0,
         penalty=None,
         prior=None,
         num_samples=1,
@@ -228,7 +233,11 @@ class VAE(Trainer, Compiling, DataChecks, Inference, keras.Model):
         names = METRIC_NAMES + (penalty.term_names if penalty is not None else ())
         self.trackers = [keras.metrics.Mean(name=name) for name in names]
         self.set_data_space(
-            preprocessing, class_names, latent_mixture, anomaly_detector
+            preprocessing,
+            class_names,
+            latent_mixture,
+            anomaly_detector,
+            sample_temperature,
         )
         if dequantize and self.preprocessing is not None:
             self.preprocessing.pixel_affine()  # Raises for binary inputs.

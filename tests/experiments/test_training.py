@@ -119,3 +119,25 @@ def test_a_diverging_run_is_one_line_naming_the_epoch(tmp_path, capsys):
     assert "no epoch ended with a finite loss, so no model is saved" in error
     assert not (out / "model.keras").exists()
     assert not (out / divergence.LAST_GOOD_FILE).exists()
+
+
+def test_cvaes_default_latent_mixture_shrinks_to_the_smallest_class():
+    config = _config(model="cvae", max_examples=100)
+    prepared = training.prepare_data(config)
+    data, index = prepared.data, prepared.train_index
+    smallest = np.bincount(data.y_train[index], minlength=10).min()
+    assert 0 < smallest < config["latent_mixture"] == 30
+    # The model's default: fewer components, said; asked for: an error.
+    training._check_mixture_size(config, data, index, {})
+    said = []
+    assert training._mixture_components(config, data, index, said.append) == smallest
+    assert f"{smallest} components per class, not 30" in said[0]
+    with pytest.raises(ValueError, match=f"the smallest count is {smallest}"):
+        training._check_mixture_size(config, data, index, {"latent_mixture": 30})
+    full = training.prepare_data(_config(model="cvae"))
+    said = []
+    assert (
+        training._mixture_components(config, full.data, full.train_index, said.append)
+        == 30
+    )
+    assert not said

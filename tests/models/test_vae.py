@@ -837,3 +837,21 @@ def test_an_unconditional_models_helpers_refuse_labels():
         model.encode(_data(4), labels=[0, 1, 2, 3])
     with pytest.raises(ValueError, match="needs `n`, how many samples"):
         model.sample()
+
+
+def test_the_sample_temperature_is_the_default_of_sample_and_is_saved(tmp_path):
+    model = _vae(sample_temperature=0)
+    x = _data()
+    model.fit(x, epochs=1, verbose=0)
+    # At 0 every draw is the prior's mean, z = 0; a given temperature wins.
+    np.testing.assert_allclose(
+        model.sample(3, seed=1), model.decode(np.zeros((3, 2), "float32")), atol=1e-6
+    )
+    assert not np.allclose(model.sample(3, seed=1, temperature=1), model.sample(3))
+    model.save(tmp_path / "cold.keras")
+    loaded = keras.models.load_model(tmp_path / "cold.keras")
+    assert loaded.sample_temperature == 0
+    assert _vae().sample_temperature == 1
+    for bad in (-1, float("nan"), "warm"):
+        with pytest.raises(ValueError, match="sample_temperature"):
+            _vae(sample_temperature=bad)

@@ -92,7 +92,9 @@ class DataChecks:
 
     def _check_validation_data(self, validation_data):
         if isinstance(validation_data, (tuple, list)):
-            self._check_arrays(*validation_data[:2], where="validation_data")
+            # Keras takes `(x,)`, `(x, y)` and `(x, y, sample_weight)`.
+            x, y = (tuple(validation_data[:2]) + (None,))[:2]
+            self._check_arrays(x, y, where="validation_data")
         else:
             self._check_arrays(validation_data, None, where="validation_data")
 

@@ -615,7 +615,20 @@ def test_rejects_nan_data_before_training():
         model.fit(x, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="`validation_data` holds 1 NaN"):
         model.fit(_data(), validation_data=x, epochs=1, verbose=0)
+    # Keras' tuple forms: `(x,)` (it raised a TypeError), `(x, y)`, `[x]`.
+    for wrapped in ((x,), (x, None), [x]):
+        with pytest.raises(ValueError, match="`validation_data` holds 1 NaN"):
+            model.fit(_data(), validation_data=wrapped, epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 0
+
+
+def test_validation_data_in_every_form_keras_takes():
+    x = _data()
+    for validation_data in (x[:32], (x[:32],), [x[:32]], (x[:32], None)):
+        history = _vae().fit(
+            x, validation_data=validation_data, epochs=1, batch_size=32, verbose=0
+        )
+        assert np.isfinite(history.history["val_elbo"][0])
 
 
 def test_gaussian_data_far_outside_its_scale_warns_then_refuses():

@@ -103,9 +103,15 @@ def embed_latents(means, seed=0):
     perplexity = min(30.0, (len(means) - 1) / 3)
     # 500 iterations, not scikit-learn's 1000: on 2,000 Fashion-MNIST codes the
     # map is as good (10-nearest-neighbour accuracy 0.754 either way; KL 1.47
-    # against 1.40) in half the time (2.2 s against 4.1 s).
+    # against 1.40) in half the time (2.2 s against 4.1 s). Barnes-Hut's angle
+    # 0.8, not 0.5: as good again (accuracy 0.756 both; KL 1.460 against
+    # 1.454) in three quarters of the time (1.54 s against 2.03 s).
     points = TSNE(
-        perplexity=perplexity, init="pca", max_iter=500, random_state=seed
+        perplexity=perplexity,
+        init="pca",
+        max_iter=500,
+        angle=0.8,
+        random_state=seed,
     ).fit_transform(means)
     return points, "t-SNE"
 

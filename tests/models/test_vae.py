@@ -622,6 +622,44 @@ def test_rejects_nan_data_before_training():
     assert int(model.optimizer.iterations) == 0
 
 
+@pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
+def test_a_call_failing_at_its_first_step_keeps_the_trained_weights(call):
+    # On JAX, Keras drops the variables' values while the steps run and put
+    # back the last step's: after a first step that failed, none (every
+    # weight lost, "'NoneType' object is not callable" on the next call).
+    model = _vae()
+    x = _data()
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    trained = [w.numpy() for w in model.weights]
+    # The encoder takes 8 x 8: a ValueError while tracing (JAX, PyTorch) or
+    # TensorFlow's InvalidArgumentError while the graph runs.
+    with pytest.raises(Exception, match="shape|Incompatible|incompatible"):  # noqa: B017
+        getattr(model, call)(x[:, :4], verbose=0)
+    for before, weight in zip(trained, model.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), before)
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+
+
+def test_ctrl_c_in_the_first_step_keeps_the_trained_weights():
+    model = _vae()
+    x = _data()
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    trained = [w.numpy() for w in model.weights]
+    step = model.train_function
+
+    def interrupted(*args):
+        raise KeyboardInterrupt  # as Ctrl-C does while the step compiles
+
+    model.train_function = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, epochs=1, batch_size=32, verbose=0)
+    for before, weight in zip(trained, model.weights, strict=True):
+        np.testing.assert_array_equal(weight.numpy(), before)
+    model.train_function = step
+    history = model.fit(x, epochs=1, batch_size=32, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
 def test_validation_data_in_every_form_keras_takes():
     x = _data()
     for validation_data in (x[:32], (x[:32],), [x[:32]], (x[:32], None)):

@@ -122,6 +122,55 @@ class JAXTrainer:
         non_trainable[len(non_trainable) - len(own_values) :] = own_values
         return non_trainable
 
+    def _get_jax_state(
+        self,
+        trainable_variables=False,
+        non_trainable_variables=False,
+        optimizer_variables=False,
+        metrics_variables=False,
+        purge_model_variables=False,
+    ):
+        """Keras' `_get_jax_state`, keeping the state it purges where a failed
+        call finds it.
+
+        Keras' `fit`, `evaluate` and `predict` drop the variables' values while
+        the compiled steps carry them, then put back the last step's state
+        (`jax_state_sync`). When the first step fails (a shape error while
+        tracing, Ctrl-C during compilation) there is no last step's state, and
+        every variable was left without a value: a trained model lost its
+        weights to one wrong call. The state taken here is that state until a
+        step returns a newer one.
+        """
+        wanted = {
+            "trainable_variables": trainable_variables,
+            "non_trainable_variables": non_trainable_variables,
+            "optimizer_variables": optimizer_variables,
+            "metrics_variables": metrics_variables,
+        }
+        state = super()._get_jax_state(**wanted, purge_model_variables=False)
+        if purge_model_variables:
+            self._jax_state = dict(
+                zip([kind for kind, on in wanted.items() if on], state, strict=True)
+            )
+            self._purge_model_variables(**wanted)
+        return state
+
+    def evaluate(self, *args, **kwargs):
+        # Keras' JAX `evaluate` and `predict` put the state back only when
+        # they finish; `fit` does it in a `finally`.
+        try:
+            return super().evaluate(*args, **kwargs)
+        except BaseException:
+            self.jax_state_sync()
+            raise
+
+    def predict(self, *args, **kwargs):
+        try:
+            return super().predict(*args, **kwargs)
+        except BaseException:
+            self.jax_state_sync()
+            raise
+
     def make_train_function(self, force=False):
         """Runs `steps_per_execution` batches in one compiled call.
 

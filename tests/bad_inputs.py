@@ -781,6 +781,15 @@ CASES = [
     ),
     Case(
         "model",
+        "`fit` of a model built for 8x8x1 images on 8x8 arrays",
+        library(
+            _call(lambda: _built(_vae), "fit", _float(4, 8, 8), epochs=1, verbose=0)
+        ),
+        "`x` holds examples of shape (8, 8); this model was built for (8, 8, 1)",
+        "`x[..., None]` adds the channel axis",
+    ),
+    Case(
+        "model",
         "`fit` of the Gaussian likelihood on pixels in 0-255",
         library(_call(_vae, "fit", _float(4, 8, 8, 1, value=255.0), verbose=0)),
         "Received values up to 255",

@@ -242,3 +242,41 @@ def test_a_failed_overwrite_keeps_the_old_export(tmp_path, monkeypatch):
     description = export.export(vae, tmp_path / "served", overwrite=True)
     assert set(description["endpoints"]) == {"encode", "decode", "sample"}
     assert sorted(os.listdir(tmp_path)) == ["served"]
+
+
+def test_model_export_writes_the_served_endpoints(tmp_path, capsys):
+    # Keras' `Model.export` refused a trained VAE ("has never called").
+    vae = _tiny_vae()
+    x = np.random.default_rng(0).uniform(size=(32,) + SHAPE).astype("float32")
+    vae.compile(optimizer="adam")
+    vae.fit(x, epochs=1, batch_size=16, verbose=0)
+    case = tmp_path / "vae"
+    description = vae.export(case / "saved_model")
+    assert sorted(description["endpoints"]) == ["decode", "encode", "sample"]
+    assert capsys.readouterr().out.startswith("Saved the decode, encode, sample")
+    z = np.random.default_rng(1).normal(size=(4, 2)).astype("float32")
+    np.savez(case / "inputs.npz", x=x[:4], z=z)
+    _serve("tensorflow", tmp_path)
+    served = np.load(case / "saved_model.npz")
+    np.testing.assert_allclose(served["mean"], vae.encode(x[:4])[0], atol=1e-5)
+    np.testing.assert_allclose(served["pixels"], vae.decode(z), atol=1e-5)
+    vae.export(case / "onnx", format="onnx", verbose=False)
+    assert sorted(os.listdir(case / "onnx")) == [
+        "decode.onnx",
+        "encode.onnx",
+        "keras_vae_export.json",
+    ]
+    for arguments, match in (
+        ({"format": "openvino"}, "writes format 'tf_saved_model' or 'onnx'"),
+        (
+            {"input_signature": [keras.InputSpec(shape=(None, 8, 8, 1))]},
+            "no `input_signature`",
+        ),
+        ({"compress": True}, r"takes `overwrite`.*\['compress'\]"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            vae.export(tmp_path / "other", **arguments)
+    with pytest.raises(ValueError, match="already exists"):
+        vae.export(case / "onnx", format="onnx")
+    vae.export(case / "onnx", format="onnx", verbose=False, overwrite=True)
+    assert not (tmp_path / "other").exists()

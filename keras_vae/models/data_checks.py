@@ -40,6 +40,7 @@ class DataChecks:
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
+        self._check_example_shape("x", x)
         if len(args) < 2:
             kwargs = utils.with_progress_bar(kwargs)
         return super().predict(x, *args, **kwargs)
@@ -102,9 +103,33 @@ class DataChecks:
         """Checks in-memory data; datasets and generators are passed through.
 
         `where` names the argument in messages (`x` and `y` by default)."""
+        self._check_example_shape(where or "x", x)
         if utils.is_array(y) and tuple(np.shape(y)[1:]) != tuple(np.shape(x)[1:]):
             self._unpack_batch((x, y))  # raises: labels given to a VAE
         for name, array in ((where or "x", x), (f"{where or 'y'} targets", y)):
             if utils.is_array(array):
                 utils.check_finite(name, array)
                 self.likelihood.validate_targets(array)
+
+    def _check_example_shape(self, name, x):
+        """Arrays for a built model must hold examples of the shape it was
+        built for: otherwise the step fails inside the backend, with an error
+        about broadcasting or matrix shapes (TensorFlow: when the graph runs)."""
+        expected = getattr(self, "data_shape", None)
+        if not self.built or expected is None or not utils.is_array(x):
+            return
+        shape = tuple(np.shape(x)[1:])
+        if len(shape) == len(expected) and all(
+            want is None or want == have
+            for want, have in zip(expected, shape, strict=True)
+        ):
+            return
+        hint = ""
+        if shape + (1,) == expected:
+            hint = " (`x[..., None]` adds the channel axis)"
+        elif shape == expected + (1,):
+            hint = " (`x[..., 0]` drops the channel axis)"
+        raise ValueError(
+            f"`{name}` holds examples of shape {shape}; this model was built for "
+            f"{expected}{hint}."
+        )

@@ -353,6 +353,77 @@ class Inference:
     def _seed(self, seed):
         return self.sampling.seed_generator if seed is None else seed
 
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        verbose=None,
+        input_signature=None,
+        **kwargs,
+    ):
+        """Writes the model for serving, as `keras_vae.export.export` does.
+
+        Keras' `Model.export` serves a model's `call`; a VAE is served by its
+        `encode`, `decode` and `sample` endpoints, in data space, written the
+        same way on every backend (docs/guides/serving.md). Keras' version
+        refused a trained VAE ("The model provided has never called").
+
+        Args:
+            filepath: String, the folder to create (written beside its place
+                and moved there when complete).
+            format: `"tf_saved_model"` (Keras' name; `"saved_model"` too) or
+                `"onnx"`.
+            verbose: Boolean, print where the export went. Defaults to `True`.
+            input_signature: Not taken: the endpoints take the shapes the
+                model was built for.
+            **kwargs: `overwrite=True` replaces an existing folder.
+
+        Returns:
+            The dict written to `filepath/keras_vae_export.json`.
+
+        Example:
+
+        ```python
+        import tempfile
+        import keras_vae
+
+        vae = keras_vae.models.VAE(*keras_vae.architectures.mlp((8, 8, 1), 2))
+        vae.build((None, 8, 8, 1))
+        folder = tempfile.mkdtemp() + "/served"
+        print(sorted(vae.export(folder, verbose=False)["endpoints"]))
+        # ['decode', 'encode', 'sample']
+        ```
+        """
+        from keras_vae import export as export_lib
+
+        formats = {"tf_saved_model": "saved_model", "saved_model": "saved_model"}
+        formats["onnx"] = "onnx"
+        if format not in formats:
+            raise ValueError(
+                f"{type(self).__name__}.export writes format 'tf_saved_model' or "
+                f"'onnx' (keras_vae.export.export). Received: format={format!r}"
+            )
+        if input_signature is not None:
+            raise ValueError(
+                f"{type(self).__name__}.export takes no `input_signature`: its "
+                "endpoints take the shapes the model was built for "
+                f"({getattr(self, 'data_shape', None)}). Received: "
+                f"input_signature={input_signature!r}"
+            )
+        overwrite = kwargs.pop("overwrite", False)
+        if kwargs:
+            raise ValueError(
+                f"{type(self).__name__}.export takes `overwrite` besides Keras' "
+                f"arguments. Received: {sorted(kwargs)}"
+            )
+        description = export_lib.export(
+            self, filepath, format=formats[format], overwrite=overwrite
+        )
+        if verbose is None or verbose:
+            endpoints = ", ".join(sorted(description["endpoints"]))
+            print(f"Saved the {endpoints} endpoints at {filepath}")
+        return description
+
     def _require_built(self):
         if not self.built:
             raise ValueError(

@@ -631,10 +631,18 @@ def test_a_call_failing_at_its_first_step_keeps_the_trained_weights(call):
     x = _data()
     model.fit(x, epochs=1, batch_size=32, verbose=0)
     trained = [w.numpy() for w in model.weights]
+
+    class WrongShape(keras.utils.PyDataset):  # not checked before the step
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            return (x[:32, :4],)
+
     # The encoder takes 8 x 8: a ValueError while tracing (JAX, PyTorch) or
     # TensorFlow's InvalidArgumentError while the graph runs.
     with pytest.raises(Exception, match="shape|Incompatible|incompatible"):  # noqa: B017
-        getattr(model, call)(x[:, :4], verbose=0)
+        getattr(model, call)(WrongShape(), verbose=0)
     for before, weight in zip(trained, model.weights, strict=True):
         np.testing.assert_array_equal(weight.numpy(), before)
     model.fit(x, epochs=1, batch_size=32, verbose=0)
@@ -658,6 +666,27 @@ def test_ctrl_c_in_the_first_step_keeps_the_trained_weights():
     model.train_function = step
     history = model.fit(x, epochs=1, batch_size=32, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_arrays_of_another_shape_than_the_model_was_built_for():
+    model = _vae()  # built for 8 x 8
+    x = _data()
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    for call, arguments in (
+        ("fit", {"epochs": 1}),
+        ("evaluate", {}),
+        ("predict", {}),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=r"shape \(8, 8, 1\); .* built for \(8, 8\) \(`x\[\.\.\., 0\]`",
+        ):
+            getattr(model, call)(x[..., None], verbose=0, **arguments)
+    with pytest.raises(
+        ValueError, match=r"`validation_data` holds examples of shape \(4, 8\)"
+    ):
+        model.fit(x, validation_data=x[:, :4], epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 3  # the first fit's 3 batches
 
 
 def test_validation_data_in_every_form_keras_takes():

@@ -689,6 +689,18 @@ def test_arrays_of_another_shape_than_the_model_was_built_for():
     assert int(model.optimizer.iterations) == 3  # the first fit's 3 batches
 
 
+def test_train_on_batch_takes_arrays():
+    # PyTorch's traced step keyed its graphs by the batch's leaves, and a
+    # NumPy array is not hashable: TypeError at the first call.
+    model = _vae()
+    x = _data(64)
+    for _ in range(4):  # past the traced step's first, eager calls
+        logs = model.train_on_batch(x[:32], return_dict=True)
+    assert np.isfinite(logs["loss"])
+    model.train_on_batch(x[32:].astype("float64"))
+    assert int(model.optimizer.iterations) == 5
+
+
 def test_validation_data_in_every_form_keras_takes():
     x = _data()
     for validation_data in (x[:32], (x[:32],), [x[:32]], (x[:32], None)):

@@ -1,6 +1,7 @@
 import warnings
 
 import keras
+import numpy as np
 import torch
 from torch.fx.experimental import proxy_tensor
 
@@ -94,7 +95,8 @@ class TracedTrainStep:
         self.failed = False
 
     def __call__(self, data):
-        batch = data[0]
+        # `fit` gives tensors; `train_on_batch` passes the user's arrays on.
+        batch = keras.tree.map_structure(_tensor, data[0])
         leaves = keras.tree.flatten(batch)
         signature = tuple(
             (leaf.shape, leaf.dtype) if isinstance(leaf, torch.Tensor) else leaf
@@ -206,6 +208,17 @@ def _state_variables(model):
             seen.add(id(variable))
             variables.append(variable)
     return variables
+
+
+def _tensor(leaf):
+    """A NumPy array as the tensor Keras' data adapters make of it (floats in
+    `keras.config.floatx()`); anything else as it is."""
+    if not isinstance(leaf, np.ndarray):
+        return leaf
+    floating = np.issubdtype(leaf.dtype, np.floating)
+    return keras.ops.convert_to_tensor(
+        leaf, dtype=keras.config.floatx() if floating else None
+    )
 
 
 def _first_line(error):

@@ -138,7 +138,14 @@ class Inference:
             preprocessing (probabilities for the Bernoulli likelihood).
         """
         self._require_built()
-        z = np.reshape(np.asarray(z, "float32"), (len(z),) + self.latent_shape)
+        z = np.asarray(z, "float32")
+        size = math.prod(self.latent_shape)
+        if z.ndim == 0 or len(z) == 0 or math.prod(z.shape[1:]) != size:
+            raise ValueError(
+                f"`decode` expects codes of shape (n,) + {self.latent_shape} (or "
+                f"(n, {size})), n >= 1. Received: z.shape={z.shape}"
+            )
+        z = z.reshape((len(z),) + self.latent_shape)
         labels = self._helper_labels("decode", labels, len(z))
         outputs = utils.batched(
             lambda z_batch, labels_batch: self.decoder.predict_on_batch(

@@ -801,6 +801,11 @@ def test_helpers_need_a_built_model_and_sane_arguments():
         model.sample(0)
     with pytest.raises(ValueError, match="batch_size"):
         model.encode(_data(), batch_size=0)
+    # Codes of another size: NumPy's "cannot reshape array of size 6".
+    for z in (np.zeros((2, 3)), np.zeros((0, 2)), np.zeros(2)):
+        with pytest.raises(ValueError, match=r"codes of shape \(n,\) \+ \(2,\)"):
+            model.decode(z)
+    assert model.decode([[0.0, 1.0]]).shape == (1, 8, 8)
 
 
 def test_other_backends_fail_with_the_fix(monkeypatch):

@@ -96,10 +96,23 @@ def check_finished_run(directory):
         for name in FINISHED_RUN_FILES
         if not os.path.isfile(os.path.join(directory, name))
     ]
-    if missing:
+    if not missing:
+        return
+    if os.path.isfile(directory):
+        # `keras-vae sample run/model.keras`: the commands read the run's
+        # config and data beside the model.
+        folder = os.path.dirname(directory) or "."
         raise ValueError(
-            f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
+            f"{directory} is a file; the command takes a run folder"
+            + (
+                f" ({folder})."
+                if os.path.basename(directory) in FINISHED_RUN_FILES
+                else ", the --out of keras-vae train."
+            )
         )
+    raise ValueError(
+        f"{directory} is not a finished run folder: it lacks {', '.join(missing)}."
+    )
 
 
 def check_creatable(path):

@@ -1124,6 +1124,17 @@ CASES = [
     ),
     Case(
         "command line",
+        "`keras-vae sample run/model.keras`: the model file, not its run",
+        command("sample", os.path.join("run", "model.keras"), "--out", "s.png"),
+        "run/model.keras is a file; the command takes a run folder (run).",
+        "a run folder (run)",
+        setup=lambda: (
+            os.makedirs("run"),
+            open(os.path.join("run", "model.keras"), "w").close(),
+        ),
+    ),
+    Case(
+        "command line",
         "`keras-vae evaluate run` whose model.keras is cut short",
         command("evaluate", "run"),
         "run/model.keras",

@@ -547,6 +547,45 @@ def test_ctrl_c_while_the_framework_starts_exits_130(tmp_path, capsys, monkeypat
     assert not (tmp_path / "run").exists()
 
 
+def test_ctrl_c_in_a_garbage_collector_callback_still_interrupts(
+    tmp_path, capsys, monkeypatch
+):
+    # Python ignores an exception raised in a gc callback ("Exception ignored
+    # in ..."), and JAX runs one at every collection: a Ctrl-C landing there
+    # was lost and the command ran to its end.
+    import gc
+    import time
+
+    from keras_vae.cli import common
+
+    finished = []
+
+    def interrupting(phase, info):
+        if phase == "start":
+            gc.callbacks.remove(interrupting)
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C during the callback
+
+    def work(arguments):
+        gc.callbacks.append(interrupting)
+        gc.collect()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        finished.append(True)
+
+    monkeypatch.setattr(common, "start_framework", work)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = cli.main(["calibrate", str(tmp_path / "run")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if interrupting in gc.callbacks:
+            gc.callbacks.remove(interrupting)
+    assert code == 130
+    assert not finished
+    assert capsys.readouterr().err == "keras-vae calibrate: interrupted\n"
+
+
 def test_sweep_compares_betas_and_resumes(tmp_path, capsys, monkeypatch):
     from keras_vae.experiments import training
 

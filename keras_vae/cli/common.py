@@ -5,12 +5,15 @@ Imports neither TensorFlow nor Keras: `--help` and argument errors answer at
 once, and `--backend` takes effect because Keras is imported only after it.
 """
 
+import _thread
 import argparse
+import contextlib
 import importlib.util
 import math
 import os
 import re
 import sys
+import threading
 import warnings
 
 from keras_vae import files, framework, text
@@ -221,7 +224,8 @@ def report_errors(prog, parser, function, *arguments):
         The exit code: 0, 1 after a user error, 130 after Ctrl-C.
     """
     try:
-        function(*arguments)
+        with interrupts_kept():
+            function(*arguments)
     except KeyboardInterrupt as error:
         print(f"{prog}: interrupted{_hint(error, ';')}", file=sys.stderr)
         return 130
@@ -234,6 +238,35 @@ def report_errors(prog, parser, function, *arguments):
         )
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def interrupts_kept():
+    """Keeps Ctrl-C an interrupt where Python swallows exceptions.
+
+    Python ignores an exception raised in a garbage collector's callback or a
+    `__del__`: it prints "Exception ignored in ..." and goes on. JAX runs a
+    callback at every collection, so a Ctrl-C that arrived during one printed
+    a traceback and the command ran to its end. Such an interrupt is
+    delivered again by a timer thread, 50 ms later: the handler then runs in
+    the main thread's code of that moment, not in this hook (where it would
+    be swallowed again).
+    """
+    previous = sys.unraisablehook
+
+    def unraisable(info):
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            timer = threading.Timer(0.05, _thread.interrupt_main)
+            timer.daemon = True
+            timer.start()
+            return
+        previous(info)
+
+    sys.unraisablehook = unraisable
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _hint(error, separator=""):

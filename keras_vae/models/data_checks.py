@@ -27,23 +27,26 @@ class DataChecks:
             kwargs.get("validation_split") or 0.0,
         )
         self._build_from_data(x, y)
-        if len(args) < 3:  # verbose and callbacks passed by keyword, if at all
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().fit(x, y, *args, **kwargs)
+        if len(args) >= 3:  # verbose and callbacks passed by position
+            return super().fit(x, y, *args, **kwargs)
+        with utils.interrupts_kept(utils.with_progress_bar(kwargs)) as kwargs:
+            return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         utils.reject_sample_weight(kwargs.get("sample_weight"))
         self._check_arrays(x, y)
         self._build_from_data(x, y)
-        if len(args) < 2:
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().evaluate(x, y, *args, **kwargs)
+        if len(args) >= 2:
+            return super().evaluate(x, y, *args, **kwargs)
+        with utils.interrupts_kept(utils.with_progress_bar(kwargs)) as kwargs:
+            return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
         self._check_example_shape("x", x)
-        if len(args) < 2:
-            kwargs = utils.with_progress_bar(kwargs)
-        return super().predict(x, *args, **kwargs)
+        if len(args) >= 2:
+            return super().predict(x, *args, **kwargs)
+        with utils.interrupts_kept(utils.with_progress_bar(kwargs)) as kwargs:
+            return super().predict(x, *args, **kwargs)
 
     def _check_batches_of_pairs(self, x, batch_size, validation_split=0.0):
         penalty = getattr(self, "penalty", None)

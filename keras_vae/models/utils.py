@@ -1,6 +1,9 @@
 """Data checks and batching shared by the keras_vae models."""
 
+import contextlib
+import signal
 import sys
+import threading
 
 import keras
 import numpy as np
@@ -115,3 +118,58 @@ def with_progress_bar(keywords):
     if not any(isinstance(c, keras.callbacks.ProgbarLogger) for c in callbacks):
         callbacks.append(BatchCountingProgbar())
     return {**keywords, "callbacks": callbacks}
+
+
+class _RaiseKeptInterrupt(keras.callbacks.Callback):
+    """Raises the Ctrl-C that `interrupts_kept` saw and Keras swallowed, at
+    the next batch or epoch (batch-begin hooks: Keras dispatches them in the
+    main thread, and they leave its asynchronous batch-end callbacks on)."""
+
+    def __init__(self, pending):
+        super().__init__()
+        self.pending = pending
+
+    def _check(self, *args, **kwargs):
+        if self.pending:
+            self.pending.clear()
+            raise KeyboardInterrupt
+
+    on_train_batch_begin = on_test_batch_begin = on_predict_batch_begin = _check
+    on_epoch_end = on_test_end = on_predict_end = _check
+
+
+@contextlib.contextmanager
+def interrupts_kept(keywords):
+    """`fit`/`evaluate`/`predict` keyword arguments with which Ctrl-C stops
+    the call wherever it lands.
+
+    Keras converts each batch's logs to floats under a bare `except: pass`
+    (`keras.src.utils.python_utils.pythonify_logs`), and on JAX that is where
+    the main thread waits for the compiled step: a Ctrl-C there was swallowed
+    and training went on (the same for one that lands in a garbage
+    collector's callback, which Python ignores). While the call runs, Ctrl-C
+    is also recorded, and a callback raises it again at the next batch.
+    Only in the main thread with Python's own handler; nested calls (the
+    validation inside `fit`) share the outer call's.
+    """
+    callbacks = keywords.get("callbacks")
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        or isinstance(callbacks, keras.callbacks.CallbackList)
+    ):
+        yield keywords
+        return
+    pending = []
+
+    def handler(signum, frame):
+        pending.append(signum)
+        raise KeyboardInterrupt
+
+    callbacks = keras.tree.flatten(callbacks) if callbacks else []
+    callbacks = [*callbacks, _RaiseKeptInterrupt(pending)]
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield {**keywords, "callbacks": callbacks}
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

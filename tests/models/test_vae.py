@@ -1,6 +1,7 @@
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -687,6 +688,47 @@ def test_arrays_of_another_shape_than_the_model_was_built_for():
     ):
         model.fit(x, validation_data=x[:, :4], epochs=1, verbose=0)
     assert int(model.optimizer.iterations) == 3  # the first fit's 3 batches
+
+
+def test_ctrl_c_that_keras_swallows_still_stops_fit():
+    # Keras turns each batch's logs into floats under a bare `except: pass`;
+    # on JAX that is where the main thread waits for the step, so Ctrl-C
+    # mostly landed there and training went on.
+    model = _vae()
+    x = _data()
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    step = model.train_function
+    interrupts = []
+
+    class CtrlC:
+        def __float__(self):
+            if not interrupts:
+                interrupts.append(1)
+                signal.raise_signal(signal.SIGINT)  # while the logs convert
+            return 0.0
+
+    def step_with_ctrl_c(*args):
+        result = step(*args)
+        if isinstance(result, tuple):  # JAX: (logs, state)
+            return {**result[0], "ctrl_c": CtrlC()}, result[1]
+        return {**result, "ctrl_c": CtrlC()}
+
+    class Batches(keras.callbacks.Callback):  # a batch-end hook: Keras'
+        count = 0  # callbacks then run in the main thread
+
+        def on_train_batch_end(self, batch, logs=None):
+            Batches.count += 1
+
+    model.train_function = step_with_ctrl_c
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, epochs=3, batch_size=32, verbose=0, callbacks=[Batches()])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert interrupts == [1]
+    assert Batches.count == 1  # stopped at the next batch
+    assert signal.getsignal(signal.SIGINT) is previous
 
 
 def test_train_on_batch_takes_arrays():

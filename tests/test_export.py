@@ -194,6 +194,14 @@ def test_another_backends_model_is_exported_by_a_tensorflow_subprocess(tmp_path)
         export._export_in_tensorflow(
             str(path), str(tmp_path / "served"), "saved_model", False
         )
+    # An OSError's subclasses come back as themselves (a KeyError before).
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(NotADirectoryError) as raised:
+        export._export_in_tensorflow(
+            str(path), str(tmp_path / "a_file" / "served"), "saved_model", False
+        )
+    assert raised.value.filename == str(tmp_path / "a_file" / "served")
+    assert str(raised.value).startswith("[Errno 20] Not a directory")
 
 
 def _tiny_vae():

@@ -156,17 +156,16 @@ class JAXTrainer:
         return state
 
     def evaluate(self, *args, **kwargs):
+        return self._state_back_on_error(super().evaluate, *args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        return self._state_back_on_error(super().predict, *args, **kwargs)
+
+    def _state_back_on_error(self, call, *args, **kwargs):
         # Keras' JAX `evaluate` and `predict` put the state back only when
         # they finish; `fit` does it in a `finally`.
         try:
-            return super().evaluate(*args, **kwargs)
-        except BaseException:
-            self.jax_state_sync()
-            raise
-
-    def predict(self, *args, **kwargs):
-        try:
-            return super().predict(*args, **kwargs)
+            return call(*args, **kwargs)
         except BaseException:
             self.jax_state_sync()
             raise

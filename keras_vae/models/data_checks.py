@@ -117,7 +117,21 @@ class DataChecks:
     def _check_example_shape(self, name, x):
         """Arrays for a built model must hold examples of the shape it was
         built for: otherwise the step fails inside the backend, with an error
-        about broadcasting or matrix shapes (TensorFlow: when the graph runs)."""
+        about broadcasting or matrix shapes (TensorFlow: when the graph runs).
+        A list of arrays is one array per example, for a VAE."""
+        if (
+            not self.conditional
+            and isinstance(x, (list, tuple))
+            and len(x) > 1
+            and all(utils.is_array(item) for item in x)
+        ):
+            # Keras reads a list as several inputs: "Layer "mlp_encoder"
+            # expects 1 named input(s) ... but it received 10 input tensors".
+            raise ValueError(
+                f"`{name}` is a {type(x).__name__} of {len(x)} arrays; "
+                f"{type(self).__name__} takes one array of examples: stack them "
+                "(np.stack)."
+            )
         expected = getattr(self, "data_shape", None)
         if not self.built or expected is None or not utils.is_array(x):
             return

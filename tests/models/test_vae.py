@@ -683,6 +683,9 @@ def test_arrays_of_another_shape_than_the_model_was_built_for():
             match=r"shape \(8, 8, 1\); .* built for \(8, 8\) \(`x\[\.\.\., 0\]`",
         ):
             getattr(model, call)(x[..., None], verbose=0, **arguments)
+    for call in ("fit", "evaluate", "predict"):  # Keras: "expects 1 named input"
+        with pytest.raises(ValueError, match=r"`x` is a list of 96 arrays; VAE takes"):
+            getattr(model, call)(list(x), verbose=0)
     with pytest.raises(
         ValueError, match=r"`validation_data` holds examples of shape \(4, 8\)"
     ):

@@ -526,6 +526,16 @@ def test_semantic_errors_are_one_line(tmp_path, capsys):
     assert "not a finished run folder" in capsys.readouterr().err
 
 
+def _calibrate_with_pythons_sigint_handler(tmp_path):
+    """`keras-vae calibrate` with Python's own SIGINT handler, whatever the
+    test runner inherited (a background job starts with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return cli.main(["calibrate", str(tmp_path / "run")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_while_the_framework_starts_exits_130(tmp_path, capsys, monkeypatch):
     # Ctrl-C in the first seconds (Keras and the backend importing) is Ctrl-C
     # too: 130 and one line, as later, not a user error's 1.
@@ -535,14 +545,7 @@ def test_ctrl_c_while_the_framework_starts_exits_130(tmp_path, capsys, monkeypat
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(common, "start_framework", interrupted)
-    # Python's own SIGINT handler, whatever the test runner inherited (a
-    # background job starts with SIGINT ignored).
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        code = cli.main(["calibrate", str(tmp_path / "run")])
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert code == 130
+    assert _calibrate_with_pythons_sigint_handler(tmp_path) == 130
     assert capsys.readouterr().err == "keras-vae calibrate: interrupted\n"
     assert not (tmp_path / "run").exists()
 
@@ -574,11 +577,9 @@ def test_ctrl_c_in_a_garbage_collector_callback_still_interrupts(
         finished.append(True)
 
     monkeypatch.setattr(common, "start_framework", work)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        code = cli.main(["calibrate", str(tmp_path / "run")])
+        code = _calibrate_with_pythons_sigint_handler(tmp_path)
     finally:
-        signal.signal(signal.SIGINT, previous)
         if interrupting in gc.callbacks:
             gc.callbacks.remove(interrupting)
     assert code == 130

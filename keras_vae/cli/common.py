@@ -224,7 +224,7 @@ def report_errors(prog, parser, function, *arguments):
         The exit code: 0, 1 after a user error, 130 after Ctrl-C.
     """
     try:
-        with interrupts_kept():
+        with swallowed_interrupts_delivered():
             function(*arguments)
     except KeyboardInterrupt as error:
         print(f"{prog}: interrupted{_hint(error, ';')}", file=sys.stderr)
@@ -241,7 +241,7 @@ def report_errors(prog, parser, function, *arguments):
 
 
 @contextlib.contextmanager
-def interrupts_kept():
+def swallowed_interrupts_delivered():
     """Keeps Ctrl-C an interrupt where Python swallows exceptions.
 
     Python ignores an exception raised in a garbage collector's callback or a

@@ -470,6 +470,10 @@ def _flag_uncalibrated():
     return _built(_vae).flag_anomalies(_float(4, 8, 8, 1))
 
 
+def _anomaly_scores_wrong_shape():
+    return _built(_vae).anomaly_scores(_float(4, 28, 28, 1), method="elbo")
+
+
 def _knn_without_reference():
     from keras_vae import anomaly
 
@@ -1403,6 +1407,13 @@ CASES = [
         library(_anomaly_call("score", x=_float(4, 28, 28, 1), method="elbo")),
         "Received: images of shape (28, 28, 1)",
         "the model takes images of shape (8, 8, 1)",
+    ),
+    Case(
+        "anomaly",
+        "`model.anomaly_scores` of 28x28 images with an 8x8 model",
+        library(lambda: _anomaly_scores_wrong_shape),
+        "`VAE.anomaly_scores`: the model takes images of shape (8, 8, 1)",
+        "Received: images of shape (28, 28, 1)",
     ),
     Case(
         "anomaly",

@@ -262,10 +262,15 @@ class Inference:
         Returns:
             NumPy float32 array `(n,)`.
         """
-        from keras_vae import anomaly
+        return self._anomaly_scores("anomaly_scores", x, labels, method, kwargs)
 
-        method = anomaly.DEFAULT_METHOD if method is None else method
-        return anomaly.score(self, x, labels, method=method, **kwargs)
+    def _anomaly_scores(self, caller, x, labels, method, kwargs):
+        from keras_vae.anomaly.scores import DEFAULT_METHOD, _scores
+
+        method = DEFAULT_METHOD if method is None else method
+        caller = f"{type(self).__name__}.{caller}"
+        results = _scores(caller, self, x, labels, methods=(method,), **kwargs)
+        return results[method]
 
     def flag_anomalies(self, x, labels=None, method=None, **kwargs):
         """1 for each image whose score is above the calibrated threshold, else 0.
@@ -296,7 +301,7 @@ class Inference:
         method = anomaly.DEFAULT_METHOD if method is None else method
         self.anomaly_detector.check_labels(labels)
         kwargs.setdefault("num_samples", self.anomaly_detector.num_samples)
-        scores = self.anomaly_scores(x, labels, method, **kwargs)
+        scores = self._anomaly_scores("flag_anomalies", x, labels, method, kwargs)
         return self.anomaly_detector.flag(scores, method)
 
     # What the conditional model changes.

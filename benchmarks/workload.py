@@ -9,8 +9,11 @@ this script once per configuration with KERAS_BACKEND set, one at a time.
 Variants:
 - `keras_vae`: `keras_vae.models.VAE` / `ConditionalVAE` trained with `fit` on
   arrays, with the library's documented defaults (the path users get, and
-  what `keras-vae train` feeds); `--input tfdata` feeds the shuffled `tf.data`
-  pipeline instead (which `keras-vae train` keeps for dynamic binarization).
+  what `keras-vae train` feeds on JAX and PyTorch); `--input tfdata` feeds the
+  shuffled `tf.data` pipeline instead (which `keras-vae train` keeps for
+  dynamic binarization), `--input training_inputs` what `keras-vae train`
+  feeds on every backend (`Preprocessing.training_inputs`: a `tf.data`
+  pipeline on TensorFlow).
 - `handwritten`: the same network as the 40-line VAE of the Keras guide, a
   `train_step` with `tf.GradientTape` and one loss tracker (TensorFlow only).
 
@@ -123,9 +126,10 @@ def main():
     parser.add_argument("--variant", choices=("keras_vae", "handwritten"))
     parser.add_argument(
         "--input",
-        choices=("arrays", "tfdata"),
+        choices=("arrays", "tfdata", "training_inputs"),
         default="arrays",
-        help="arrays to fit, or a shuffled tf.data pipeline",
+        help="arrays to fit, a shuffled tf.data pipeline, or what keras-vae train "
+        "feeds (Preprocessing.training_inputs)",
     )
     parser.add_argument(
         "--steps-per-execution",
@@ -191,6 +195,10 @@ def main():
             x, fit_arguments.get("y"), arguments.batch_size, seed=0
         )
         fit_arguments = {"x": pipeline}
+    elif arguments.input == "training_inputs":
+        fit_arguments = keras_vae.datasets.Preprocessing("scale").training_inputs(
+            x, fit_arguments.get("y"), arguments.batch_size, seed=0
+        )
     timer = EpochTimer()
     model.fit(
         **fit_arguments, epochs=arguments.epochs, verbose=0, callbacks=[timer.callback]

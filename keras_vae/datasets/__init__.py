@@ -13,6 +13,7 @@ from keras_vae.datasets.outliers import outlier_images as outlier_images
 from keras_vae.datasets.packed import PackedImages as PackedImages
 from keras_vae.datasets.preprocessing import PREPROCESSINGS as PREPROCESSINGS
 from keras_vae.datasets.preprocessing import Preprocessing as Preprocessing
+from keras_vae.datasets.preprocessing import skip_epochs as skip_epochs
 
 __all__ = [
     "DATASETS",
@@ -26,4 +27,5 @@ __all__ = [
     "load",
     "outlier_images",
     "read_idx",
+    "skip_epochs",
 ]

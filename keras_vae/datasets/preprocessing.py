@@ -104,18 +104,25 @@ class Preprocessing:
     def transform(self, x, seed=None):
         """Model inputs from pixels in [0, 1]; binarization uses `seed`
         (default: the preprocessing's own)."""
+        return self._transform(x, seed)
+
+    def _transform(self, x, seed=None, out=None):
+        """`transform`, written into the float32 array `out` if given."""
         seed = self.seed if seed is None else seed
         x = np.asarray(x, dtype="float32")
         if self.mode == "standardize":
             # One new array, not two temporaries of the data's size.
-            inputs = np.subtract(x, self.mean, dtype="float32")
+            inputs = np.subtract(x, self.mean, out=out, dtype="float32")
             inputs /= self.std
             return inputs
         if self.binary:
-            return (np.random.default_rng(seed).uniform(size=x.shape) < x).astype(
-                "float32"
-            )
-        return x
+            inputs = np.random.default_rng(seed).uniform(size=x.shape) < x
+        else:
+            inputs = x
+        if out is None:
+            return inputs.astype("float32", copy=False)
+        out[...] = inputs
+        return out
 
     def to_pixels(self, x):
         """Pixels in [0, 1] from model inputs or decoder means, for figures."""
@@ -125,38 +132,55 @@ class Preprocessing:
         return np.clip(x, 0.0, 1.0)
 
     def training_inputs(self, x, y=None, batch_size=defaults.BATCH_SIZE, seed=0):
-        """`fit` arguments for training on `x` (and labels `y`).
+        """`fit` arguments for training on `x` (and labels `y`), in a new
+        order every epoch.
 
-        The preprocessed arrays, reshuffled by `fit` every epoch: the fastest
-        input on every backend (docs/benchmarks.md). Dynamic binarization
-        draws new images every epoch, `ImageFiles` are streamed from disk
-        and `PackedImages` unpacked batch by batch, so they get
-        `training_dataset` instead.
+        On JAX and PyTorch, the preprocessed arrays, which `fit` reshuffles
+        every epoch: the fastest input there (docs/benchmarks.md). On
+        TensorFlow, a `tf.data` pipeline that gathers batches of them in an
+        order drawn from `seed` at every pass: Keras' own shuffling of arrays
+        there draws the same order in every epoch once a global seed is set
+        (`keras.utils.set_random_seed`, as `keras-vae train` does), because
+        TensorFlow's random operations in a pipeline start again with each
+        pass. Dynamic binarization draws new images every epoch,
+        `ImageFiles` are streamed from disk and `PackedImages` unpacked batch
+        by batch, so they get `training_dataset` instead. A run resumed after
+        some epochs passes the result to `skip_epochs`.
 
         Args:
             x: Array of pixels in [0, 1].
             y: Array of labels or `None`.
             batch_size: Integer.
-            seed: Integer, seed of the binarization (and of the pipeline's
-                shuffling; `fit` shuffles arrays with the global seed).
+            seed: Integer, seed of the binarization and of the pipelines'
+                shuffling (`fit` shuffles arrays with the global seed).
 
         Returns:
             Dict of keyword arguments for `model.fit`.
         """
+        import keras
+
         if self.dynamic or isinstance(x, (ImageFiles, PackedImages)):
             return {
                 "x": self.training_dataset(x, y, batch_size, seed),
                 "shuffle": False,
             }
-        return {
-            "x": self.transform(x, seed),
-            "y": y,
-            "batch_size": batch_size,
-            "shuffle": True,
-        }
+        if keras.backend.backend() == "tensorflow":
+            # The inputs written straight into the tensor: one copy of them.
+            inputs = _filled_tensor(
+                np.shape(x), "float32", lambda out: self._transform(x, seed, out=out)
+            )
+            tensors = (inputs,) if y is None else (inputs, np.asarray(y, "int32"))
+            return {"x": _gathered_batches(tensors, batch_size, seed), "shuffle": False}
+        inputs = self.transform(x, seed)
+        return {"x": inputs, "y": y, "batch_size": batch_size, "shuffle": True}
 
     def training_dataset(self, x, y=None, batch_size=defaults.BATCH_SIZE, seed=0):
         """A shuffled, batched, prefetched `tf.data.Dataset` for `fit`.
+
+        Each pass takes the images in a new order (and, with dynamic
+        binarization, draws new binary images): pass e in the order and with
+        the draws keyed by `(seed, e)`, the same in every process.
+        `skip_epochs` starts it at a later pass.
 
         Args:
             x: Array of pixels in [0, 1].
@@ -164,60 +188,38 @@ class Preprocessing:
             batch_size: Integer.
             seed: Integer, seed of the shuffling and of the binarization.
         """
-        import tensorflow as tf
-
         if isinstance(x, ImageFiles):
             return self._streamed_dataset(x, y, batch_size, seed)
         if isinstance(x, PackedImages):
             return self._packed_dataset(x, y, batch_size, seed)
         inputs = np.asarray(x, "float32") if self.dynamic else self.transform(x, seed)
-        elements = inputs if y is None else (inputs, np.asarray(y, "int32"))
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(elements)
-            .shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch_size)
-        )
-        if self.dynamic:
-            # One fresh random seed per batch and per epoch, so every epoch
-            # sees new binary images, reproducibly for a given seed.
-            seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            dataset = tf.data.Dataset.zip((dataset, seeds.batch(2))).map(
-                _binarize_batch, num_parallel_calls=tf.data.AUTOTUNE
-            )
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        arrays = (inputs,) if y is None else (inputs, np.asarray(y, "int32"))
+        del inputs  # the tensors hold the only copy
+        return _gathered_batches(arrays, batch_size, seed, binarize=self.dynamic)
 
     def _streamed_dataset(self, files, y, batch_size, seed):
         """Files read, decoded and preprocessed by TensorFlow, batch by batch."""
         import tensorflow as tf
 
-        indices = np.arange(len(files), dtype="int64")
-        elements = (files.paths, indices)
-        if y is not None:
-            elements += (np.asarray(y, "int32"),)
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        paths = tf.constant(files.paths)
+        labels = None if y is None else tf.constant(np.asarray(y, "int32"))
 
-        def preprocess(paths, indices, *labels, draw):
-            x = files.decode_paths(paths)
+        def preprocess(index, draw):
+            x = files.decode_paths(tf.gather(paths, index))
             if self.mode == "standardize":
                 x = (x - self.mean) / self.std
             elif self.binary:
                 # Static: the same binary image every epoch, seeded by its
                 # index; dynamic: a fresh draw per image and epoch.
-                static = tf.stack([tf.constant(seed, "int64"), indices])
+                static = tf.stack([tf.constant(seed, "int64"), index])
                 x = _binarize_batch(
                     x, static if self.mode == "binarize_static" else draw
                 )
-            return (x, labels[0]) if labels else x
+            return x if labels is None else (x, tf.gather(labels, index))
 
-        dataset = tf.data.Dataset.from_tensor_slices(elements).shuffle(
-            len(files), seed=seed, reshuffle_each_iteration=True
-        )
-        dataset = tf.data.Dataset.zip((dataset, seeds.batch(2)))
-        dataset = dataset.map(
-            lambda element, draw: preprocess(*element, draw=draw),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        order, passes = _epoch_order(len(files), seed)
+        dataset = order.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE)
+        return _finished(dataset.batch(batch_size), len(files), batch_size, passes)
 
     def _packed_dataset(self, images, y, batch_size, seed):
         """Batches of indices, shuffled every epoch, gathered from the packed
@@ -243,13 +245,11 @@ class Preprocessing:
 
         # Binary images binarize to themselves: every mode but standardize
         # passes the pixels as they are.
-        dataset = (
-            tf.data.Dataset.range(len(images))
-            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-            .batch(batch_size)
-            .map(unpack, num_parallel_calls=tf.data.AUTOTUNE)
+        order, passes = _epoch_order(len(images), seed, batch_size)
+        dataset = order.map(
+            lambda rows, draw: unpack(rows), num_parallel_calls=tf.data.AUTOTUNE
         )
-        return dataset.prefetch(tf.data.AUTOTUNE)
+        return _finished(dataset, len(images), batch_size, passes)
 
     def get_config(self):
         return {
@@ -262,6 +262,141 @@ class Preprocessing:
     def __repr__(self):
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"Preprocessing({arguments})"
+
+
+def skip_epochs(training, epochs):
+    """Starts `training_inputs`' result at pass `epochs`, for a run resumed
+    after `epochs` epochs: its next pass takes the order (and the
+    binarization) that epoch `epochs + 1` of the uninterrupted run took.
+
+    A `tf.data` pipeline of this module counts its passes; arrays are
+    shuffled by `fit` with NumPy's or PyTorch's global generator, whose state
+    the run's backup restores (`keras_vae.experiments.backup`).
+
+    Args:
+        training: Dict, `Preprocessing.training_inputs`' result.
+        epochs: Integer, the epochs trained before.
+    """
+    passes = getattr(training.get("x"), "_keras_vae_passes", None)
+    if passes is not None:
+        passes.assign(epochs)
+
+
+def _epoch_order(count, seed, batch_size=None):
+    """The order of `count` examples at each pass over a pipeline.
+
+    Returns `(dataset, passes)`: a dataset that yields, at each pass, the
+    examples' indices in a new order, each with a seed pair for its random
+    draws (or, with `batch_size`, batches of indices and a seed pair per
+    batch), and the variable that counts the passes begun. Pass e takes the
+    order of a stateless shuffle keyed by `(seed, e)`: the same in every
+    process, whatever TensorFlow's global seed. A pass counts when it yields
+    its first element, not when its iterator is made (Keras makes iterators
+    it never reads).
+    """
+    import tensorflow as tf
+
+    passes = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def order(_):
+        key = tf.stack([tf.constant(seed, tf.int64), passes.assign_add(1) - 1])
+        indices = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=key
+        )
+        if batch_size is None:
+            seeds = tf.random.experimental.stateless_split(key, count)
+            return tf.data.Dataset.from_tensor_slices((indices, seeds))
+        full = count // batch_size
+        seeds = tf.random.experimental.stateless_split(key, -(-count // batch_size))
+        batches = tf.data.Dataset.from_tensor_slices(
+            (tf.reshape(indices[: full * batch_size], (-1, batch_size)), seeds[:full])
+        )
+        if full * batch_size < count:
+            rest = (indices[full * batch_size :], seeds[-1])
+            batches = batches.concatenate(tf.data.Dataset.from_tensors(rest))
+        return batches
+
+    return tf.data.Dataset.range(1).flat_map(order), passes
+
+
+def _finished(dataset, count, batch_size, passes):
+    """`dataset` with its number of batches known to `fit` (its progress bar's
+    total), prefetched, and its pass counter kept for `skip_epochs`."""
+    import tensorflow as tf
+
+    dataset = dataset.apply(
+        tf.data.experimental.assert_cardinality(-(-count // batch_size))
+    )
+    options = tf.data.Options()
+    # The default rewrites serialize the pipeline's graph, a copy of every
+    # tensor it holds (the whole training set, for `_gathered_batches`).
+    options.experimental_optimization.apply_default_optimizations = False
+    # Every worker draws the same orders and takes its share of the batches.
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    dataset = dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    dataset._keras_vae_passes = passes
+    return dataset
+
+
+def _gathered_batches(arrays, batch_size, seed, binarize=False):
+    """A `tf.data.Dataset` of batches of `arrays` (a tuple of arrays or
+    tensors of one length; elements are tuples of two, or batches of the
+    first alone), in a new order at every pass (`_epoch_order`), the first
+    array binarized anew at every pass with `binarize`.
+
+    The arrays are held once, as tensors that own their memory, and gathered
+    batch by batch, as Keras' own array pipeline does.
+    """
+    import tensorflow as tf
+
+    tensors = tuple(
+        array if tf.is_tensor(array) else _tensor_of(array) for array in arrays
+    )
+    count = len(arrays[0])
+
+    def gather(order, data):
+        rows, draw = order
+        batch = tuple(tf.gather(tensor, rows) for tensor in data)
+        if binarize:
+            batch = (_binarize_batch(batch[0], draw),) + batch[1:]
+        return batch if len(batch) > 1 else batch[0]
+
+    order, passes = _epoch_order(count, seed, batch_size)
+    data = tf.data.Dataset.from_tensors(tensors).repeat()
+    dataset = tf.data.Dataset.zip((order, data)).map(
+        gather, num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return _finished(dataset, count, batch_size, passes)
+
+
+def _tensor_of(array):
+    """A `tf.Tensor` of `array`'s values that shares no memory with `array`."""
+    array = np.ascontiguousarray(array)
+    return _filled_tensor(array.shape, array.dtype, lambda out: np.copyto(out, array))
+
+
+def _filled_tensor(shape, dtype, fill):
+    """A `tf.Tensor` of `shape` and `dtype` whose values `fill(out)` writes
+    into the NumPy array `out`.
+
+    `tf.convert_to_tensor` keeps two copies of a large NumPy array (measured:
+    330 MB for 165 MB of data, 490 MB at the peak). Instead, the values are
+    written once into a page-aligned buffer, which TensorFlow takes over
+    through DLPack without copying (TensorFlow requires aligned memory
+    there).
+    """
+    import tensorflow as tf
+
+    dtype = np.dtype(dtype)
+    size = dtype.itemsize * int(np.prod(shape))
+    page = 4096
+    memory = np.empty(size + page, np.uint8)
+    start = -memory.ctypes.data % page
+    aligned = memory[start : start + size].view(dtype).reshape(shape)
+    fill(aligned)
+    return tf.experimental.dlpack.from_dlpack(aligned.__dlpack__())
 
 
 def _streamed_moments(files, batch_size=256):

@@ -3,13 +3,16 @@ or absent.
 
 A generation is a folder `epoch-NNNNNN` holding every variable of the model
 and of its optimizer (`state.npz`: weights, the optimizer's moments and step
-count, the sampling seed's state) and `metadata.json`: the epoch, the step
-count, the state file's SHA-256 and the history rows so far. It is written
-under a temporary name, flushed to the disk (fsync) and renamed: a kill,
-Ctrl-C or a full disk at any instant leaves the previous generation, or the
-new one, never a mixture. The two newest generations are kept. `restore`
-loads the newest generation that verifies (checksum, every variable's shape,
-the step count) and refuses a backup none of whose generations does.
+count, the sampling seed's state, and the state of the generators that
+shuffle arrays: NumPy's, and PyTorch's on its backend) and `metadata.json`:
+the epoch, the step count, the state file's SHA-256 and the history rows so
+far. It is written under a temporary name, flushed to the disk (fsync) and
+renamed: a kill, Ctrl-C or a full disk at any instant leaves the previous
+generation, or the new one, never a mixture. The two newest generations are
+kept. `restore` loads the newest generation that verifies (checksum, every
+variable's shape, the step count) and refuses a backup none of whose
+generations does. A run resumed from it trains as the uninterrupted run
+would have, to the last bit where the backend is deterministic.
 """
 
 import csv
@@ -119,6 +122,7 @@ def write_weights(model, path):
         f"{index:05d}": keras.ops.convert_to_numpy(variable)
         for index, variable in enumerate(_variables(model))
     }
+    values.update(_random_state())
     with open(path, "wb") as file:
         np.savez(file, **values)
         file.flush()
@@ -127,6 +131,34 @@ def write_weights(model, path):
 
 def _variables(model):
     return list(model.variables) + list(model.optimizer.variables)
+
+
+# `fit` shuffles arrays with NumPy's global generator on JAX and PyTorch's on
+# PyTorch (whose traced step draws its noise there too); each epoch draws its
+# order when it begins. `tf.data` pipelines (TensorFlow's arrays, dynamic
+# binarization) draw theirs from their own seeds: `Preprocessing.skip_epochs`.
+_NUMPY_STATE = ("numpy_keys", "numpy_position", "numpy_gauss", "numpy_cached")
+
+
+def _random_state():
+    _, keys, position, gauss, cached = np.random.get_state()
+    state = dict(zip(_NUMPY_STATE, (keys, position, gauss, cached), strict=True))
+    state = {name: np.asarray(value) for name, value in state.items()}
+    if keras.backend.backend() == "torch":
+        import torch
+
+        state["torch"] = torch.get_rng_state().numpy()
+    return state
+
+
+def _set_random_state(values):
+    if all(name in values for name in _NUMPY_STATE):
+        keys, position, gauss, cached = (values[name] for name in _NUMPY_STATE)
+        np.random.set_state(("MT19937", keys, int(position), int(gauss), float(cached)))
+    if "torch" in values and keras.backend.backend() == "torch":
+        import torch
+
+        torch.set_rng_state(torch.from_numpy(values["torch"]))
 
 
 def write_metadata(path, metadata):
@@ -216,9 +248,10 @@ def _load(model, generation, metadata):
     variables = _variables(model)
     try:
         with np.load(weights, allow_pickle=False) as file:
-            values = [file[name] for name in sorted(file.files)]
+            saved = {name: file[name] for name in file.files}
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"unreadable {WEIGHTS} ({error})") from None
+    values = [saved[name] for name in sorted(saved) if name.isdigit()]
     if len(values) != len(variables):
         raise ValueError(
             f"{WEIGHTS} does not fit the model ({len(values)} variables saved, "
@@ -237,6 +270,7 @@ def _load(model, generation, metadata):
             f"the optimizer's step count is {_iterations(model)} after loading, "
             f"{metadata['iterations']} when saved"
         )
+    _set_random_state(saved)
 
 
 def write_history(path, rows):

@@ -300,6 +300,7 @@ def _train_in(
     done, history = 0, []
     if state == resume.RESUME and not distribution.multi_worker:
         done, history = backup.restore(model, backup_folder)
+        datasets.skip_epochs(prepared.training, done)
     write_json(
         os.path.join(out, "config.json"),
         {
@@ -596,43 +597,6 @@ def fit_latent_mixture(model, config, data, components, train_index=None):
     )
 
 
-def _keep_one_copy(training):
-    """On TensorFlow, `fit` arguments whose arrays are tensors owning the data.
-
-    Keras' TensorFlow data adapter copies NumPy arrays into its pipeline (in
-    every `fit`, so in every trial of a search) and uses tensors as they are:
-    tensors made once keep one copy of the training data instead of two (170
-    MB each for Fashion-MNIST; docs/benchmarks.md). Other backends slice the
-    NumPy arrays directly; `tf.data` pipelines stay as they are.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return training
-    return {
-        key: _tensor_of(value) if isinstance(value, np.ndarray) else value
-        for key, value in training.items()
-    }
-
-
-def _tensor_of(array):
-    """A `tf.Tensor` of `array`'s values that shares no memory with `array`.
-
-    `tf.convert_to_tensor` keeps two copies of a large NumPy array (measured:
-    330 MB for 165 MB of data, 490 MB at the peak). Instead, the values go to
-    a page-aligned buffer once, which TensorFlow takes over through DLPack
-    without copying (TensorFlow requires aligned memory there).
-    """
-    import tensorflow as tf
-
-    array = np.ascontiguousarray(array)
-    page = 4096
-    memory = np.empty(array.nbytes + page, np.uint8)
-    start = -memory.ctypes.data % page
-    aligned = memory[start : start + array.nbytes].view(array.dtype)
-    aligned = aligned.reshape(array.shape)
-    np.copyto(aligned, array)
-    return tf.experimental.dlpack.from_dlpack(aligned.__dlpack__())
-
-
 @dataclasses.dataclass
 class PreparedData:
     """A run's data, preprocessed and split, as `fit` takes it."""
@@ -640,7 +604,7 @@ class PreparedData:
     data: datasets.ImageData
     dataset_used: str
     preprocessing: datasets.Preprocessing
-    training: dict  # `fit` arguments (Preprocessing.training_inputs; tensors on TF)
+    training: dict  # `fit` arguments (Preprocessing.training_inputs)
     validation: object  # x or (x, labels) arrays
     train_index: np.ndarray  # the training images' indices in data.x_train
 
@@ -683,13 +647,11 @@ def prepare_data(config, say=print, multiple=1):
     train_index = train_index[: len(train_index) // multiple * multiple]
     validation_index = validation_index[: len(validation_index) // multiple * multiple]
     conditional = config["model"] == "cvae"
-    training = _keep_one_copy(
-        preprocessing.training_inputs(
-            data.x_train[train_index],
-            data.y_train[train_index] if conditional else None,
-            config["batch_size"],
-            config["seed"],
-        )
+    training = preprocessing.training_inputs(
+        data.x_train[train_index],
+        data.y_train[train_index] if conditional else None,
+        config["batch_size"],
+        config["seed"],
     )
     validation = model_inputs(
         config,

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from keras_vae.datasets import Preprocessing
+from keras_vae.datasets.preprocessing import _tensor_of
 
 
 def _pixels(n=50, seed=0):
@@ -57,3 +58,12 @@ def test_rejects_unknown_mode_and_missing_statistics():
         Preprocessing("whiten")
     with pytest.raises(ValueError, match="positive std"):
         Preprocessing("standardize", mean=0.5, std=0.0)
+
+
+def test_tensor_of_an_array_owns_its_copy():
+    array = np.random.default_rng(0).normal(size=(5, 3, 2)).astype("float32")
+    tensor = _tensor_of(array)
+    expected = array.copy()
+    array[...] = 0
+    np.testing.assert_array_equal(tensor.numpy(), expected)
+    assert tensor.shape == expected.shape and tensor.dtype == expected.dtype

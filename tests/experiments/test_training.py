@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -9,34 +10,74 @@ def _config(**overrides):
     return settings.resolve(dataset="digits", **overrides)
 
 
+def _passes(dataset, count=2):
+    """Every batch of `count` passes over `dataset`, as NumPy arrays."""
+    return [
+        [keras.tree.map_structure(lambda t: t.numpy(), batch) for batch in dataset]
+        for _ in range(count)
+    ]
+
+
 @pytest.mark.parametrize("model", ["vae", "cvae"])
-def test_training_data_are_tensors_owning_the_arrays_that_fit_shuffles(model):
+def test_training_data_on_tensorflow_are_every_image_once_in_a_new_order_each_epoch(
+    model,
+):
     import tensorflow as tf
 
-    # The suite runs on TensorFlow, where `fit` would copy NumPy arrays.
+    # The suite runs on TensorFlow, where Keras' shuffling of arrays repeats
+    # one order in every epoch once a global seed is set.
+    keras.utils.set_random_seed(0)
     prepared = training.prepare_data(_config(model=model))
     arguments = prepared.training
-    assert arguments["shuffle"] is True
-    assert arguments["batch_size"] == 64
-    x = arguments["x"]
-    assert isinstance(x, tf.Tensor) and len(x) == prepared.num_training
+    assert arguments["shuffle"] is False
+    dataset = arguments["x"]
+    assert isinstance(dataset, tf.data.Dataset)
+    assert len(dataset) == -(-prepared.num_training // 64)  # the progress bar's
     expected = prepared.preprocessing.transform(
         prepared.data.x_train[prepared.train_index]
     )
-    np.testing.assert_array_equal(x.numpy(), expected)
-    assert x.dtype == expected.dtype
-    if model == "cvae":
-        np.testing.assert_array_equal(
-            arguments["y"].numpy(), prepared.data.y_train[prepared.train_index]
+    labels = prepared.data.y_train[prepared.train_index]
+    orders = []
+    for batches in _passes(dataset):
+        assert [len(keras.tree.flatten(b)[0]) for b in batches[:-1]] == [64] * (
+            len(batches) - 1
         )
-    else:
-        assert arguments["y"] is None
+        if model == "cvae":
+            images = np.concatenate([b[0] for b in batches])
+            seen = np.concatenate([b[1] for b in batches])
+        else:
+            images = np.concatenate(batches)
+        # Each training image once: find each one's row by its pixels.
+        rows = {image.tobytes(): row for row, image in enumerate(expected)}
+        order = np.array([rows[image.tobytes()] for image in images])
+        assert sorted(order) == list(range(len(expected)))
+        if model == "cvae":
+            np.testing.assert_array_equal(seen, labels[order])
+        orders.append(order)
+    assert (orders[0] != orders[1]).mean() > 0.9
+    # The same orders in another process, whatever TensorFlow's global seed.
+    keras.utils.set_random_seed(7)
+    again = training.prepare_data(_config(model=model)).training["x"]
+    first = keras.tree.flatten(next(iter(again)))[0].numpy()
+    np.testing.assert_array_equal(first, expected[orders[0][:64]])
+
+
+def test_skip_epochs_starts_a_pipeline_where_the_uninterrupted_run_was():
+    from keras_vae import datasets
+
+    config = _config(likelihood="bernoulli", preprocessing="binarize")
+    uninterrupted = _passes(training.prepare_data(config).training["x"], 3)
+    resumed = training.prepare_data(config).training
+    datasets.skip_epochs(resumed, 2)
+    np.testing.assert_array_equal(
+        np.concatenate(_passes(resumed["x"], 1)[0]), np.concatenate(uninterrupted[2])
+    )
 
 
 def test_max_examples_draws_training_images_at_random_by_the_seed():
     full = training.prepare_data(_config())
     prepared = training.prepare_data(_config(max_examples=100))
-    assert prepared.num_training == len(prepared.training["x"]) == 100
+    assert prepared.num_training == 100
     index = prepared.train_index
     assert set(index) <= set(full.train_index) and len(set(index)) == 100
     # Spread over the whole set, not its first images (a set stored in
@@ -52,15 +93,6 @@ def test_max_examples_draws_training_images_at_random_by_the_seed():
     )
     with pytest.raises(ValueError, match="max_examples"):
         _config(max_examples=0)
-
-
-def test_tensor_of_an_array_owns_its_copy():
-    array = np.random.default_rng(0).normal(size=(5, 3, 2)).astype("float32")
-    tensor = training._tensor_of(array)
-    expected = array.copy()
-    array[...] = 0
-    np.testing.assert_array_equal(tensor.numpy(), expected)
-    assert tensor.shape == expected.shape and tensor.dtype == expected.dtype
 
 
 def test_dynamic_binarization_keeps_the_tf_data_pipeline():

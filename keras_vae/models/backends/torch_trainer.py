@@ -82,7 +82,9 @@ class TracedTrainStep:
     variables and PyTorch's random state are restored after the trace, so the
     trace changes nothing), and every later batch of those shapes runs the
     graph. So a short last batch, which never repeats, runs eagerly, and a
-    new `fit` with another batch size gets a graph of its own.
+    new `fit` with another batch size gets a graph of its own. Eager and
+    traced steps draw their random numbers from PyTorch's global generator
+    alike.
     """
 
     def __init__(self, model, inductor=False):
@@ -111,7 +113,11 @@ class TracedTrainStep:
                 or self.repeats < TRACE_AFTER_STEPS
                 or not self._trace(batch, leaves, signature)
             ):
-                return self.model.train_step(batch)
+                # From the generator the graph draws from: the same numbers
+                # whichever of the two runs a step (a resumed run traces
+                # later in its epoch than the uninterrupted one).
+                with private_api.torch_random_from_global_generator():
+                    return self.model.train_step(batch)
             graph = self.graphs[signature]
         tensors = [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
         with torch.no_grad():

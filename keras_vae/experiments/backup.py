@@ -46,13 +46,17 @@ class EpochBackup(keras.callbacks.Callback):
         history_path: String, the CSV file of the history.
         history: List of dicts, the rows of the epochs trained before (from
             `restore`).
+        keep: Callable mapping the history rows to the epoch (1-based) of one
+            more generation to keep, or to `None` (early stopping keeps its
+            best epoch's).
     """
 
-    def __init__(self, folder, history_path, history=()):
+    def __init__(self, folder, history_path, history=(), keep=None):
         super().__init__()
         self.folder = folder
         self.history_path = history_path
         self.rows = list(history)
+        self.keep = keep
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch}
@@ -60,13 +64,14 @@ class EpochBackup(keras.callbacks.Callback):
         finite = all(np.isfinite(value) for value in row.values())
         self.rows.append(row)
         if finite and self.folder is not None:
-            save(self.model, self.folder, epoch + 1, self.rows)
+            also = self.keep(self.rows) if self.keep else None
+            save(self.model, self.folder, epoch + 1, self.rows, also)
         write_history(self.history_path, self.rows)
 
 
-def save(model, folder, epoch, rows):
+def save(model, folder, epoch, rows, also=None):
     """Writes generation `epoch` of `model` into `folder`, then removes all but
-    the two newest generations.
+    the two newest generations (and generation `also`).
 
     Raises:
         OSError: if the disk is full or the folder cannot be written; the
@@ -99,16 +104,18 @@ def save(model, folder, epoch, rows):
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    prune(folder)
+    prune(folder, also=also)
 
 
-def prune(folder, keep=_KEEP):
-    """Removes all but the `keep` newest generations, and partial ones."""
+def prune(folder, keep=_KEEP, also=None):
+    """Removes all but the `keep` newest generations (and generation `also`,
+    an epoch), and partial ones."""
     for name in os.listdir(folder):
         if name.startswith(".partial-"):
             shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
     for name in generations(folder)[:-keep]:
-        shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+        if also is None or name != f"{_PREFIX}{also:06d}":
+            shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
 
 
 def write_weights(model, path):
@@ -218,6 +225,30 @@ def restore(model, folder):
             + "); pass `overwrite=True` to start the run again."
         )
     return 0, []
+
+
+def read_model_weights(model, folder, epoch):
+    """The model's weights (`model.get_weights()` order) in generation
+    `epoch` of `folder`.
+
+    Raises:
+        ValueError: if the generation is missing or does not verify.
+    """
+    generation = os.path.join(folder, f"{_PREFIX}{epoch:06d}")
+    metadata = _read_metadata(generation)
+    weights = os.path.join(generation, WEIGHTS)
+    try:
+        if _digest(weights) != metadata["sha256"]:
+            raise ValueError(f"{WEIGHTS} of epoch {epoch} is not the file written")
+        with np.load(weights, allow_pickle=False) as file:
+            saved = {name: file[name] for name in file.files if name.isdigit()}
+    except OSError as error:
+        raise ValueError(f"unreadable {WEIGHTS} ({error.strerror})") from None
+    index = {id(variable): i for i, variable in enumerate(_variables(model))}
+    values = [saved[name] for name in sorted(saved)]
+    if len(values) != len(index):
+        raise ValueError(f"{WEIGHTS} of epoch {epoch} does not fit the model")
+    return [values[index[id(weight)]] for weight in model.weights]
 
 
 def _read_metadata(generation):

@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_vae import architectures, datasets, framework, likelihoods
 from keras_vae import settings as config_lib
-from keras_vae.experiments import backup, divergence, figures, resume
+from keras_vae.experiments import backup, divergence, figures, resume, stopping
 from keras_vae.experiments import distribution as distributing
 from keras_vae.experiments.splits import split, validation_split
 from keras_vae.files import atomic_path, write_json
@@ -318,6 +318,14 @@ def _train_in(
             else f"Starting the unfinished run in {out} again: none of its epochs "
             "was backed up."
         )
+    early, keep = None, None
+    if config["early_stopping"]:
+        early, note = stopping.resumed(
+            config["early_stopping"], history, model, backup_folder
+        )
+        if note:
+            say(note)
+        keep = stopping.kept_generation
     fit_callbacks = []
     # Multi-worker runs are not backed up: each worker would resume from its
     # own folder, out of step, so such a run starts again.
@@ -326,17 +334,11 @@ def _train_in(
             None if distribution.multi_worker else backup_folder,
             history_path,
             history,
+            keep,
         )
     )
-    if config["early_stopping"]:
-        fit_callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_elbo",
-                mode="min",
-                patience=config["early_stopping"],
-                restore_best_weights=True,
-            )
-        )
+    if early is not None:
+        fit_callbacks.append(early)
     guard = divergence.StopOnDivergence()
     fit_callbacks.append(guard)
     if tensorboard is not None and distribution.chief:
@@ -346,14 +348,19 @@ def _train_in(
         )
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
-    model.fit(
-        **prepared.training,
-        validation_data=prepared.validation,
-        epochs=config["epochs"],
-        initial_epoch=done,
-        callbacks=fit_callbacks,
-        verbose=verbose,
-    )
+    if early is not None and early.stopped_before:
+        # Stopped early, then interrupted before the run was written: only
+        # the best epoch's weights are left to take.
+        model.set_weights(early.resumed_best_weights)
+    else:
+        model.fit(
+            **prepared.training,
+            validation_data=prepared.validation,
+            epochs=config["epochs"],
+            initial_epoch=done,
+            callbacks=fit_callbacks,
+            verbose=verbose,
+        )
     train_index = prepared.train_index
     # The preprocessed training and validation arrays (190 MB for
     # Fashion-MNIST) are not needed after fit; the figures' peak is lower
@@ -370,7 +377,9 @@ def _train_in(
     if os.path.isdir(backup_folder):
         # Training is over: the newest generation is all a rerun needs, and
         # the space of the others may be what model.keras needs.
-        backup.prune(backup_folder, keep=1)
+        backup.prune(
+            backup_folder, keep=1, also=keep(resume.history_rows(out)) if keep else None
+        )
     # The whole history, epochs before a resumption included.
     rows = resume.history_rows(out)
     test = model_inputs(

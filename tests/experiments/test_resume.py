@@ -165,7 +165,7 @@ def test_a_folder_keras_vae_did_not_write_is_never_used(tmp_path, overwrite):
     assert sorted(os.listdir(out)) == ["config.json", "notes.txt", "src"]
 
 
-# A run stopped by Ctrl-C right after the backup of epoch 1 of 3, then resumed
+# A run stopped by Ctrl-C right after the backup of epoch argv[1], then resumed
 # by the same command, beside the same command uninterrupted: prints whether
 # their histories and metrics agree to the last bit.
 _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
@@ -175,7 +175,7 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
     from keras_vae import cli
     from keras_vae.experiments import backup
 
-    arguments = sys.argv[1:] + ["--epochs", "3", "--no-figures"]
+    stop_after, arguments = int(sys.argv[1]), sys.argv[2:] + ["--no-figures"]
 
     def run(out):
         with contextlib.redirect_stdout(io.StringIO()) as output:
@@ -185,15 +185,15 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
     assert run("uninterrupted")[0] == 0
     save = backup.save
 
-    def stopping(model, folder, done, rows):
-        save(model, folder, done, rows)
-        if done == 1:
+    def stopping(model, folder, done, *rest):
+        save(model, folder, done, *rest)
+        if done == stop_after:
             raise KeyboardInterrupt
 
     with mock.patch.object(backup, "save", stopping):
         assert run("resumed")[0] == 130
     code, output = run("resumed")
-    assert code == 0 and "after epoch 1 of 3" in output, output
+    assert code == 0 and f"after epoch {stop_after} of" in output, output
     same = {
         name: open(f"uninterrupted/{name}").read() == open(f"resumed/{name}").read()
         for name in ("history.csv", "metrics.json")
@@ -201,6 +201,21 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
     print(json.dumps(same))
     """
 )
+
+
+def _resumed_against_uninterrupted(stop_after, arguments, backend, folder):
+    result = subprocess.run(
+        [sys.executable, "-c", _RESUMED_AGAINST_UNINTERRUPTED, str(stop_after)]
+        + TRAIN
+        + ["--max-examples", "300", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=folder,
+        env={**ENVIRONMENT, "KERAS_BACKEND": backend},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # JAX and PyTorch shuffle arrays with their global generators (restored from
@@ -218,16 +233,21 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
 def test_a_resumed_run_ends_as_the_uninterrupted_run_to_the_last_bit(
     backend, options, tmp_path
 ):
-    result = subprocess.run(
-        [sys.executable, "-c", _RESUMED_AGAINST_UNINTERRUPTED]
-        + TRAIN
-        + ["--max-examples", "300", *options],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env={**ENVIRONMENT, "KERAS_BACKEND": backend},
+    same = _resumed_against_uninterrupted(
+        1, ["--epochs", "3", *options], backend, tmp_path
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    same = json.loads(result.stdout.strip().splitlines()[-1])
+    assert same == {"history.csv": True, "metrics.json": True}
+
+
+# At this rate the validation ELBO is best after epoch 8 and early stopping
+# (patience 2) ends the run after epoch 10. Stopped after epoch 9, the resumed
+# run must wait one more epoch and take epoch 8's weights from the backup;
+# stopped after epoch 10 (stopped early, not yet written), it must only take
+# them.
+@pytest.mark.parametrize("stop_after", [9, 10])
+def test_a_resumed_run_stops_early_as_the_uninterrupted_run(stop_after, tmp_path):
+    options = ["--epochs", "30", "--learning-rate", "0.05", "--early-stopping", "2"]
+    same = _resumed_against_uninterrupted(stop_after, options, "tensorflow", tmp_path)
+    history = backup.read_history(tmp_path / "uninterrupted" / "history.csv")
+    assert len(history) == 10  # the premise: it stops after epoch 10
     assert same == {"history.csv": True, "metrics.json": True}

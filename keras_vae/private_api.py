@@ -98,3 +98,13 @@ def torch_random_from_global_generator():
         yield
     finally:
         random.torch_seed_generator = original
+
+
+def train_validation_split(arrays, validation_split):
+    """Keras' split of `fit`'s arrays by `validation_split` (its last
+    fraction for validation), as `fit` makes it."""
+    from keras.src.trainers.data_adapters import array_slicing
+
+    return array_slicing.train_validation_split(
+        arrays, validation_split=validation_split
+    )

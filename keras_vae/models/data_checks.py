@@ -27,6 +27,7 @@ class DataChecks:
             kwargs.get("validation_split") or 0.0,
         )
         self._build_from_data(x, y)
+        x, y, args, kwargs = utils.reshuffled_every_epoch(x, y, args, kwargs)
         if len(args) >= 3:  # verbose and callbacks passed by position
             return super().fit(x, y, *args, **kwargs)
         with utils.interrupts_kept(utils.with_progress_bar(kwargs)) as kwargs:

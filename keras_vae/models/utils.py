@@ -1,6 +1,7 @@
 """Data checks and batching shared by the keras_vae models."""
 
 import contextlib
+import inspect
 import signal
 import sys
 import threading
@@ -9,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_vae import checks
+from keras_vae import checks, private_api
 
 
 def reject_sample_weight(sample_weight, class_weight=None):
@@ -30,6 +31,64 @@ def is_tf_dataset(value):
     """Whether `value` is a `tf.data.Dataset`, without importing TensorFlow."""
     tf = sys.modules.get("tensorflow")
     return tf is not None and isinstance(value, tf.data.Dataset)
+
+
+def reshuffled_every_epoch(x, y, args, kwargs):
+    """`fit`'s arguments, with arrays shuffled anew every epoch on TensorFlow.
+
+    Keras' TensorFlow backend shuffles arrays with a random operation inside
+    a `tf.data` pipeline that starts again with every epoch once a global
+    seed is set (`keras.utils.set_random_seed`): every epoch would see the
+    same batches in the same order. There, arrays given with `shuffle=True`
+    (the default) become the pipeline of
+    `keras_vae.datasets.Preprocessing.training_inputs`, which takes a new
+    order every epoch, seeded from NumPy's global generator (so by
+    `set_random_seed`); `validation_split` is taken first, as Keras takes
+    it. Other data, other backends, `shuffle` `False` or `"batch"` and
+    `steps_per_epoch` are left to Keras.
+
+    Returns:
+        Tuple `(x, y, args, kwargs)` for `fit`.
+    """
+    if keras.backend.backend() != "tensorflow" or not is_array(x):
+        return x, y, args, kwargs
+    if y is not None and not is_array(y):
+        return x, y, args, kwargs
+    try:
+        bound = inspect.signature(keras.Model.fit).bind(None, x, y, *args, **kwargs)
+    except TypeError:
+        return x, y, args, kwargs  # Keras says what is wrong
+    arguments = dict(bound.arguments)
+    arguments.pop("self")
+    arguments.update(arguments.pop("kwargs", {}))
+    if arguments.get("shuffle", True) is not True or arguments.get("steps_per_epoch"):
+        return x, y, args, kwargs
+    from keras_vae.datasets import preprocessing
+
+    split = arguments.get("validation_split") or 0.0
+    if split:
+        (x, y, _), validation = private_api.train_validation_split((x, y, None), split)
+        if arguments.get("validation_data") is None:
+            arguments["validation_data"] = tuple(
+                part for part in validation if part is not None
+            )
+    floatx = keras.config.floatx()
+    if isinstance(x, np.ndarray) and x.dtype != floatx:
+        x = x.astype(floatx)  # as Keras' adapter casts
+    seed = int(np.random.randint(2**31 - 1))
+    batch_size = arguments.get("batch_size") or 32
+    arrays = (x,) if y is None else (x, y)
+    arguments.update(
+        x=preprocessing._gathered_batches(arrays, batch_size, seed),
+        y=None,
+        batch_size=None,
+        shuffle=False,
+        validation_split=0.0,
+        # Keras batches validation arrays by `batch_size` when not told.
+        validation_batch_size=arguments.get("validation_batch_size") or batch_size,
+    )
+    x, y = arguments.pop("x"), arguments.pop("y")
+    return x, y, (), arguments
 
 
 def check_finite(name, array):

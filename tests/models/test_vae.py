@@ -997,3 +997,66 @@ def test_the_sample_temperature_is_the_default_of_sample_and_is_saved(tmp_path):
     for bad in (-1, float("nan"), "warm"):
         with pytest.raises(ValueError, match="sample_temperature"):
             _vae(sample_temperature=bad)
+
+
+class _Recorder(keras.layers.Layer):
+    """Records the first value of each example of every batch it sees (run
+    eagerly), and passes the batch on."""
+
+    def __init__(self, seen, **kwargs):
+        super().__init__(**kwargs)
+        self.record = seen.append  # a list attribute would be copied to track it
+
+    def call(self, x):
+        values = keras.ops.convert_to_numpy(x)[:, 0] * 100  # row / 100 in x
+        self.record(np.round(values).astype(int))
+        return x
+
+    def compute_output_shape(self, shape):
+        return shape
+
+
+def _recording_vae(seen, size):
+    inputs = keras.Input((size,))
+    h = keras.layers.Dense(4, activation="relu")(_Recorder(seen)(inputs))
+    encoder = keras.Model(inputs, [keras.layers.Dense(2)(h), keras.layers.Dense(2)(h)])
+    z = keras.Input((2,))
+    decoder = keras.Model(z, keras.layers.Dense(size)(z))
+    model = VAE(encoder, decoder)
+    model.compile(optimizer="adam", run_eagerly=True)
+    return model
+
+
+def test_fit_takes_arrays_in_a_new_order_every_epoch_after_set_random_seed():
+    # On TensorFlow, Keras' own shuffling draws the same order every epoch
+    # once a global seed is set; VAE.fit must not.
+    keras.utils.set_random_seed(0)
+    seen = []
+    x = np.repeat(np.arange(64, dtype="float32")[:, None] / 100, 3, axis=1)
+    model = _recording_vae(seen, 3)
+    model.fit(x, epochs=3, batch_size=64, verbose=0)
+    orders = [order for order in seen if len(order) == 64][-3:]
+    assert all(sorted(order) == list(range(64)) for order in orders)
+    assert len({tuple(order) for order in orders}) == 3
+    # The same orders again after the same seed.
+    keras.utils.set_random_seed(0)
+    again = []
+    _recording_vae(again, 3).fit(x, epochs=3, batch_size=64, verbose=0)
+    np.testing.assert_array_equal(again[-3:], orders)
+
+
+def test_fit_validation_split_holds_out_the_last_examples_as_keras_does():
+    keras.utils.set_random_seed(0)
+    seen = []
+    x = np.repeat(np.arange(40, dtype="float32")[:, None] / 100, 3, axis=1)
+    model = _recording_vae(seen, 3)
+    history = model.fit(x, epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+    assert "val_elbo" in history.history
+    # Each epoch: 4 training batches of the first 30 examples, then the
+    # validation pass over the last 10, in batches of 8 too.
+    for epoch in (seen[:6], seen[6:]):
+        assert sorted(np.concatenate(epoch[:4])) == list(range(30))
+        assert [list(batch) for batch in epoch[4:]] == [
+            list(range(30, 38)),
+            [38, 39],
+        ]

@@ -333,8 +333,8 @@ def _stopping_after_epoch(epoch):
 
     original = backup.save
 
-    def save(model, folder, done, rows):
-        original(model, folder, done, rows)
+    def save(model, folder, done, *rest):
+        original(model, folder, done, *rest)
         if done == epoch:
             raise KeyboardInterrupt
 

@@ -1,7 +1,9 @@
 """What a VAE says about each input: the summary statistics the scores use."""
 
+import concurrent.futures
 import io
 import math
+import os
 import weakref
 import zlib
 
@@ -92,15 +94,31 @@ def compressed_bits(pixels):
     images = np.round(pixels * 255).astype("uint8")
     if images.ndim == 4 and images.shape[-1] in (1, 3, 4):
         images = images[..., 0] if images.shape[-1] == 1 else images
-        bits = []
-        for image in images:
+
+        def length(image):
             buffer = io.BytesIO()
             Image.fromarray(image).save(buffer, "PNG", optimize=True)
-            bits.append(8 * len(buffer.getvalue()))
-        return np.asarray(bits, "float32")
-    return np.asarray(
-        [8 * len(zlib.compress(image.tobytes(), 9)) for image in images], "float32"
-    )
+            return len(buffer.getvalue())
+
+    else:
+
+        def length(image):
+            return len(zlib.compress(image.tobytes(), 9))
+
+    return 8 * np.asarray(_on_every_core(length, images), "float32")
+
+
+def _on_every_core(function, items, smallest=256):
+    """`[function(item) for item in items]`, the items split among a thread
+    per core: PNG and zlib compression release the GIL (6,000 Fashion-MNIST
+    images as PNG: 0.37-0.41 s on one thread, 0.22-0.25 s on two)."""
+    workers = min(os.cpu_count() or 1, len(items) // smallest)
+    if workers < 2:
+        return [function(item) for item in items]
+    chunks = np.array_split(np.arange(len(items)), workers)
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(lambda chunk: [function(items[i]) for i in chunk], chunks)
+        return [value for part in parts for value in part]
 
 
 def summary_statistics(

@@ -1,6 +1,7 @@
 """Anomaly scores, thresholds and detection metrics, on real 8x8 digits."""
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -90,6 +91,32 @@ def test_complexity_subtracts_the_png_length_in_nats(digits):
         np.random.default_rng(0).uniform(size=(1, 8, 8, 1)),
     )
     assert anomaly.compressed_bits(constant)[0] < anomaly.compressed_bits(noise)[0]
+
+
+@pytest.mark.parametrize("channels", [1, 5])  # PNG, and zlib beyond 4 channels
+def test_compressed_bits_of_many_images_on_several_threads_are_each_images_own(
+    channels, monkeypatch
+):
+    import io
+    import zlib
+
+    from PIL import Image
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # threads even on one core
+    rng = np.random.default_rng(0)
+    # Images of different complexity, so that a mix-up would show.
+    pixels = rng.uniform(size=(600, 8, 8, channels)) * rng.uniform(size=(600, 1, 1, 1))
+    images = np.round(pixels * 255).astype("uint8")
+
+    def own(image):
+        if channels == 5:
+            return 8 * len(zlib.compress(image.tobytes(), 9))
+        buffer = io.BytesIO()
+        Image.fromarray(image[..., 0]).save(buffer, "PNG", optimize=True)
+        return 8 * len(buffer.getvalue())
+
+    expected = [own(image) for image in images]
+    np.testing.assert_array_equal(anomaly.compressed_bits(pixels), expected)
 
 
 def test_regret_is_the_elbo_gained_by_refitting_the_posterior():

@@ -107,40 +107,11 @@ def scores(
             another shape than the model's, labels out of range, or `"dose"`
             or `"knn"` without a calibrated detector.
     """
-    return _scores(
-        "scores",
-        model,
-        x,
-        labels,
-        methods,
-        detector,
-        num_samples,
-        regret_steps,
-        batch_size,
-        seed,
-        raw,
-    )
-
-
-def _scores(
-    caller,
-    model,
-    x,
-    labels=None,
-    methods=None,
-    detector=None,
-    num_samples=defaults.SCORE_IW_SAMPLES,
-    regret_steps=regret_lib.STEPS,
-    batch_size=defaults.INFERENCE_BATCH_SIZE,
-    seed=0,
-    raw=False,
-):
-    """`scores`, its messages naming `caller`, the function the user called."""
     from keras_vae.evaluation import importance_weighted_bound
 
-    stats_lib.check_model(caller, model)
+    stats_lib.check_model("scores", model)
     num_samples = checks.positive_integer("num_samples", num_samples)
-    x = stats_lib.check_pixels(caller, model, x, raw)
+    x = stats_lib.check_pixels("scores", model, x, raw)
     labels = stats_lib.check_labels(model, labels, len(x))
     every = methods is None
     methods = check_methods(methods, model, labels)
@@ -216,7 +187,10 @@ def score(model, x, labels=None, method=DEFAULT_METHOD, **kwargs):
     print(elbo[:8].mean() < elbo[8:].mean())  # True
     ```
     """
-    return _scores("score", model, x, labels, methods=(method,), **kwargs)[method]
+    # Checked here too, so that the errors name `score`, not `scores`.
+    stats_lib.check_model("score", model)
+    stats_lib.check_pixels("score", model, x, kwargs.get("raw", False))
+    return scores(model, x, labels, methods=(method,), **kwargs)[method]
 
 
 def class_log_likelihoods(model, x, batch_size=defaults.INFERENCE_BATCH_SIZE, seed=0):

@@ -265,12 +265,15 @@ class Inference:
         return self._anomaly_scores("anomaly_scores", x, labels, method, kwargs)
 
     def _anomaly_scores(self, caller, x, labels, method, kwargs):
-        from keras_vae.anomaly.scores import DEFAULT_METHOD, _scores
+        from keras_vae import anomaly
+        from keras_vae.anomaly import statistics
 
-        method = DEFAULT_METHOD if method is None else method
+        # Checked here too, so that the errors name the method called.
         caller = f"{type(self).__name__}.{caller}"
-        results = _scores(caller, self, x, labels, methods=(method,), **kwargs)
-        return results[method]
+        statistics.check_model(caller, self)
+        statistics.check_pixels(caller, self, x, kwargs.get("raw", False))
+        method = anomaly.DEFAULT_METHOD if method is None else method
+        return anomaly.scores(self, x, labels, methods=(method,), **kwargs)[method]
 
     def flag_anomalies(self, x, labels=None, method=None, **kwargs):
         """1 for each image whose score is above the calibrated threshold, else 0.

@@ -20,6 +20,7 @@ from keras_vae.experiments import backup, resume, run_folder
 
 TRAIN = ["train", "--dataset", "digits", "--latent-dim", "2"]
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _history_epochs(out):
@@ -171,11 +172,12 @@ def test_a_folder_keras_vae_did_not_write_is_never_used(tmp_path, overwrite):
 _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
     """
     import contextlib, io, json, sys
-    from unittest import mock
     from keras_vae import cli
-    from keras_vae.experiments import backup
 
-    stop_after, arguments = int(sys.argv[1]), sys.argv[2:] + ["--no-figures"]
+    sys.path.insert(0, sys.argv[1])  # tests/, for faults.py
+    from faults import _stopping_after_epoch
+
+    stop_after, arguments = int(sys.argv[2]), sys.argv[3:] + ["--no-figures"]
 
     def run(out):
         with contextlib.redirect_stdout(io.StringIO()) as output:
@@ -183,14 +185,7 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
         return code, output.getvalue()
 
     assert run("uninterrupted")[0] == 0
-    save = backup.save
-
-    def stopping(model, folder, done, *rest):
-        save(model, folder, done, *rest)
-        if done == stop_after:
-            raise KeyboardInterrupt
-
-    with mock.patch.object(backup, "save", stopping):
+    with _stopping_after_epoch(stop_after):
         assert run("resumed")[0] == 130
     code, output = run("resumed")
     assert code == 0 and f"after epoch {stop_after} of" in output, output
@@ -205,7 +200,7 @@ _RESUMED_AGAINST_UNINTERRUPTED = textwrap.dedent(
 
 def _resumed_against_uninterrupted(stop_after, arguments, backend, folder):
     result = subprocess.run(
-        [sys.executable, "-c", _RESUMED_AGAINST_UNINTERRUPTED, str(stop_after)]
+        [sys.executable, "-c", _RESUMED_AGAINST_UNINTERRUPTED, TESTS, str(stop_after)]
         + TRAIN
         + ["--max-examples", "300", *arguments],
         capture_output=True,

@@ -108,3 +108,90 @@ def train_validation_split(arrays, validation_split):
     return array_slicing.train_validation_split(
         arrays, validation_split=validation_split
     )
+
+
+@contextlib.contextmanager
+def torch_fused_adam(optimizers):
+    """Keras' PyTorch `Adam` and `AdamW` among `optimizers` update their
+    variables with PyTorch's fused Adam kernel while the context is active.
+
+    Keras' PyTorch Adam (`torch_adam.Adam._parallel_update_step`) makes ten
+    passes over every variable, one `_foreach` operation each, which a CPU
+    runs one tensor at a time: 1-3 ms a step for the original MLP, as long as
+    its matrix products (docs/benchmarks.md). `torch._fused_adam_` makes one.
+    Keras' arithmetic is kept: the kernel is given Keras' step size (learning
+    rate and both bias corrections, computed as Keras computes them) and an
+    infinite step count, at which its own corrections are 1, so it updates
+    `m`, `v` and the variable as Keras does, to float rounding. Optimizers
+    whose update is not Keras' PyTorch Adam, and variables not on a CPU, keep
+    Keras' update. The update reads Keras' moment slots (`_momentums`,
+    `_velocities`, `_velocity_hats`), which no public API exposes.
+    """
+    import torch
+    from keras.src.backend.torch.optimizers import torch_adam
+
+    keras_update = torch_adam.Adam._parallel_update_step
+    patched = [
+        optimizer
+        for optimizer in optimizers
+        if type(optimizer)._parallel_update_step is keras_update
+    ]
+
+    def fused_update(optimizer):
+        def update(grads, variables, learning_rate):
+            values = [variable.value for variable in variables]
+            dtype = values[0].dtype
+            index = optimizer._get_variable_index
+            slots = [optimizer._momentums, optimizer._velocities]
+            if optimizer.amsgrad:
+                slots.append(optimizer._velocity_hats)
+            m, v, *v_hat = (
+                [slot[index(variable)].value for variable in variables]
+                for slot in slots
+            )
+            # The kernel reads every tensor as contiguous memory; a
+            # convolution's kernel gradient is a strided view.
+            grads = [grad.contiguous() for grad in grads]
+            if any(
+                tensor.device.type != "cpu"
+                or tensor.dtype != dtype
+                or not tensor.is_contiguous()
+                for tensors in (values, grads, m, v, *v_hat)
+                for tensor in tensors
+            ):
+                return keras_update(optimizer, grads, variables, learning_rate)
+            learning_rate = getattr(learning_rate, "value", learning_rate)
+            step = torch.as_tensor(optimizer.iterations.value + 1, dtype=dtype)
+            beta_1 = torch.as_tensor(optimizer.beta_1, dtype=dtype)
+            beta_2 = torch.as_tensor(optimizer.beta_2, dtype=dtype)
+            step_size = (
+                torch.as_tensor(learning_rate, dtype=dtype)
+                * torch.sqrt(1 - beta_2**step)
+                / (1 - beta_1**step)
+            )
+            infinity = torch.full((), float("inf"), dtype=dtype)
+            torch._fused_adam_(
+                values,
+                grads,
+                m,
+                v,
+                v_hat[0] if v_hat else [],
+                [infinity] * len(values),
+                lr=step_size,
+                beta1=float(optimizer.beta_1),
+                beta2=float(optimizer.beta_2),
+                weight_decay=0.0,
+                eps=float(optimizer.epsilon),
+                amsgrad=bool(optimizer.amsgrad),
+                maximize=False,
+            )
+
+        return update
+
+    for optimizer in patched:
+        optimizer._parallel_update_step = fused_update(optimizer)
+    try:
+        yield
+    finally:
+        for optimizer in patched:
+            del optimizer._parallel_update_step

@@ -124,3 +124,52 @@ def test_keras_pytorch_random_draws_from_the_global_generator_in_the_context():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["ok"]
+
+
+def test_keras_pytorch_adam_updates_as_pytorch_fused_adam_in_the_context():
+    # Keras' update and the fused kernel's, from the same state, over steps
+    # where the bias corrections still matter, with a schedule, AdamW's decay,
+    # AMSGrad and a strided gradient; SGD is left to Keras.
+    code = (
+        "import keras, numpy as np, torch\n"
+        "from keras_vae import private_api\n"
+        "def run(make, fused):\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    weights = [keras.Variable(rng.normal(size=s).astype('float32'))\n"
+        "               for s in ((30, 20), (20,))]\n"
+        "    optimizer = make()\n"
+        "    optimizer.build(weights)\n"
+        "    for step in range(6):\n"
+        "        grads = [torch.tensor(rng.normal(size=w.shape), dtype=torch.float32)\n"
+        "                 * 10.0 ** -step for w in weights]\n"
+        "        grads[0] = grads[0].T.contiguous().T  # strided, as a conv's\n"
+        "        if fused:\n"
+        "            with private_api.torch_fused_adam([optimizer]):\n"
+        "                assert '_parallel_update_step' in vars(optimizer)\n"
+        "                optimizer.apply(grads, weights)\n"
+        "            assert '_parallel_update_step' not in vars(optimizer)\n"
+        "        else:\n"
+        "            optimizer.apply(grads, weights)\n"
+        "    return [w.numpy() for w in weights + list(optimizer.variables)[1:]]\n"
+        "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
+        "for make in (lambda: keras.optimizers.Adam(1e-2),\n"
+        "             lambda: keras.optimizers.Adam(schedule, 0.5, epsilon=1e-3),\n"
+        "             lambda: keras.optimizers.AdamW(1e-2, weight_decay=0.1),\n"
+        "             lambda: keras.optimizers.Adam(1e-2, amsgrad=True)):\n"
+        "    keras_update, fused_update = run(make, False), run(make, True)\n"
+        "    for mine, theirs in zip(fused_update, keras_update, strict=True):\n"
+        "        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)\n"
+        "sgd = keras.optimizers.SGD(1e-2)\n"
+        "with private_api.torch_fused_adam([sgd]):\n"
+        "    assert '_parallel_update_step' not in vars(sgd)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["ok"]

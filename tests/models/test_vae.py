@@ -182,6 +182,9 @@ def test_the_traced_step_trains_as_the_eager_step(networks):
     assert not isinstance(eager.train_function, TracedTrainStep)
     assert isinstance(traced.train_function, TracedTrainStep)
     assert len(traced.train_function.graphs) == 1  # not the short last batch
+    # Adam in the graph is PyTorch's fused kernel; the eager step runs Keras'.
+    (graph,) = traced.train_function.graphs.values()
+    assert any("_fused_adam_" in str(node.target) for node in graph.graph.nodes)
     # Every batch ran: 12 of 16 images (the graph) and one of 8 (eagerly).
     assert counter.batches == list(range(13)) * 3
     assert int(traced.optimizer.iterations) == int(eager.optimizer.iterations) == 39
@@ -255,10 +258,12 @@ def test_a_step_that_cannot_be_traced_warns_once_and_trains_eagerly():
     traced = [str(w.message) for w in caught if "could not be traced" in str(w.message)]
     assert len(traced) == 1, traced  # 12 steps, one warning
     assert "jit_compile=False" in traced[0]
-    # The failed trace changed nothing: the same weights as the eager fit.
+    # The failed trace changed nothing: the same weights as the eager fit, to
+    # the float rounding of Adam's fused kernel (a step not undone would be
+    # 1e-3 away).
     np.testing.assert_allclose(history["loss"], eager_history["loss"], rtol=1e-6)
     for mine, theirs in zip(model.variables, eager.variables, strict=True):
-        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-5)
 
 
 @ON_TORCH_ONLY

@@ -1,3 +1,4 @@
+import contextlib
 import warnings
 
 import keras
@@ -25,7 +26,9 @@ class TorchTrainer:
     graph with TorchInductor. The variables are updated in place as in the
     eager step, so callbacks that assign them between batches (beta, the
     learning rate) reach the next step. Random numbers come from PyTorch's
-    global generator (seeded by `keras.utils.set_random_seed`). A step that
+    global generator (seeded by `keras.utils.set_random_seed`), and Keras'
+    `Adam` / `AdamW` update the variables with PyTorch's fused kernel, to
+    Keras' arithmetic (`private_api.torch_fused_adam`). A step that
     cannot be traced (Python control flow on a tensor's value) runs eagerly
     after a warning; `jit_compile=False` or `run_eagerly=True` choose Keras'
     eager step.
@@ -84,7 +87,8 @@ class TracedTrainStep:
     graph. So a short last batch, which never repeats, runs eagerly, and a
     new `fit` with another batch size gets a graph of its own. Eager and
     traced steps draw their random numbers from PyTorch's global generator
-    alike.
+    and run Keras' Adam as PyTorch's fused kernel alike, so a step gives the
+    same numbers whichever of the two runs it.
     """
 
     def __init__(self, model, inductor=False):
@@ -113,10 +117,10 @@ class TracedTrainStep:
                 or self.repeats < TRACE_AFTER_STEPS
                 or not self._trace(batch, leaves, signature)
             ):
-                # From the generator the graph draws from: the same numbers
-                # whichever of the two runs a step (a resumed run traces
-                # later in its epoch than the uninterrupted one).
-                with private_api.torch_random_from_global_generator():
+                # The graph's random numbers and arithmetic: the same
+                # numbers whichever of the two runs a step (a resumed run
+                # traces later in its epoch than the uninterrupted one).
+                with self._as_the_graph():
                     return self.model.train_step(batch)
             graph = self.graphs[signature]
         tensors = [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
@@ -137,6 +141,19 @@ class TracedTrainStep:
             del self.uncompiled[signature]
             return logs
 
+    @contextlib.contextmanager
+    def _as_the_graph(self):
+        """A step's random numbers from PyTorch's global generator, and Adam
+        as PyTorch's fused kernel (one pass over the variables instead of
+        Keras' ten), unless TorchInductor compiles the graph: it fuses Keras'
+        Adam itself, and cannot compile PyTorch's kernel."""
+        optimizers = [] if self.inductor else _optimizers(self.model)
+        with (
+            private_api.torch_random_from_global_generator(),
+            private_api.torch_fused_adam(optimizers),
+        ):
+            yield
+
     def _trace(self, batch, leaves, signature):
         """Traces the step on `batch`; returns whether it could."""
         model = self.model
@@ -156,10 +173,7 @@ class TracedTrainStep:
         try:
             # The step's own warnings came from its eager run on the batch
             # before (TRACE_AFTER_STEPS); the trace would only repeat them.
-            with (
-                warnings.catch_warnings(),
-                private_api.torch_random_from_global_generator(),
-            ):
+            with warnings.catch_warnings(), self._as_the_graph():
                 warnings.simplefilter("ignore")
                 graph = proxy_tensor.make_fx(step)(*(leaves[i] for i in positions))
         except Exception as error:  # noqa: BLE001 (any failure falls back)

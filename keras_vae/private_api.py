@@ -195,3 +195,57 @@ def torch_fused_adam(optimizers):
     finally:
         for optimizer in patched:
             del optimizer._parallel_update_step
+
+
+@contextlib.contextmanager
+def torch_traceable_sgd(optimizers):
+    """Keras' PyTorch `SGD` among `optimizers` takes its learning rate as a
+    tensor while the context is active, so that a `torch.fx` trace can follow
+    its update.
+
+    Keras' PyTorch SGD (`torch_sgd.SGD._parallel_update_step`) passes the
+    learning rate, a tensor, as `_foreach_add_`'s `alpha`, a Python number:
+    reading it stops a trace (`aten._local_scalar_dense`), and the training
+    step would run eagerly. Here the gradients are multiplied by the negated
+    rate as a tensor first; momentum and Nesterov's update are Keras', to
+    float rounding. The update reads Keras' momentum slots (`momentums`).
+    """
+    import torch
+    from keras.src.backend.torch.optimizers import torch_sgd
+
+    keras_update = torch_sgd.SGD._parallel_update_step
+    patched = [
+        optimizer
+        for optimizer in optimizers
+        if type(optimizer)._parallel_update_step is keras_update
+    ]
+
+    def traceable_update(optimizer):
+        def update(grads, variables, learning_rate):
+            values = [variable.value for variable in variables]
+            learning_rate = getattr(learning_rate, "value", learning_rate)
+            steps = torch._foreach_mul(list(grads), -learning_rate)
+            if optimizer.momentum == 0:
+                torch._foreach_add_(values, steps)
+                return
+            index = optimizer._get_variable_index
+            buffers = [
+                optimizer.momentums[index(variable)].value for variable in variables
+            ]
+            torch._foreach_mul_(buffers, optimizer.momentum)
+            torch._foreach_add_(buffers, steps)
+            if optimizer.nesterov:
+                torch._foreach_add_(values, steps)
+                torch._foreach_add_(values, buffers, alpha=optimizer.momentum)
+            else:
+                torch._foreach_add_(values, buffers)
+
+        return update
+
+    for optimizer in patched:
+        optimizer._parallel_update_step = traceable_update(optimizer)
+    try:
+        yield
+    finally:
+        for optimizer in patched:
+            del optimizer._parallel_update_step

@@ -173,3 +173,57 @@ def test_keras_pytorch_adam_updates_as_pytorch_fused_adam_in_the_context():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["ok"]
+
+
+def test_keras_pytorch_sgd_can_be_traced_in_the_context():
+    # Keras' own update reads its tensor learning rate as a Python number,
+    # which stops a trace; in the context it traces, and updates as Keras'.
+    code = (
+        "import keras, numpy as np, torch\n"
+        "from torch.fx.experimental import proxy_tensor\n"
+        "from keras_vae import private_api\n"
+        "def run(make, traceable):\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    weights = [keras.Variable(rng.normal(size=s).astype('float32'))\n"
+        "               for s in ((30, 20), (20,))]\n"
+        "    optimizer = make()\n"
+        "    optimizer.build(weights)\n"
+        "    for step in range(4):\n"
+        "        grads = [torch.tensor(rng.normal(size=w.shape), dtype=torch.float32)\n"
+        "                 for w in weights]\n"
+        "        if traceable:\n"
+        "            with private_api.torch_traceable_sgd([optimizer]):\n"
+        "                optimizer.apply(grads, weights)\n"
+        "        else:\n"
+        "            optimizer.apply(grads, weights)\n"
+        "    return optimizer, weights, [w.numpy() for w in weights]\n"
+        "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
+        "for make in (lambda: keras.optimizers.SGD(1e-2),\n"
+        "             lambda: keras.optimizers.SGD(schedule, momentum=0.9),\n"
+        "             lambda: keras.optimizers.SGD(1e-2, 0.9, nesterov=True)):\n"
+        "    *_, keras_update = run(make, False)\n"
+        "    optimizer, weights, traceable_update = run(make, True)\n"
+        "    for mine, theirs in zip(traceable_update, keras_update, strict=True):\n"
+        "        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)\n"
+        "    grads = [torch.ones(w.shape) for w in weights]\n"
+        "    def step(*grads):\n"
+        "        optimizer.apply(list(grads), weights)\n"
+        "    with private_api.torch_traceable_sgd([optimizer]):\n"
+        "        proxy_tensor.make_fx(step)(*grads)\n"
+        "    try:\n"
+        "        proxy_tensor.make_fx(step)(*grads)\n"
+        "    except RuntimeError as error:\n"
+        "        assert '_local_scalar_dense' in str(error), error\n"
+        "    else:\n"
+        "        raise AssertionError('Keras SGD traced without the context')\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["ok"]

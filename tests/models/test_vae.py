@@ -136,7 +136,7 @@ ON_TORCH_ONLY = pytest.mark.skipif(
 )
 
 
-def _fit_on_torch(networks, jit_compile, x, callbacks=(), layer=None):
+def _fit_on_torch(networks, jit_compile, x, callbacks=(), layer=None, optimizer=None):
     """A model fitted for 3 epochs (batches of 16, a short last one, beta
     changed by a callback), its random numbers drawn from PyTorch's global
     generator in both steps, so the traced and the eager step see the same."""
@@ -152,7 +152,9 @@ def _fit_on_torch(networks, jit_compile, x, callbacks=(), layer=None):
     if layer is not None:
         encoder = keras.Sequential([layer, encoder])
     model = VAE(encoder, decoder, seed=0)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(1e-3), jit_compile=jit_compile
+    )
     with private_api.torch_random_from_global_generator():
         torch.manual_seed(0)
         history = model.fit(
@@ -193,6 +195,26 @@ def test_the_traced_step_trains_as_the_eager_step(networks):
     for mine, theirs in zip(traced.variables, eager.variables, strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
     assert float(traced.beta) == 1.0
+
+
+@ON_TORCH_ONLY
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_is_traced_and_trains_as_the_eager_step(momentum):
+    # Keras' PyTorch SGD reads its learning rate in Python; the traced step
+    # gives it as a tensor.
+    x = _data(n=200)
+    runs = []
+    for jit_compile in (False, "auto"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            optimizer = keras.optimizers.SGD(1e-3, momentum=momentum, nesterov=True)
+            runs.append(_fit_on_torch("mlp", jit_compile, x, optimizer=optimizer))
+    assert not [w for w in caught if "could not be traced" in str(w.message)]
+    (eager, eager_history), (traced, traced_history) = runs
+    assert len(traced.train_function.graphs) == 1
+    np.testing.assert_allclose(traced_history["loss"], eager_history["loss"], rtol=1e-5)
+    for mine, theirs in zip(traced.variables, eager.variables, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
 
 
 @ON_TORCH_ONLY

@@ -143,14 +143,16 @@ class TracedTrainStep:
 
     @contextlib.contextmanager
     def _as_the_graph(self):
-        """A step's random numbers from PyTorch's global generator, and Adam
-        as PyTorch's fused kernel (one pass over the variables instead of
-        Keras' ten), unless TorchInductor compiles the graph: it fuses Keras'
-        Adam itself, and cannot compile PyTorch's kernel."""
+        """A step's random numbers from PyTorch's global generator, SGD's
+        learning rate as a tensor (which a trace can follow), and Adam as
+        PyTorch's fused kernel (one pass over the variables instead of Keras'
+        ten), unless TorchInductor compiles the graph: it fuses Keras' Adam
+        itself, and cannot compile PyTorch's kernel."""
         optimizers = [] if self.inductor else _optimizers(self.model)
         with (
             private_api.torch_random_from_global_generator(),
             private_api.torch_fused_adam(optimizers),
+            private_api.torch_traceable_sgd(_optimizers(self.model)),
         ):
             yield
 

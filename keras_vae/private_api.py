@@ -134,7 +134,7 @@ def torch_fused_adam(optimizers):
     patched = [
         optimizer
         for optimizer in optimizers
-        if type(optimizer)._parallel_update_step is keras_update
+        if getattr(type(optimizer), "_parallel_update_step", None) is keras_update
     ]
 
     def fused_update(optimizer):
@@ -217,7 +217,7 @@ def torch_traceable_sgd(optimizers):
     patched = [
         optimizer
         for optimizer in optimizers
-        if type(optimizer)._parallel_update_step is keras_update
+        if getattr(type(optimizer), "_parallel_update_step", None) is keras_update
     ]
 
     def traceable_update(optimizer):

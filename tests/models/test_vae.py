@@ -218,6 +218,20 @@ def test_sgd_is_traced_and_trains_as_the_eager_step(momentum):
 
 
 @ON_TORCH_ONLY
+@pytest.mark.parametrize("optimizer", ["Adafactor", "Ftrl", "RMSprop", "Lion"])
+def test_every_keras_optimizer_trains_in_the_traced_step(optimizer):
+    # Those without Keras' PyTorch parallel update (Adafactor, Ftrl) too.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, history = _fit_on_torch(
+            "mlp", "auto", _data(n=64), optimizer=getattr(keras.optimizers, optimizer)()
+        )
+    assert not [w for w in caught if "could not be traced" in str(w.message)]
+    assert len(model.train_function.graphs) == 1
+    assert np.isfinite(history["loss"]).all() and int(model.optimizer.iterations) == 12
+
+
+@ON_TORCH_ONLY
 def test_a_new_batch_size_gets_a_graph_of_its_own():
     model = _vae()
     x = _data(n=100)  # batches of 16 end with one of 4; of 32, with one of 4

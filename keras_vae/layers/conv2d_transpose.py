@@ -23,10 +23,14 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
 
     XLA on CPU runs the gradient of a transposed convolution (a convolution
     with input dilation) on a slow generic path: on JAX the sub-pixel form
-    makes the decoder of the conv CVAE several times faster. On the other
-    backends, and for arguments the rearrangement does not cover
-    (`padding="valid"`, `output_padding`, `dilation_rate`,
-    `"channels_first"`), the layer is `keras.layers.Conv2DTranspose`.
+    makes the decoder of the conv CVAE several times faster. On PyTorch the
+    layer runs PyTorch's transposed convolution on the channels-last layout
+    as it is, and takes the `"same"` window after the transpose back (Keras'
+    layer copies the input to channels-first and crops there, whose gradient
+    copies the whole output across layouts). On TensorFlow, and for
+    arguments neither form covers (`padding="valid"`, `output_padding`,
+    `dilation_rate`, `"channels_first"`, a kernel smaller than the stride on
+    PyTorch), the layer is `keras.layers.Conv2DTranspose`.
 
     Reference:
         Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
@@ -53,6 +57,8 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """
 
     def call(self, inputs):
+        if self._cropped_channels_last():
+            return self._call_cropping_channels_last(inputs)
         if not self._sub_pixel():
             return super().call(inputs)
         taps = [
@@ -88,6 +94,44 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         if self.activation is not None:
             return self.activation(outputs)
         return outputs
+
+    def _call_cropping_channels_last(self, inputs):
+        # Keras' PyTorch transposed convolution copies its channels-last
+        # input to channels-first, and crops the full output to the "same"
+        # window in that layout, whose gradient (`slice_backward`) is a
+        # transposing copy of the whole output into a new buffer. PyTorch's
+        # convolutions take the channels-last layout as it is (a permuted
+        # view), and the window taken after the transpose back costs a copy of
+        # contiguous rows.
+        import torch
+
+        outputs = torch.nn.functional.conv_transpose2d(
+            ops.convert_to_tensor(inputs).permute(0, 3, 1, 2),
+            ops.cast(self.kernel, self.compute_dtype).permute(3, 2, 0, 1),
+            stride=tuple(self.strides),
+        ).permute(0, 2, 3, 1)
+        windows = []
+        for size, kernel_size, stride in zip(
+            ops.shape(inputs)[1:3], self.kernel_size, self.strides, strict=True
+        ):
+            before = (kernel_size - stride) // 2
+            windows.append(slice(before, before + size * stride))
+        outputs = outputs[:, windows[0], windows[1], :]
+        if self.use_bias:
+            outputs = ops.add(outputs, ops.cast(self.bias, outputs.dtype))
+        if self.activation is not None:
+            return self.activation(outputs)
+        return outputs
+
+    def _cropped_channels_last(self):
+        return (
+            keras.backend.backend() == "torch"
+            and self.padding == "same"
+            and self.output_padding is None
+            and self.data_format == "channels_last"
+            and tuple(self.dilation_rate) == (1, 1)
+            and all(k >= s for k, s in zip(self.kernel_size, self.strides, strict=True))
+        )
 
     def _sub_pixel(self):
         return (

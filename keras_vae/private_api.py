@@ -131,11 +131,6 @@ def torch_fused_adam(optimizers):
     from keras.src.backend.torch.optimizers import torch_adam
 
     keras_update = torch_adam.Adam._parallel_update_step
-    patched = [
-        optimizer
-        for optimizer in optimizers
-        if getattr(type(optimizer), "_parallel_update_step", None) is keras_update
-    ]
 
     def fused_update(optimizer):
         def update(grads, variables, learning_rate):
@@ -188,13 +183,8 @@ def torch_fused_adam(optimizers):
 
         return update
 
-    for optimizer in patched:
-        optimizer._parallel_update_step = fused_update(optimizer)
-    try:
+    with _replacing_update(optimizers, keras_update, fused_update):
         yield
-    finally:
-        for optimizer in patched:
-            del optimizer._parallel_update_step
 
 
 @contextlib.contextmanager
@@ -214,11 +204,6 @@ def torch_traceable_sgd(optimizers):
     from keras.src.backend.torch.optimizers import torch_sgd
 
     keras_update = torch_sgd.SGD._parallel_update_step
-    patched = [
-        optimizer
-        for optimizer in optimizers
-        if getattr(type(optimizer), "_parallel_update_step", None) is keras_update
-    ]
 
     def traceable_update(optimizer):
         def update(grads, variables, learning_rate):
@@ -242,10 +227,25 @@ def torch_traceable_sgd(optimizers):
 
         return update
 
-    for optimizer in patched:
-        optimizer._parallel_update_step = traceable_update(optimizer)
+    with _replacing_update(optimizers, keras_update, traceable_update):
+        yield
+
+
+@contextlib.contextmanager
+def _replacing_update(optimizers, keras_update, update_of):
+    """While active, each of `optimizers` whose class updates with
+    `keras_update` (a Keras PyTorch optimizer's `_parallel_update_step`)
+    updates with `update_of(optimizer)` instead; others are left alone (not
+    every optimizer has the method)."""
+    replaced = [
+        optimizer
+        for optimizer in optimizers
+        if getattr(type(optimizer), "_parallel_update_step", None) is keras_update
+    ]
+    for optimizer in replaced:
+        optimizer._parallel_update_step = update_of(optimizer)
     try:
         yield
     finally:
-        for optimizer in patched:
+        for optimizer in replaced:
             del optimizer._parallel_update_step

@@ -100,8 +100,21 @@ def test_keras_asks_its_lazy_handle_whether_tensorflow_is_there():
     assert tensorflow.available is True  # installed: asked anew
 
 
+def _passes_on_pytorch(code):
+    """Runs `code` in a process on Keras' PyTorch backend; it prints ok."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["ok"]
+
+
 def test_keras_pytorch_random_draws_from_the_global_generator_in_the_context():
-    code = (
+    _passes_on_pytorch(
         "import keras, torch\n"
         "from keras_vae import private_api\n"
         "def draw(seed):\n"
@@ -115,48 +128,47 @@ def test_keras_pytorch_random_draws_from_the_global_generator_in_the_context():
         "assert torch.equal(draw(5), draw(6))  # the SeedGenerator's numbers again\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["ok"]
+
+
+# Trains two weights for 6 steps with an optimizer, in a context or not, and
+# returns the optimizer, the weights, and their values and the optimizer's;
+# and a learning-rate schedule.
+UPDATES = (
+    "import contextlib, keras, numpy as np, torch\n"
+    "from keras_vae import private_api\n"
+    "def run(make, context=None):\n"
+    "    rng = np.random.default_rng(0)\n"
+    "    weights = [keras.Variable(rng.normal(size=s).astype('float32'))\n"
+    "               for s in ((30, 20), (20,))]\n"
+    "    optimizer = make()\n"
+    "    optimizer.build(weights)\n"
+    "    for step in range(6):\n"
+    "        grads = [torch.tensor(rng.normal(size=w.shape), dtype=torch.float32)\n"
+    "                 * 10.0 ** -step for w in weights]\n"
+    "        grads[0] = grads[0].T.contiguous().T  # strided, as a conv's\n"
+    "        with context([optimizer]) if context else contextlib.nullcontext():\n"
+    "            assert ('_parallel_update_step' in vars(optimizer)) == bool(context)\n"
+    "            optimizer.apply(grads, weights)\n"
+    "        assert '_parallel_update_step' not in vars(optimizer)\n"
+    "    values = [w.numpy() for w in weights + list(optimizer.variables)[1:]]\n"
+    "    return optimizer, weights, values\n"
+    "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
+)
 
 
 def test_keras_pytorch_adam_updates_as_pytorch_fused_adam_in_the_context():
     # Keras' update and the fused kernel's, from the same state, over steps
     # where the bias corrections still matter, with a schedule, AdamW's decay,
-    # AMSGrad and a strided gradient; SGD is left to Keras.
-    code = (
-        "import keras, numpy as np, torch\n"
-        "from keras_vae import private_api\n"
-        "def run(make, fused):\n"
-        "    rng = np.random.default_rng(0)\n"
-        "    weights = [keras.Variable(rng.normal(size=s).astype('float32'))\n"
-        "               for s in ((30, 20), (20,))]\n"
-        "    optimizer = make()\n"
-        "    optimizer.build(weights)\n"
-        "    for step in range(6):\n"
-        "        grads = [torch.tensor(rng.normal(size=w.shape), dtype=torch.float32)\n"
-        "                 * 10.0 ** -step for w in weights]\n"
-        "        grads[0] = grads[0].T.contiguous().T  # strided, as a conv's\n"
-        "        if fused:\n"
-        "            with private_api.torch_fused_adam([optimizer]):\n"
-        "                assert '_parallel_update_step' in vars(optimizer)\n"
-        "                optimizer.apply(grads, weights)\n"
-        "            assert '_parallel_update_step' not in vars(optimizer)\n"
-        "        else:\n"
-        "            optimizer.apply(grads, weights)\n"
-        "    return [w.numpy() for w in weights + list(optimizer.variables)[1:]]\n"
-        "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
+    # AMSGrad and a strided gradient; SGD and Adafactor are left to Keras.
+    _passes_on_pytorch(
+        UPDATES
+        + "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
         "for make in (lambda: keras.optimizers.Adam(1e-2),\n"
         "             lambda: keras.optimizers.Adam(schedule, 0.5, epsilon=1e-3),\n"
         "             lambda: keras.optimizers.AdamW(1e-2, weight_decay=0.1),\n"
         "             lambda: keras.optimizers.Adam(1e-2, amsgrad=True)):\n"
-        "    keras_update, fused_update = run(make, False), run(make, True)\n"
+        "    *_, keras_update = run(make)\n"
+        "    *_, fused_update = run(make, private_api.torch_fused_adam)\n"
         "    for mine, theirs in zip(fused_update, keras_update, strict=True):\n"
         "        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-7)\n"
         "others = [keras.optimizers.SGD(1e-2), keras.optimizers.Adafactor()]\n"
@@ -164,45 +176,19 @@ def test_keras_pytorch_adam_updates_as_pytorch_fused_adam_in_the_context():
         "    assert not any('_parallel_update_step' in vars(o) for o in others)\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["ok"]
 
 
 def test_keras_pytorch_sgd_can_be_traced_in_the_context():
     # Keras' own update reads its tensor learning rate as a Python number,
     # which stops a trace; in the context it traces, and updates as Keras'.
-    code = (
-        "import keras, numpy as np, torch\n"
-        "from torch.fx.experimental import proxy_tensor\n"
-        "from keras_vae import private_api\n"
-        "def run(make, traceable):\n"
-        "    rng = np.random.default_rng(0)\n"
-        "    weights = [keras.Variable(rng.normal(size=s).astype('float32'))\n"
-        "               for s in ((30, 20), (20,))]\n"
-        "    optimizer = make()\n"
-        "    optimizer.build(weights)\n"
-        "    for step in range(4):\n"
-        "        grads = [torch.tensor(rng.normal(size=w.shape), dtype=torch.float32)\n"
-        "                 for w in weights]\n"
-        "        if traceable:\n"
-        "            with private_api.torch_traceable_sgd([optimizer]):\n"
-        "                optimizer.apply(grads, weights)\n"
-        "        else:\n"
-        "            optimizer.apply(grads, weights)\n"
-        "    return optimizer, weights, [w.numpy() for w in weights]\n"
-        "schedule = keras.optimizers.schedules.ExponentialDecay(1e-2, 2, 0.5)\n"
+    _passes_on_pytorch(
+        UPDATES + "from torch.fx.experimental import proxy_tensor\n"
         "for make in (lambda: keras.optimizers.SGD(1e-2),\n"
         "             lambda: keras.optimizers.SGD(schedule, momentum=0.9),\n"
         "             lambda: keras.optimizers.SGD(1e-2, 0.9, nesterov=True)):\n"
-        "    *_, keras_update = run(make, False)\n"
-        "    optimizer, weights, traceable_update = run(make, True)\n"
+        "    *_, keras_update = run(make)\n"
+        "    optimizer, weights, traceable_update = run(\n"
+        "        make, private_api.torch_traceable_sgd)\n"
         "    for mine, theirs in zip(traceable_update, keras_update, strict=True):\n"
         "        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)\n"
         "    grads = [torch.ones(w.shape) for w in weights]\n"
@@ -220,12 +206,3 @@ def test_keras_pytorch_sgd_can_be_traced_in_the_context():
         "    pass  # an optimizer without Keras' parallel update step is left alone\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split() == ["ok"]

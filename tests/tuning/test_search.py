@@ -6,6 +6,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import keras
 import keras_tuner
@@ -216,16 +218,18 @@ def test_resumes_after_sigkill_without_repeating_trials(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     ) as process:
-        for line in process.stdout:
-            if "Running Trial #2" in line:
-                break
+        # The output is read on a thread so that the kill waits on the second
+        # trial's file, not on the next line the search prints (which may be
+        # the end of that trial).
+        reader = threading.Thread(target=process.stdout.read, daemon=True)
+        reader.start()
         started = tmp_path / "tuning_runs" / "vae" / "trial_1" / "trial.json"
-        for _ in range(200):  # kill mid-trial, once the trial has started training
-            if started.exists():
-                break
-            process.stdout.readline()
-        os.kill(process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 300
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGKILL)  # mid-trial: it has just started
         process.wait()
+        reader.join()
     first = json.loads((tmp_path / "tuning_runs/vae/trial_0/trial.json").read_text())
     assert first["status"] == "COMPLETED"
 

@@ -19,6 +19,7 @@ import keras
 
 from keras_vae import checks
 from keras_vae.layers.conditional_concat import ConditionalConcat
+from keras_vae.layers.conv2d import Conv2D
 from keras_vae.layers.conv2d_transpose import Conv2DTranspose
 
 
@@ -152,9 +153,7 @@ def conv(
     inputs = keras.Input(input_shape, name="x")
     h = inputs
     for count in filters:
-        h = keras.layers.Conv2D(
-            count, 3, strides=2, padding="same", activation=activation
-        )(h)
+        h = Conv2D(count, 3, strides=2, padding="same", activation=activation)(h)
     feature_shape = tuple(h.shape[1:])
     h = keras.layers.Flatten()(h)
     mean = keras.layers.Dense(latent_dim, name="mean")(h)
@@ -256,8 +255,8 @@ def conv_conditional(
             return h
         return ConditionalConcat(num_classes)([h, labels])
 
-    h = keras.layers.Conv2D(first, 3, strides=2, activation="relu")(join(x, labels))
-    h = keras.layers.Conv2D(second, 3, strides=2, activation="relu")(join(h, labels))
+    h = Conv2D(first, 3, strides=2, activation="relu")(join(x, labels))
+    h = Conv2D(second, 3, strides=2, activation="relu")(join(h, labels))
     h = keras.layers.Flatten()(h)
     h = ConditionalConcat(num_classes)([h, labels])
     mean = keras.layers.Dense(latent_dim, name="mean")(h)

@@ -1,6 +1,7 @@
 """Layers to build variational autoencoders into any Keras model."""
 
 from keras_vae.layers.conditional_concat import ConditionalConcat as ConditionalConcat
+from keras_vae.layers.conv2d import Conv2D as Conv2D
 from keras_vae.layers.conv2d_transpose import Conv2DTranspose as Conv2DTranspose
 from keras_vae.layers.dip_penalty import DIPPenalty as DIPPenalty
 from keras_vae.layers.factor_vae_penalty import FactorVAEPenalty as FactorVAEPenalty
@@ -13,6 +14,7 @@ from keras_vae.layers.total_correlation_penalty import (
 
 __all__ = [
     "ConditionalConcat",
+    "Conv2D",
     "Conv2DTranspose",
     "DIPPenalty",
     "FactorVAEPenalty",

@@ -2,17 +2,20 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_vae.layers.conv2d import window_product
+
 # The backends on which the sub-pixel form was measured faster than their own
-# transposed convolution (docs/benchmarks.md, "The conv CVAE on JAX").
+# transposed convolution (docs/benchmarks.md, "The conv CVAE on JAX" and
+# "... as matrix products").
 SUB_PIXEL_BACKENDS = ("jax",)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose` that runs as a sub-pixel convolution where
-    that is faster.
+    """`keras.layers.Conv2DTranspose` that runs as a sub-pixel convolution, or
+    as PyTorch's on the channels-last layout, where that is faster.
 
-    A strided transposed convolution with `padding="same"` equals a stride-1
+    A transposed convolution with `padding="same"` equals a stride-1
     convolution of the input to `strides[0] * strides[1]` times the filters,
     one group per output position modulo the strides, followed by
     depth-to-space (Shi et al., 2016). The layer keeps the transposed
@@ -22,8 +25,15 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     float rounding) and its `.keras` files move between backends.
 
     XLA on CPU runs the gradient of a transposed convolution (a convolution
-    with input dilation) on a slow generic path: on JAX the sub-pixel form
-    makes the decoder of the conv CVAE several times faster. On PyTorch the
+    with input dilation) on a slow generic path, and its convolutions'
+    kernel gradients slowly too. On JAX the layer therefore computes the
+    sub-pixel convolution (a plain convolution at stride 1) as matrix
+    products: the window's shifted copies of the input side by side times
+    the kernel (im2col), or, for a layer with fewer filters per position than
+    input channels, the input times every tap's kernel, each tap's output
+    shifted into place and summed. Its largest intermediate is the window's
+    size (4 positions for a 3x3 kernel at stride 2, 9 at stride 1) times the
+    input or the output. On PyTorch the
     layer runs PyTorch's transposed convolution on the channels-last layout
     as it is, and takes the `"same"` window after the transpose back (Keras'
     layer copies the input to channels-first and crops there, whose gradient
@@ -80,9 +90,8 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
         kernel = ops.reshape(
             kernel, (rows.shape[0], columns.shape[0], self.kernel.shape[-1], -1)
         )
-        padded = ops.pad(inputs, ((0, 0), row_pad, column_pad, (0, 0)))
-        outputs = ops.conv(padded, kernel, padding="valid")
         height, width = ops.shape(inputs)[1:3]
+        outputs = window_product(inputs, kernel, row_pad, column_pad)
         outputs = ops.reshape(outputs, (-1, height, width, *self.strides, self.filters))
         outputs = ops.transpose(outputs, (0, 1, 3, 2, 4, 5))
         outputs = ops.reshape(
@@ -140,7 +149,6 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
             and self.output_padding is None
             and self.data_format == "channels_last"
             and tuple(self.dilation_rate) == (1, 1)
-            and max(self.strides) > 1
             and all(
                 _taps(size, stride) is not None
                 for size, stride in zip(self.kernel_size, self.strides, strict=True)

@@ -323,13 +323,15 @@ def test_the_eager_step_is_one_argument_away():
 @pytest.mark.skipif(
     keras.backend.backend() == "torch", reason="Keras' torch trainer requires 1"
 )
-@pytest.mark.parametrize("networks", ["mlp", "conv"])
-def test_several_steps_per_call_train_as_single_steps(networks):
+@pytest.mark.parametrize("networks", ["mlp", "conv", "keras conv"])
+def test_several_steps_per_call_train_as_single_steps(networks, monkeypatch):
     # 200 images in batches of 16: 12 full batches and one of 8, so with 5
     # steps per call two calls run 5 batches each (on JAX one compiled scan
-    # each, or for convolutions on a CPU one call per batch) and the last 3
-    # run one by one, the last at its own shape. Beta changes between
-    # epochs, so each call must read it as data.
+    # each, or with Keras' XLA convolution on a CPU one call per batch) and
+    # the last 3 run one by one, the last at its own shape. Beta changes
+    # between epochs, so each call must read it as data.
+    if networks == "keras conv":
+        monkeypatch.setattr(keras_vae.architectures, "Conv2D", keras.layers.Conv2D)
     x = _data(n=200)
     weights = []
     for steps in (1, 5):

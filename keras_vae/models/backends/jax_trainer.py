@@ -180,9 +180,12 @@ class JAXTrainer:
         and runs the step over them with `jax.lax.scan`, so that work happens
         once every N batches, as on TensorFlow. A short remainder (fewer than
         N batches, or a smaller last batch) runs one compiled step per batch,
-        so no shape is compiled twice. On a CPU a step with a convolution also
-        runs one compiled call per batch: XLA's CPU backend ran the conv CVAE
-        6x slower inside the loop (docs/benchmarks.md). Keras' own path is
+        so no shape is compiled twice. On a CPU a step with an XLA convolution
+        also runs one compiled call per batch: XLA's CPU backend ran the conv
+        CVAE 6x slower inside the loop (docs/benchmarks.md). The
+        architectures' `keras_vae.layers.Conv2D` and `Conv2DTranspose` run as
+        matrix products on JAX and leave no XLA convolution, so their models
+        scan. Keras' own path is
         kept for `run_eagerly`, `jit_compile=False`, a `keras.distribution`,
         and NNX.
         """

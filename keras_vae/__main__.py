@@ -1,5 +1,3 @@
-import sys
+from keras_vae.cli import run
 
-from keras_vae.cli import main
-
-sys.exit(main())
+run()

@@ -1041,3 +1041,43 @@ def test_evaluate_refuses_a_model_whose_class_is_not_importable(
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert "cannot be loaded: Could not locate class 'NotImportable'" in error
+
+
+_ENDS = """
+import atexit, sys, threading, time
+from keras_vae.cli import run
+atexit.register(lambda: print("handler ran", flush=True))
+def late():
+    time.sleep(0.5)
+    print("thread done", flush=True)
+threading.Thread(target=late).start()
+sys.argv = ["keras-vae"] + sys.argv[1:]
+run()
+"""
+
+
+@pytest.mark.parametrize(
+    "argv, code",
+    [(["evaluate", "/nonexistent/run"], 1), (["sample"], 2)],
+    ids=["a user error", "a malformed flag"],
+)
+def test_the_command_ends_as_python_would_without_its_teardown(argv, code):
+    # `run` ends the process with os._exit once the command returned: the
+    # other threads joined, the atexit handlers run, the output flushed,
+    # and the command's exit code.
+    result = subprocess.run(
+        [sys.executable, "-c", _ENDS, *argv], capture_output=True, text=True
+    )
+    assert result.returncode == code
+    assert result.stdout.splitlines() == ["thread done", "handler ran"]
+    assert "keras-vae" in result.stderr
+
+
+def test_the_command_exits_as_usual_under_a_profiler(monkeypatch):
+    # cProfile and coverage write their data after the program: no os._exit.
+    monkeypatch.setattr(cli, "main", lambda: 0)
+    monkeypatch.setattr(sys, "getprofile", lambda: object())
+    monkeypatch.setattr(os, "_exit", lambda code: pytest.fail("os._exit"))
+    with pytest.raises(SystemExit) as stopped:
+        cli.run()
+    assert stopped.value.code == 0

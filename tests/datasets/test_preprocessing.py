@@ -19,6 +19,29 @@ def test_standardize_uses_training_statistics_and_inverts():
     np.testing.assert_allclose(restored.transform(x), inputs)
 
 
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.random.default_rng(1).uniform(size=(1000, 28, 28, 1)).astype("float32"),
+        np.random.default_rng(2).integers(0, 256, size=(7, 300, 301, 3)),
+        np.full((3, 5, 5, 1), 0.25, "float32") + np.arange(3)[:, None, None, None],
+        np.random.default_rng(3).uniform(size=(2, 4)).tolist(),
+    ],
+    ids=["more rows than a chunk", "rows larger than a chunk", "3 values", "a list"],
+)
+def test_standardization_statistics_are_every_pixel_s(x):
+    # Taken a few rows at a time, not as np.std of the whole array.
+    preprocessing = Preprocessing.fit("standardize", x)
+    pixels = np.asarray(x, "float64")
+    assert preprocessing.mean == pytest.approx(pixels.mean(), rel=1e-12)
+    assert preprocessing.std == pytest.approx(pixels.std(), rel=1e-9)
+
+
+def test_standardization_without_pixels_says_so():
+    with pytest.raises(ValueError, match="needs training pixels"):
+        Preprocessing.fit("standardize", np.zeros((0, 4, 4, 1), "float32"))
+
+
 def test_static_binarization_is_seeded():
     x = _pixels()
     preprocessing = Preprocessing.fit("binarize_static", x)

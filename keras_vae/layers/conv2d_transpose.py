@@ -31,16 +31,16 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     products: the window's shifted copies of the input side by side times
     the kernel (im2col), or, for a layer with fewer filters per position than
     input channels, the input times every tap's kernel, each tap's output
-    shifted into place and summed. Its largest intermediate is the window's
-    size (4 positions for a 3x3 kernel at stride 2, 9 at stride 1) times the
-    input or the output. On PyTorch the
-    layer runs PyTorch's transposed convolution on the channels-last layout
-    as it is, and takes the `"same"` window after the transpose back (Keras'
-    layer copies the input to channels-first and crops there, whose gradient
-    copies the whole output across layouts). On TensorFlow, and for
-    arguments neither form covers (`padding="valid"`, `output_padding`,
-    `dilation_rate`, `"channels_first"`, a kernel smaller than the stride on
-    PyTorch), the layer is `keras.layers.Conv2DTranspose`.
+    shifted into place and summed (`keras_vae.layers.conv2d.window_product`).
+    Its largest intermediate is the window's size (4 positions for a 3x3
+    kernel at stride 2, 9 at stride 1) times the input or the output. On
+    PyTorch the layer runs PyTorch's transposed convolution on the
+    channels-last layout as it is, and takes the `"same"` window after the
+    transpose back (Keras' layer copies the input to channels-first and
+    crops there, whose gradient copies the whole output across layouts). On
+    TensorFlow, and for arguments neither form covers (`padding="valid"`,
+    `output_padding`, `dilation_rate`, `"channels_first"`, a kernel smaller
+    than the stride on PyTorch), the layer is `keras.layers.Conv2DTranspose`.
 
     Reference:
         Shi et al., "Real-Time Single Image and Video Super-Resolution Using an

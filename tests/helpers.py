@@ -116,3 +116,29 @@ def gradients(function, arrays):
         np.zeros_like(a) if g is None else keras.ops.convert_to_numpy(g)
         for a, g in zip(arrays, grads, strict=True)
     ]
+
+
+def keras_twin(layer_class, x, **arguments):
+    """`layer_class(**arguments)` and the Keras layer it subclasses, both built
+    for `x`, with the same weights."""
+    ours = layer_class(**arguments)
+    plain = layer_class.__bases__[0](**arguments)
+    ours.build(x.shape)
+    plain.build(x.shape)
+    plain.set_weights(ours.get_weights())
+    return ours, plain
+
+
+def assert_same_sgd_step(ours, plain, x, y):
+    """One SGD step of each layer alone moves its weights, and moves both
+    alike: equal gradients of every weight."""
+    initial = ours.get_weights()[0]
+    weights = []
+    for layer in (ours, plain):
+        model = keras.Sequential([keras.Input(x.shape[1:]), layer])
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+        model.train_on_batch(x, y)
+        weights.append(layer.get_weights())
+    assert not np.allclose(weights[0][0], initial)
+    for got, expected in zip(*weights, strict=True):
+        np.testing.assert_allclose(got, expected, atol=1e-5)

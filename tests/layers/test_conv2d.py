@@ -5,22 +5,13 @@ import pytest
 import keras_vae
 from keras_vae.layers import Conv2D
 from keras_vae.layers import conv2d as module
-from tests.helpers import run_layer_test
+from tests.helpers import assert_same_sgd_step, keras_twin, run_layer_test
 
 
 @pytest.fixture
 def matrix_products(monkeypatch):
     """The matrix-product form on this backend, whichever it is."""
     monkeypatch.setattr(module, "MATRIX_PRODUCT_BACKENDS", (keras.backend.backend(),))
-
-
-def _pair(x, **arguments):
-    ours = Conv2D(**arguments)
-    plain = keras.layers.Conv2D(**arguments)
-    ours.build(x.shape)
-    plain.build(x.shape)
-    plain.set_weights(ours.get_weights())
-    return ours, plain
 
 
 def test_layer_contract(matrix_products):
@@ -43,8 +34,13 @@ def test_outputs_are_those_of_the_keras_layer(
     # 6 filters take the product on the input's side (3 channels), 1 filter on
     # the output's side; 9 x 8 images give "same" padding odd and even totals.
     x = np.random.default_rng(0).normal(size=(2, 9, 8, 3)).astype("float32")
-    ours, plain = _pair(
-        x, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding
+    ours, plain = keras_twin(
+        Conv2D,
+        x,
+        filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        padding=padding,
     )
     assert ours._matrix_products()
     expected = keras.ops.convert_to_numpy(plain(x))
@@ -61,17 +57,10 @@ def test_one_training_step_moves_the_weights_as_the_keras_layer(
     rng = np.random.default_rng(1)
     x = rng.normal(size=(8, 13, 13, 4)).astype("float32")
     y = rng.normal(size=(8, 6, 6, filters)).astype("float32")
-    ours, plain = _pair(x, filters=filters, kernel_size=3, strides=2, activation="relu")
-    initial = ours.get_weights()[0]
-    weights = []
-    for layer in (ours, plain):
-        model = keras.Sequential([keras.Input((13, 13, 4)), layer])
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        model.train_on_batch(x, y)
-        weights.append(layer.get_weights())
-    assert not np.allclose(weights[0][0], initial)
-    for got, expected in zip(*weights, strict=True):
-        np.testing.assert_allclose(got, expected, atol=1e-5)
+    ours, plain = keras_twin(
+        Conv2D, x, filters=filters, kernel_size=3, strides=2, activation="relu"
+    )
+    assert_same_sgd_step(ours, plain, x, y)
 
 
 def test_arguments_it_does_not_cover_run_the_keras_layer(matrix_products):
@@ -80,7 +69,7 @@ def test_arguments_it_does_not_cover_run_the_keras_layer(matrix_products):
         {"dilation_rate": 2},
         {"groups": 2},
     ):
-        ours, plain = _pair(x, filters=4, kernel_size=3, **arguments)
+        ours, plain = keras_twin(Conv2D, x, filters=4, kernel_size=3, **arguments)
         assert not ours._matrix_products()
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(ours(x)),

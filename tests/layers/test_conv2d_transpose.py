@@ -5,22 +5,13 @@ import pytest
 import keras_vae
 from keras_vae.layers import Conv2DTranspose
 from keras_vae.layers import conv2d_transpose as module
-from tests.helpers import run_layer_test
+from tests.helpers import assert_same_sgd_step, keras_twin, run_layer_test
 
 
 @pytest.fixture
 def sub_pixel(monkeypatch):
     """The sub-pixel form on this backend, whichever it is."""
     monkeypatch.setattr(module, "SUB_PIXEL_BACKENDS", (keras.backend.backend(),))
-
-
-def _pair(x, **arguments):
-    ours = Conv2DTranspose(**arguments)
-    plain = keras.layers.Conv2DTranspose(**arguments)
-    ours.build(x.shape)
-    plain.build(x.shape)
-    plain.set_weights(ours.get_weights())
-    return ours, plain
 
 
 def test_layer_contract(sub_pixel):
@@ -40,8 +31,13 @@ def test_outputs_are_those_of_the_keras_layer(sub_pixel, kernel_size, strides, f
     # 6 filters take the product on the input's side (3 channels), 1 filter on
     # the output's side.
     x = np.random.default_rng(0).normal(size=(2, 5, 4, 3)).astype("float32")
-    ours, plain = _pair(
-        x, filters=filters, kernel_size=kernel_size, strides=strides, padding="same"
+    ours, plain = keras_twin(
+        Conv2DTranspose,
+        x,
+        filters=filters,
+        kernel_size=kernel_size,
+        strides=strides,
+        padding="same",
     )
     assert ours._sub_pixel()
     expected = keras.ops.convert_to_numpy(plain(x))
@@ -62,7 +58,8 @@ def test_one_training_step_moves_the_weights_as_the_keras_layer(
     rng = np.random.default_rng(1)
     x = rng.normal(size=(8, 7, 7, 4)).astype("float32")
     y = rng.normal(size=(8, *output_shape, filters)).astype("float32")
-    ours, plain = _pair(
+    ours, plain = keras_twin(
+        Conv2DTranspose,
         x,
         filters=filters,
         kernel_size=3,
@@ -71,16 +68,7 @@ def test_one_training_step_moves_the_weights_as_the_keras_layer(
         activation="relu",
     )
     assert ours._sub_pixel()
-    initial = ours.get_weights()[0]
-    weights = []
-    for layer in (ours, plain):
-        model = keras.Sequential([keras.Input((7, 7, 4)), layer])
-        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-        model.train_on_batch(x, y)
-        weights.append(layer.get_weights())
-    assert not np.allclose(weights[0][0], initial)
-    for got, expected in zip(*weights, strict=True):
-        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert_same_sgd_step(ours, plain, x, y)
 
 
 def test_arguments_it_does_not_rearrange_run_the_keras_layer(sub_pixel):
@@ -90,7 +78,9 @@ def test_arguments_it_does_not_rearrange_run_the_keras_layer(sub_pixel):
         {"strides": 2, "padding": "same", "output_padding": 1},
         {"strides": 1, "padding": "same", "dilation_rate": 2},
     ):
-        ours, plain = _pair(x, filters=4, kernel_size=3, **arguments)
+        ours, plain = keras_twin(
+            Conv2DTranspose, x, filters=4, kernel_size=3, **arguments
+        )
         assert not ours._sub_pixel()
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(ours(x)),
